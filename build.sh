@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Gateway build entry point. Release builds by default: what users run is what the benchmarks measure.
+#
+#   ./build.sh build                 restore and build everything (Release)
+#   ./build.sh test                  build, then run the whole test suite
+#   ./build.sh run [gateway options] build and run the gateway in the foreground (default --config config.yaml)
+#   ./build.sh demo                  the gateway in front of the bundled mock provider, with a streamed request shown
+#   ./build.sh bench micro [filter]  BenchmarkDotNet micro-benchmarks + the allocation budget check
+#   ./build.sh bench load            end-to-end load: direct vs YARP vs Gateway (installs wrk when missing)
+#   ./build.sh clean                 remove build outputs
+set -euo pipefail
+cd "$(dirname "$0")"
+
+CONFIGURATION="${CONFIGURATION:-Release}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+OUT=artifacts/bin
+
+require_dotnet() {
+  command -v dotnet >/dev/null || { echo "build.sh: the .NET 10 SDK is required (dotnet not on PATH)" >&2; exit 1; }
+}
+
+build() {
+  require_dotnet
+  dotnet restore Gateway.sln --nologo -v quiet
+  dotnet build Gateway.sln -c "$CONFIGURATION" --no-restore --nologo -v quiet -clp:ErrorsOnly
+}
+
+publish_exe() { # project output-dir
+  dotnet build "$1" -c "$CONFIGURATION" --nologo -v quiet -clp:ErrorsOnly -o "$2" >/dev/null
+}
+
+cmd="${1:-build}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  build)
+    build
+    ;;
+  test)
+    build
+    dotnet test Gateway.sln -c "$CONFIGURATION" --no-build --nologo "$@"
+    ;;
+  run)
+    require_dotnet
+    publish_exe src/Gateway.Server "$OUT/gateway"
+    args=("$@")
+    if [[ " ${args[*]-} " != *" --config "* ]] && [ -z "${GATEWAY_CONFIG:-}" ] && [ ! -f config.yaml ]; then
+      cp config.example.yaml config.yaml
+      echo "build.sh: config.yaml was missing: copied config.example.yaml to config.yaml (edit it for your providers)"
+    fi
+    exec "$OUT/gateway/gateway" "$@"
+    ;;
+  demo)
+    require_dotnet
+    exec resources/scripts/demo.sh
+    ;;
+  bench)
+    exec benchmarks/run.sh "$@"
+    ;;
+  clean)
+    rm -rf artifacts
+    find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
+    ;;
+  *)
+    sed -n '2,11p' "$0"
+    exit 2
+    ;;
+esac

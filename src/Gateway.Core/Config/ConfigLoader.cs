@@ -1,0 +1,335 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Gateway.Core.Config;
+
+/// <summary>The outcome of reading config.yaml: a config, or every error found.</summary>
+public sealed record ConfigLoadResult(GatewayConfig? Config, IReadOnlyList<ConfigError> Errors);
+
+/// <summary>
+/// Reads and validates config.yaml in one pass over the YAML tree. Reports every problem (not just the first) with
+/// its key path and line; unknown keys are errors, so a typo never silently falls back to a default.
+/// </summary>
+public static class ConfigLoader
+{
+    private const string ProviderNameRule = "letters, digits, '.', '_' and '-' only (it is the prefix before '/')";
+
+    public static ConfigLoadResult LoadFile(string path, EnvironmentExpander environment)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new ConfigLoadResult(null, [new ConfigError(path, 0, "cannot read the file: " + e.Message)]);
+        }
+        return Parse(text, environment);
+    }
+
+    public static ConfigLoadResult Parse(string yaml, EnvironmentExpander environment)
+    {
+        var errors = new List<ConfigError>();
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            return new ConfigLoadResult(null, [new ConfigError("(yaml)", (int)e.Start.Line, e.InnerException?.Message ?? e.Message)]);
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            return new ConfigLoadResult(null, [new ConfigError("(root)", 1, "expected a mapping with server and providers")]);
+        }
+
+        var reader = new YamlMappingReader(root, "", errors, environment);
+        var server = ReadServer(reader.Mapping("server"));
+        var providers = ReadProviders(reader, errors);
+        var strategies = ReadStrategies(reader, providers);
+        reader.ReportUnknownKeys();
+
+        if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
+        {
+            errors.Add(new ConfigError("providers", reader.Line, "at least one provider is required"));
+        }
+
+        return errors.Count > 0
+            ? new ConfigLoadResult(null, errors)
+            : new ConfigLoadResult(new GatewayConfig(server, providers, strategies), errors);
+    }
+
+    private static ServerConfig ReadServer(YamlMappingReader? server)
+    {
+        if (server is null)
+        {
+            return new ServerConfig("127.0.0.1", 8080, ServerConfig.DefaultMaxRequestBodyBytes, ServerConfig.DefaultDrainTimeout, null);
+        }
+        var host = server.String("host") ?? "127.0.0.1";
+        if (host != "localhost" && !System.Net.IPAddress.TryParse(host, out _))
+        {
+            server.Error("host", server.Take("host"), $"'{host}' is not an IP address or localhost");
+        }
+        var port = (int)(server.Integer("port", 0, 65535) ?? 8080);
+        var maxBody = server.Integer("max_request_body_bytes", 1024, 1L << 30) ?? ServerConfig.DefaultMaxRequestBodyBytes;
+        var drain = server.Duration("drain_timeout", TimeSpan.Zero, TimeSpan.FromHours(1)) ?? ServerConfig.DefaultDrainTimeout;
+        TlsConfig? tls = null;
+        if (server.Mapping("tls") is { } tlsReader)
+        {
+            var certificate = tlsReader.String("certificate");
+            var key = tlsReader.String("key");
+            if (certificate is null)
+            {
+                tlsReader.Error("certificate", null, "required: path to a PEM certificate");
+            }
+            if (key is null)
+            {
+                tlsReader.Error("key", null, "required: path to a PEM private key");
+            }
+            tlsReader.ReportUnknownKeys();
+            if (certificate is not null && key is not null)
+            {
+                tls = new TlsConfig(certificate, key);
+            }
+        }
+        server.ReportUnknownKeys();
+        return new ServerConfig(host, port, maxBody, drain, tls);
+    }
+
+    private static List<ProviderConfig> ReadProviders(YamlMappingReader root, List<ConfigError> errors)
+    {
+        var result = new List<ProviderConfig>();
+        var providers = root.Mapping("providers");
+        if (providers is null)
+        {
+            return result;
+        }
+        foreach (var (name, node) in providers.Entries)
+        {
+            if (!IsValidName(name))
+            {
+                providers.Error(name, node, "invalid provider name: " + ProviderNameRule);
+                continue;
+            }
+            if (node is not YamlMappingNode mapping)
+            {
+                providers.Error(name, node, "expected a mapping with type and base_url");
+                continue;
+            }
+            if (ReadProvider(providers.Nested(name, mapping), name, errors) is { } provider)
+            {
+                result.Add(provider);
+            }
+        }
+        providers.ReportUnknownKeys();
+        return result;
+    }
+
+    private static ProviderConfig? ReadProvider(YamlMappingReader p, string name, List<ConfigError> errors)
+    {
+        int errorsBefore = errors.Count;
+        string? disabledReason = null;
+
+        var type = p.String("type");
+        if (type is null)
+        {
+            p.Error("type", null, "required (supported: openai)");
+        }
+        else if (type != "openai")
+        {
+            p.Error("type", p.Take("type"), $"unsupported provider type '{type}' (supported: openai)");
+        }
+
+        var baseUrlText = p.String("base_url");
+        Uri? baseUrl = null;
+        if (baseUrlText is null)
+        {
+            p.Error("base_url", null, "required: the provider's API root, e.g. https://api.openai.com/v1");
+        }
+        else if (!Uri.TryCreate(baseUrlText, UriKind.Absolute, out baseUrl) || baseUrl.Scheme is not ("http" or "https"))
+        {
+            p.Error("base_url", p.Take("base_url"), "not an absolute http(s) URL");
+            baseUrl = null;
+        }
+        else if (baseUrl.UserInfo.Length > 0 || baseUrl.Fragment.Length > 0)
+        {
+            p.Error("base_url", p.Take("base_url"), "must not contain credentials or a fragment (put keys in api_key)");
+            baseUrl = null;
+        }
+
+        Secret? apiKey = null;
+        var keyText = p.String("api_key", out var missingKeyVariable, out var keyNode);
+        if (missingKeyVariable is not null)
+        {
+            disabledReason = $"api_key: environment variable {missingKeyVariable} is not set";
+        }
+        else if (keyText is not null)
+        {
+            // Kubernetes secrets made with `echo` end in a newline; header values must not contain control characters.
+            keyText = keyText.Trim();
+            if (keyText.Length == 0)
+            {
+                disabledReason = "api_key is empty";
+            }
+            else if (!IsHeaderSafe(keyText))
+            {
+                p.Error("api_key", keyNode, "contains control characters");
+            }
+            else
+            {
+                apiKey = new Secret(keyText);
+            }
+        }
+
+        var headers = new List<KeyValuePair<string, Secret>>();
+        if (p.Mapping("headers") is { } headerReader)
+        {
+            foreach (var (headerName, headerNode) in headerReader.Entries)
+            {
+                var value = headerReader.ScalarOf(headerName, headerNode, out var missing);
+                if (missing is not null)
+                {
+                    disabledReason ??= $"headers.{headerName}: environment variable {missing} is not set";
+                }
+                else if (!IsToken(headerName) || value is null || !IsHeaderSafe(value))
+                {
+                    headerReader.Error(headerName, headerNode, "not a valid HTTP header name and value");
+                }
+                else
+                {
+                    headers.Add(new(headerName, new Secret(value.Trim())));
+                }
+            }
+        }
+
+        var timeout = p.Duration("timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) ?? ProviderConfig.DefaultTimeout;
+        var connectTimeout = p.Duration("connect_timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(5)) ?? ProviderConfig.DefaultConnectTimeout;
+        var enabled = p.Boolean("enabled") ?? true;
+        p.ReportUnknownKeys();
+
+        if (!enabled)
+        {
+            disabledReason = "enabled: false";
+        }
+        if (errors.Count > errorsBefore || type is null || baseUrl is null)
+        {
+            return null;
+        }
+        return new ProviderConfig(name, type, baseUrl, apiKey, headers, timeout, connectTimeout, disabledReason is null, disabledReason);
+    }
+
+    private static List<StrategyConfig> ReadStrategies(YamlMappingReader root, List<ProviderConfig> providers)
+    {
+        var result = new List<StrategyConfig>();
+        var strategies = root.Mapping("strategies");
+        if (strategies is null)
+        {
+            return result;
+        }
+        foreach (var (name, node) in strategies.Entries)
+        {
+            if (!IsValidName(name))
+            {
+                strategies.Error(name, node, "invalid strategy name: letters, digits, '.', '_' and '-' only");
+                continue;
+            }
+            if (node is not YamlMappingNode mapping)
+            {
+                strategies.Error(name, node, "expected a mapping with targets");
+                continue;
+            }
+            var s = strategies.Nested(name, mapping);
+            var mode = s.String("mode");
+            if (mode is not (null or "fallback"))
+            {
+                s.Error("mode", s.Take("mode"), $"unsupported mode '{mode}' (supported: fallback)");
+            }
+            var targets = new List<StrategyTarget>();
+            var targetsNode = s.Take("targets");
+            if (targetsNode is YamlSequenceNode sequence && sequence.Children.Count > 0)
+            {
+                for (int i = 0; i < sequence.Children.Count; i++)
+                {
+                    var key = $"targets[{i}]";
+                    var text = s.ScalarOf(key, sequence.Children[i], out var missing);
+                    if (missing is not null || text is null)
+                    {
+                        s.Error(key, sequence.Children[i], "expected \"provider/model\"");
+                        continue;
+                    }
+                    int slash = text.IndexOf('/', StringComparison.Ordinal);
+                    if (slash <= 0 || slash == text.Length - 1)
+                    {
+                        s.Error(key, sequence.Children[i], $"'{text}' is not \"provider/model\"");
+                        continue;
+                    }
+                    var provider = text[..slash];
+                    if (!providers.Exists(p => string.Equals(p.Name, provider, StringComparison.OrdinalIgnoreCase)))
+                    {
+                        s.Error(key, sequence.Children[i], $"unknown provider '{provider}'");
+                        continue;
+                    }
+                    targets.Add(new StrategyTarget(provider, text[(slash + 1)..]));
+                }
+            }
+            else
+            {
+                s.Error("targets", targetsNode, "required: a non-empty list of \"provider/model\"");
+            }
+            s.ReportUnknownKeys();
+            if (targets.Count > 0)
+            {
+                result.Add(new StrategyConfig(name, targets));
+            }
+        }
+        strategies.ReportUnknownKeys();
+        return result;
+    }
+
+    private static bool IsValidName(string name)
+    {
+        if (name.Length is 0 or > 64)
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool IsToken(string name)
+    {
+        if (name.Length == 0)
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal)))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool IsHeaderSafe(string value)
+    {
+        foreach (var c in value)
+        {
+            if (c < 0x20 && c != '\t' || c == 0x7f)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

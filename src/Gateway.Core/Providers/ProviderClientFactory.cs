@@ -1,0 +1,50 @@
+using System.Net;
+using Gateway.Core.Config;
+
+namespace Gateway.Core.Providers;
+
+/// <summary>
+/// The only place that creates upstream HTTP clients. One <see cref="SocketsHttpHandler"/> per provider, with the
+/// defaults a proxy needs: never follow a redirect (it would carry the provider key to another host), no cookies,
+/// no decompression (bytes pass through as sent), no system proxy, bounded connect time.
+/// </summary>
+/// <remarks>
+/// Microsoft.Extensions.Http's IHttpClientFactory is deliberately not used here: its named clients are fixed at
+/// start-up and rotate handlers on a timer, which fights handlers owned by a config snapshot (see docs/design.md).
+/// </remarks>
+public sealed class ProviderClientFactory
+{
+    private readonly Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? _connectCallback;
+
+    public ProviderClientFactory() { }
+
+    /// <param name="connectCallback">Replaces socket connects; tests use it to inject DNS and connect faults without network traffic.</param>
+    public ProviderClientFactory(Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connectCallback) =>
+        _connectCallback = connectCallback;
+
+    public ProviderEndpoint Create(ProviderConfig config)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = config.ConnectTimeout,
+            // Re-resolve DNS now and then, and drop idle connections before typical provider load balancers do.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(50),
+            EnableMultipleHttp2Connections = true,
+            // A response abandoned mid-body (client gone) must close the upstream connection at once, not drain a
+            // generation the client no longer wants.
+            MaxResponseDrainSize = 0,
+            // Distributed tracing arrives with the observability work; until then no per-request header injection.
+            ActivityHeadersPropagator = null,
+        };
+        if (_connectCallback is not null)
+        {
+            handler.ConnectCallback = _connectCallback;
+        }
+        return new ProviderEndpoint(config, new HttpMessageInvoker(handler, disposeHandler: true));
+    }
+}

@@ -1,0 +1,66 @@
+using System.Collections.Frozen;
+using Gateway.Core.Config;
+
+namespace Gateway.Core.Providers;
+
+/// <summary>
+/// One upstream provider at run time: where to send, how to authenticate, how long to wait, and the pooled
+/// connection handler. Owned by the snapshot that built it, so a config reload can replace it whole.
+/// </summary>
+public sealed class ProviderEndpoint : IDisposable
+{
+    // The OpenAI endpoints clients actually use. Their upstream URIs are built once here instead of once per request.
+    private static readonly string[] s_wellKnownPaths = ["chat/completions", "completions", "embeddings", "responses"];
+
+    private readonly FrozenDictionary<string, Uri>.AlternateLookup<ReadOnlySpan<char>> _wellKnownUris;
+    private readonly string _baseUrl;
+    private readonly string? _baseQuery;
+
+    public ProviderEndpoint(ProviderConfig config, HttpMessageInvoker invoker)
+    {
+        Config = config;
+        Name = config.Name;
+        Invoker = invoker;
+        var url = config.BaseUrl;
+        _baseUrl = url.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        _baseQuery = url.Query.Length > 1 ? url.Query[1..] : null;
+        AuthorizationHeader = config.ApiKey is null ? null : "Bearer " + config.ApiKey.Reveal();
+        var uris = new Dictionary<string, Uri>(StringComparer.Ordinal);
+        foreach (var path in s_wellKnownPaths)
+        {
+            uris[path] = BuildUri(path, default);
+        }
+        _wellKnownUris = uris.ToFrozenDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        RedactedBaseUrl = _baseUrl;
+    }
+
+    public string Name { get; }
+
+    public ProviderConfig Config { get; }
+
+    public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>"Bearer &lt;key&gt;", or null when the provider needs no key. Never logged.</summary>
+    public string? AuthorizationHeader { get; }
+
+    /// <summary>Scheme, host and path only: safe to print at start-up.</summary>
+    public string RedactedBaseUrl { get; }
+
+    /// <summary>The upstream URI for a client path below /v1/ (e.g. "chat/completions") and its query string.</summary>
+    public Uri UriFor(ReadOnlySpan<char> path, ReadOnlySpan<char> query) =>
+        query.IsEmpty && _wellKnownUris.TryGetValue(path, out var uri) ? uri : BuildUri(path, query);
+
+    private Uri BuildUri(ReadOnlySpan<char> path, ReadOnlySpan<char> query)
+    {
+        var text = (_baseQuery, query.IsEmpty) switch
+        {
+            (null, true) => $"{_baseUrl}/{path}",
+            (null, false) => $"{_baseUrl}/{path}?{query}",
+            (_, true) => $"{_baseUrl}/{path}?{_baseQuery}",
+            _ => $"{_baseUrl}/{path}?{_baseQuery}&{query}",
+        };
+        return new Uri(text, UriKind.Absolute);
+    }
+
+    public void Dispose() => Invoker.Dispose();
+}

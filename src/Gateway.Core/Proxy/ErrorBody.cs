@@ -1,0 +1,41 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Gateway.Core.Proxy;
+
+/// <summary>Writes OpenAI's error envelope: {"error":{"message","type","param","code"}}.</summary>
+public static class ErrorBody
+{
+    // Quotes, backslashes and control characters are still escaped; apostrophes in messages stay readable.
+    private static readonly JsonWriterOptions s_options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static void Write(IBufferWriter<byte> output, GatewayError error, string message)
+    {
+        var descriptor = GatewayErrors.Describe(error);
+        using var json = new Utf8JsonWriter(output, s_options);
+        json.WriteStartObject();
+        json.WriteStartObject("error");
+        json.WriteString("message", message);
+        json.WriteString("type", descriptor.Type);
+        if (descriptor.Param is null)
+        {
+            json.WriteNull("param");
+        }
+        else
+        {
+            json.WriteString("param", descriptor.Param);
+        }
+        json.WriteString("code", descriptor.Code);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>The same envelope as one SSE event, for failures after a stream has started.</summary>
+    public static void WriteSseEvent(IBufferWriter<byte> output, GatewayError error, string message)
+    {
+        output.Write("data: "u8);
+        Write(output, error, message);
+        output.Write("\n\n"u8);
+    }
+}

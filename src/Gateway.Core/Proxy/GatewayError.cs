@@ -1,0 +1,77 @@
+namespace Gateway.Core.Proxy;
+
+/// <summary>
+/// The closed vocabulary of errors the gateway itself produces. Each maps to exactly one HTTP status and OpenAI
+/// error type/code in <see cref="GatewayErrors"/>; logs use the same names.
+/// </summary>
+public enum GatewayError
+{
+    None,
+
+    // Caller errors: the request itself is wrong; retrying it unchanged cannot succeed.
+    InvalidJson,
+    EmptyBody,
+    InvalidBodyType,
+    MissingModel,
+    InvalidModelType,
+    InvalidModelName,
+    DuplicateKey,
+    InvalidStreamType,
+    UnsupportedMediaType,
+    RequestTooLarge,
+    RequestBodyUnreadable,
+    ModelNotFound,
+    UnknownUrl,
+    MethodNotAllowed,
+
+    // Provider errors: the upstream could not give an answer.
+    UpstreamUnreachable,
+    UpstreamTimeout,
+    UpstreamBadResponse,
+    NoAvailableProvider,
+
+    // After the response started: reported in-band, then the response is aborted.
+    StreamInterrupted,
+
+    // Client went away: nothing to answer.
+    ClientClosedRequest,
+
+    // A gateway bug.
+    Internal,
+}
+
+/// <summary>How one <see cref="GatewayError"/> looks on the wire.</summary>
+public readonly record struct ErrorDescriptor(int Status, string Type, string Code, string? Param);
+
+/// <summary>The one table from error to HTTP status and OpenAI error type/code.</summary>
+public static class GatewayErrors
+{
+    public static ErrorDescriptor Describe(GatewayError error) => error switch
+    {
+        GatewayError.InvalidJson => new(400, "invalid_request_error", "invalid_json", null),
+        GatewayError.EmptyBody => new(400, "invalid_request_error", "empty_body", null),
+        GatewayError.InvalidBodyType => new(400, "invalid_request_error", "invalid_body_type", null),
+        GatewayError.MissingModel => new(400, "invalid_request_error", "missing_required_parameter", "model"),
+        GatewayError.InvalidModelType => new(400, "invalid_request_error", "invalid_type", "model"),
+        GatewayError.InvalidModelName => new(400, "invalid_request_error", "invalid_model_name", "model"),
+        GatewayError.DuplicateKey => new(400, "invalid_request_error", "duplicate_key", null),
+        GatewayError.InvalidStreamType => new(400, "invalid_request_error", "invalid_type", "stream"),
+        GatewayError.UnsupportedMediaType => new(415, "invalid_request_error", "unsupported_media_type", null),
+        GatewayError.RequestTooLarge => new(413, "invalid_request_error", "request_too_large", null),
+        GatewayError.RequestBodyUnreadable => new(400, "invalid_request_error", "invalid_body", null),
+        GatewayError.ModelNotFound => new(404, "invalid_request_error", "model_not_found", "model"),
+        GatewayError.UnknownUrl => new(404, "invalid_request_error", "unknown_url", null),
+        GatewayError.MethodNotAllowed => new(405, "invalid_request_error", "method_not_allowed", null),
+        GatewayError.UpstreamUnreachable => new(502, "server_error", "upstream_error", null),
+        GatewayError.UpstreamTimeout => new(504, "server_error", "upstream_timeout", null),
+        GatewayError.UpstreamBadResponse => new(502, "server_error", "upstream_bad_response", null),
+        GatewayError.NoAvailableProvider => new(503, "server_error", "no_available_provider", null),
+        GatewayError.StreamInterrupted => new(502, "server_error", "stream_interrupted", null),
+        // 499 is nginx's "client closed request": only ever seen in logs, the client is gone.
+        GatewayError.ClientClosedRequest => new(499, "invalid_request_error", "client_closed_request", null),
+        _ => new(500, "server_error", "internal_error", null),
+    };
+
+    /// <summary>Errors a client should not retry unchanged get <c>x-should-retry: false</c> (honoured by the OpenAI SDKs).</summary>
+    public static bool IsPermanent(GatewayError error) => Describe(error).Status is >= 400 and < 500 and not 408 and not 429;
+}

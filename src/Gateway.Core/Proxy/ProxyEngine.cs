@@ -1,0 +1,312 @@
+using System.Net;
+using System.Net.Sockets;
+using Gateway.Core.Diagnostics;
+using Gateway.Core.Routing;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Core.Proxy;
+
+/// <summary>
+/// Forwards one OpenAI-style request: read, inspect, route, send, stream back. The numbered steps match
+/// docs/design.md.
+/// </summary>
+/// <remarks>
+/// <code>
+///  client ──POST /v1/...──▶ gateway ──(model rewritten)──▶ provider
+///         ◀── status, headers, body chunks as they arrive ◀──
+/// </code>
+/// Commit point: until the response has started, a failure may move on to the next target of a strategy, or be
+/// answered with an error status. After it started, a failure can only end the response abnormally (SSE: an error
+/// event, then an abort), never with a clean end that looks like a complete answer.
+/// </remarks>
+public sealed class ProxyEngine
+{
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+
+    public ProxyEngine(ILogger<ProxyEngine> logger, TimeProvider time)
+    {
+        _logger = logger;
+        _time = time;
+    }
+
+    /// <param name="snapshot">Pinned by the caller for this whole request.</param>
+    /// <param name="clientAborted">Signals that the client went away: the upstream request is cancelled at once.</param>
+    public async ValueTask<ProxyOutcome> ForwardAsync(GatewaySnapshot snapshot, IDownstream client, CancellationToken clientAborted)
+    {
+        // :: Step 1 — read the whole body into pooled memory, bounded by max_request_body_bytes.
+        var (readError, body) = await RequestBodyReader.ReadAsync(
+            client.RequestBody, client.RequestContentLength, snapshot.MaxRequestBodyBytes, clientAborted);
+        if (body is null)
+        {
+            return ProxyOutcome.Fail(readError, readError == GatewayError.RequestTooLarge
+                ? $"The request body exceeds the limit of {snapshot.MaxRequestBodyBytes} bytes."
+                : "The request body could not be read completely.");
+        }
+
+        try
+        {
+            // :: Step 2 — inspect: locate the top-level "model" and "stream" without deserializing the body.
+            var inspection = RequestInspector.Inspect(body.Span);
+            if (inspection.Error != GatewayError.None)
+            {
+                return ProxyOutcome.Fail(inspection.Error, inspection.ErrorDetail);
+            }
+
+            // :: Step 3 — route: "provider/model" (split at the first slash) or a strategy name.
+            var route = Resolve(snapshot.Routes, body, inspection, out var routeError, out var routeDetail);
+            if (routeError != GatewayError.None)
+            {
+                return ProxyOutcome.Fail(routeError, routeDetail);
+            }
+
+            return await SendToTargetsAsync(route, body, inspection, client, clientAborted);
+        }
+        finally
+        {
+            // :: Step 10 — the pooled body goes back only after the last attempt has finished with it.
+            body.Dispose();
+        }
+    }
+
+    private async ValueTask<ProxyOutcome> SendToTargetsAsync(
+        IReadOnlyList<RouteTarget> targets, PooledBuffer body, RequestInspection inspection, IDownstream client, CancellationToken clientAborted)
+    {
+        var failure = ProxyOutcome.Fail(GatewayError.NoAvailableProvider, "No enabled provider can serve this strategy.");
+        for (int attempt = 1; attempt <= targets.Count; attempt++)
+        {
+            var target = targets[attempt - 1];
+            bool isLast = attempt == targets.Count;
+            var provider = target.Provider;
+
+            // One token per attempt: the client's abort and this attempt's header timeout both cancel it.
+            using var cancellation = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+            using var abortRegistration = clientAborted.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), cancellation);
+
+            // :: Step 4 — build the upstream request: same bytes, model value replaced, provider key instead of the client's.
+            using var request = BuildRequest(target, body, inspection, client);
+
+            // :: Step 5 — send and wait for the response headers only; the body is never buffered.
+            cancellation.CancelAfter(provider.Config.Timeout);
+            HttpResponseMessage response;
+            try
+            {
+                response = await provider.Invoker.SendAsync(request, cancellation.Token);
+            }
+            catch (Exception e)
+            {
+                var (error, reason) = Classify(e, provider, clientAborted);
+                if (error == GatewayError.ClientClosedRequest)
+                {
+                    GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
+                    return ProxyOutcome.Fail(error, reason, attempt);
+                }
+                GatewayLog.AttemptFailed(_logger, client.RequestId, provider.Name, attempt, reason);
+                failure = ProxyOutcome.Fail(error, $"Provider '{provider.Name}' {reason}.", attempt);
+                continue;
+            }
+            cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
+
+            using (response)
+            {
+                int status = (int)response.StatusCode;
+                if (status is >= 300 and < 400)
+                {
+                    // Never followed, never passed on: a redirect would take the provider key or the client elsewhere.
+                    GatewayLog.AttemptFailed(_logger, client.RequestId, provider.Name, attempt, "answered with a redirect");
+                    failure = ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' answered with a redirect ({status}).", attempt);
+                    continue;
+                }
+                if (!isLast && (status == 429 || status >= 500))
+                {
+                    GatewayLog.FallingBack(_logger, client.RequestId, provider.Name, status);
+                    failure = ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' answered {status}.", attempt);
+                    continue;
+                }
+
+                // :: Step 6 — start the client response: upstream status and allowed headers, plus ours.
+                bool isEventStream = HeaderPolicy.IsEventStream(response);
+                StartResponse(client, response, target, isEventStream);
+
+                // :: Step 7 — copy the body as it arrives, straight into the client's pipe (the tee hooks in here).
+                var upstreamBody = response.Content.ReadAsStream(cancellation.Token);
+                var (copy, bytes) = await StreamCopier.CopyAsync(upstreamBody, client.ResponseBody, tee: null, cancellation.Token);
+
+                // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
+                var outcome = new ProxyOutcome(GatewayError.None, null, provider.Name, target.QualifiedName, status, attempt, bytes);
+                switch (copy)
+                {
+                    case CopyResult.Success:
+                        return outcome;
+                    case CopyResult.ClientGone:
+                        // :: Step 9 — the client left: cancel the upstream read so generation stops now.
+                        await cancellation.CancelAsync();
+                        GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
+                        return outcome with { Error = GatewayError.ClientClosedRequest };
+                    default:
+                        GatewayLog.StreamInterrupted(_logger, client.RequestId, provider.Name, bytes);
+                        if (bytes == 0 && !client.HasStarted)
+                        {
+                            return outcome with { Error = GatewayError.UpstreamBadResponse, ErrorDetail = $"Provider '{provider.Name}' closed the connection before sending a body." };
+                        }
+                        await EndAbnormallyAsync(client, isEventStream, provider.Name);
+                        return outcome with { Error = GatewayError.StreamInterrupted };
+                }
+            }
+        }
+        return failure;
+    }
+
+    private static HttpRequestMessage BuildRequest(RouteTarget target, PooledBuffer body, RequestInspection inspection, IDownstream client)
+    {
+        var all = body.Memory;
+        int modelEnd = inspection.ModelValueStart + inspection.ModelValueLength;
+        var request = new HttpRequestMessage(HttpMethod.Post, target.Provider.UriFor(client.Path, client.Query))
+        {
+            Content = new UpstreamBodyContent(all[..inspection.ModelValueStart], target.Model, all[modelEnd..]),
+        };
+        var provider = target.Provider;
+        if (provider.Config.BaseUrl.Scheme == Uri.UriSchemeHttps)
+        {
+            request.Version = HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+        }
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        HeaderPolicy.CopyRequestHeaders(client, request);
+        request.Headers.TryAddWithoutValidation("X-Request-Id", client.RequestId);
+        foreach (var (name, value) in provider.Config.Headers)
+        {
+            request.Headers.Remove(name);
+            request.Headers.TryAddWithoutValidation(name, value.Reveal());
+        }
+        if (provider.AuthorizationHeader is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", provider.AuthorizationHeader);
+        }
+        return request;
+    }
+
+    private static void StartResponse(IDownstream client, HttpResponseMessage response, RouteTarget target, bool isEventStream)
+    {
+        client.SetStatus((int)response.StatusCode);
+        HeaderPolicy.CopyResponseHeaders(response, client);
+        client.SetHeader("X-Gateway-Provider", target.Provider.Name);
+        client.SetHeader("X-Gateway-Model", target.QualifiedName);
+        if (isEventStream)
+        {
+            // Proxies in front (nginx and friends) must not buffer events either.
+            client.SetHeader("Cache-Control", "no-cache");
+            client.SetHeader("X-Accel-Buffering", "no");
+        }
+        else if (response.Content.Headers.ContentLength is { } length)
+        {
+            client.SetContentLength(length);
+        }
+    }
+
+    private static async ValueTask EndAbnormallyAsync(IDownstream client, bool isEventStream, string provider)
+    {
+        if (isEventStream)
+        {
+            // SDKs that read in-band errors raise this one; the abort below fails the others.
+            ErrorBody.WriteSseEvent(client.ResponseBody, GatewayError.StreamInterrupted,
+                $"The stream from provider '{provider}' was interrupted before it completed.");
+            try
+            {
+                await client.ResponseBody.FlushAsync();
+            }
+            catch (Exception)
+            {
+                // The client may be gone already; the abort below is all that is left to do.
+            }
+        }
+        client.Abort();
+    }
+
+    private static (GatewayError, string) Classify(Exception e, Providers.ProviderEndpoint provider, CancellationToken clientAborted)
+    {
+        if (clientAborted.IsCancellationRequested)
+        {
+            return (GatewayError.ClientClosedRequest, "The client closed the request.");
+        }
+        if (e is OperationCanceledException)
+        {
+            return (GatewayError.UpstreamTimeout, $"did not answer within {Config.Durations.Format(provider.Config.Timeout)}");
+        }
+        if (e is HttpRequestException http)
+        {
+            if (http.InnerException is TimeoutException || http.InnerException is OperationCanceledException)
+            {
+                return (GatewayError.UpstreamTimeout, "could not be connected to in time");
+            }
+            return http.HttpRequestError switch
+            {
+                HttpRequestError.NameResolutionError => (GatewayError.UpstreamUnreachable, "is unreachable (host name not resolved)"),
+                HttpRequestError.ConnectionError when http.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused }
+                    => (GatewayError.UpstreamUnreachable, "is unreachable (connection refused)"),
+                HttpRequestError.ConnectionError => (GatewayError.UpstreamUnreachable, "is unreachable (connection failed)"),
+                HttpRequestError.SecureConnectionError => (GatewayError.UpstreamUnreachable, "is unreachable (TLS handshake failed)"),
+                HttpRequestError.ResponseEnded => (GatewayError.UpstreamBadResponse, "closed the connection without answering"),
+                HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError => (GatewayError.UpstreamBadResponse, "sent an invalid HTTP response"),
+                _ => (GatewayError.UpstreamUnreachable, "could not be reached"),
+            };
+        }
+        return (GatewayError.UpstreamUnreachable, "could not be reached");
+    }
+
+    /// <summary>Model name → targets. Runs synchronously so the model can be decoded on the stack.</summary>
+    private static IReadOnlyList<RouteTarget> Resolve(
+        RouteTable routes, PooledBuffer body, in RequestInspection inspection, out GatewayError error, out string? detail)
+    {
+        Span<byte> model = stackalloc byte[RequestInspector.MaxModelLength];
+        int length = RequestInspector.GetModel(body.Span, inspection, model);
+        if (length <= 0)
+        {
+            error = length == 0 ? GatewayError.MissingModel : GatewayError.InvalidModelName;
+            detail = length == 0
+                ? "'model' must not be empty."
+                : $"'model' must be at most {RequestInspector.MaxModelLength} characters of letters, digits and . _ : @ / + -";
+            return [];
+        }
+        model = model[..length];
+        Span<char> name = stackalloc char[RequestInspector.MaxModelLength];
+        System.Text.Ascii.ToUtf16(model, name, out _);
+        name = name[..length];
+
+        int slash = name.IndexOf('/');
+        if (slash < 0)
+        {
+            if (routes.TryGetStrategy(name, out var strategy))
+            {
+                error = GatewayError.None;
+                detail = null;
+                return strategy.Targets;
+            }
+            error = GatewayError.ModelNotFound;
+            detail = $"The model '{name}' does not exist: use \"provider/model\" (providers: {routes.ProviderNames}) or a strategy (strategies: {Describe(routes.StrategyNames)}).";
+            return [];
+        }
+
+        var prefix = name[..slash];
+        if (!routes.TryGetProvider(prefix, out var provider) || slash == length - 1)
+        {
+            error = GatewayError.ModelNotFound;
+            detail = routes.TryGetDisabledReason(prefix, out var reason)
+                ? $"The provider '{prefix}' is disabled ({reason}). Valid prefixes: {Describe(routes.ProviderNames)}."
+                : slash == length - 1 && provider is not null
+                    ? $"The model '{name}' names no model after the provider prefix."
+                    : $"Unknown provider '{prefix}' in model '{name}'. Valid prefixes: {Describe(routes.ProviderNames)}.";
+            return [];
+        }
+
+        // The upstream model is the rest after the first slash. Unescaped bodies are sliced in place, no copy.
+        ReadOnlyMemory<byte> upstreamModel = inspection.ModelIsEscaped
+            ? model[(slash + 1)..].ToArray()
+            : body.Memory.Slice(inspection.ModelValueStart + slash + 1, length - slash - 1);
+        error = GatewayError.None;
+        detail = null;
+        return [new RouteTarget(provider, upstreamModel, string.Concat(provider.Name, "/", name[(slash + 1)..]))];
+    }
+
+    private static string Describe(string names) => names.Length == 0 ? "none" : names;
+}

@@ -1,0 +1,214 @@
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace Gateway.Core.Proxy;
+
+/// <summary>What the gateway needs to know about a request body, as positions into the caller's bytes.</summary>
+internal struct RequestInspection
+{
+    public GatewayError Error;
+
+    /// <summary>A short explanation for the client; never echoes request bytes.</summary>
+    public string? ErrorDetail;
+
+    /// <summary>Offset of the first byte of the model value (just after its opening quote).</summary>
+    public int ModelValueStart;
+
+    /// <summary>Length of the raw (possibly escaped) model value between its quotes.</summary>
+    public int ModelValueLength;
+
+    public bool ModelIsEscaped;
+
+    public bool Stream;
+}
+
+/// <summary>
+/// Finds the top-level "model" and "stream" of a JSON request with <see cref="Utf8JsonReader"/>: no DOM, no
+/// deserialization, one forward pass that also validates the whole document (so a malformed body is a 400 here,
+/// not a confusing error from the provider).
+/// </summary>
+internal static class RequestInspector
+{
+    public const int MaxModelLength = 256;
+
+    private static readonly JsonReaderOptions s_options = new() { MaxDepth = 64 };
+
+    public static RequestInspection Inspect(ReadOnlySpan<byte> body)
+    {
+        var result = new RequestInspection { ModelValueStart = -1 };
+        if (body.IsEmpty)
+        {
+            return Fail(GatewayError.EmptyBody, "The request body is empty; expected a JSON object.");
+        }
+        if (!Utf8.IsValid(body))
+        {
+            return Fail(GatewayError.InvalidJson, "The request body is not valid UTF-8.");
+        }
+
+        var reader = new Utf8JsonReader(body, isFinalBlock: true, new JsonReaderState(s_options));
+        GatewayError firstProblem = GatewayError.None;
+        string? problemDetail = null;
+        bool sawStream = false;
+        try
+        {
+            if (!reader.Read())
+            {
+                return Fail(GatewayError.EmptyBody, "The request body is empty; expected a JSON object.");
+            }
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                while (reader.Read())
+                {
+                }
+                return Fail(GatewayError.InvalidBodyType, "The request body must be a JSON object.");
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("model"u8))
+                {
+                    reader.Read();
+                    if (result.ModelValueStart >= 0)
+                    {
+                        Note(GatewayError.DuplicateKey, "The request body has more than one 'model' property.");
+                    }
+                    else if (reader.TokenType != JsonTokenType.String)
+                    {
+                        Note(GatewayError.InvalidModelType, "'model' must be a string such as \"openai/gpt-4o\".");
+                    }
+                    else
+                    {
+                        result.ModelValueStart = (int)reader.TokenStartIndex + 1;
+                        result.ModelValueLength = reader.ValueSpan.Length;
+                        result.ModelIsEscaped = reader.ValueIsEscaped;
+                    }
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("stream"u8))
+                {
+                    reader.Read();
+                    if (sawStream)
+                    {
+                        Note(GatewayError.DuplicateKey, "The request body has more than one 'stream' property.");
+                    }
+                    sawStream = true;
+                    switch (reader.TokenType)
+                    {
+                        case JsonTokenType.True:
+                            result.Stream = true;
+                            break;
+                        case JsonTokenType.False or JsonTokenType.Null:
+                            break;
+                        default:
+                            Note(GatewayError.InvalidStreamType, "'stream' must be true or false.");
+                            reader.Skip();
+                            break;
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            // Anything after the closing brace other than whitespace makes Read throw.
+            while (reader.Read())
+            {
+            }
+        }
+        catch (JsonException e)
+        {
+            return Fail(GatewayError.InvalidJson,
+                $"The request body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).");
+        }
+
+        if (firstProblem != GatewayError.None)
+        {
+            return Fail(firstProblem, problemDetail);
+        }
+        if (result.ModelValueStart < 0)
+        {
+            return Fail(GatewayError.MissingModel, "The request body must contain 'model', e.g. \"openai/gpt-4o\".");
+        }
+        return result;
+
+        void Note(GatewayError error, string detail)
+        {
+            if (firstProblem == GatewayError.None)
+            {
+                firstProblem = error;
+                problemDetail = detail;
+            }
+        }
+
+        static RequestInspection Fail(GatewayError error, string? detail) =>
+            new() { Error = error, ErrorDetail = detail, ModelValueStart = -1 };
+    }
+
+    /// <summary>
+    /// The model name as bytes without JSON escapes. Allowed: ASCII letters, digits and <c>. _ : @ / + -</c>, at
+    /// most <see cref="MaxModelLength"/>; this keeps control characters, quotes and URL syntax out of logs,
+    /// headers and routing. Returns the length written to <paramref name="destination"/>, or -1 when invalid.
+    /// </summary>
+    public static int GetModel(ReadOnlySpan<byte> body, in RequestInspection inspection, Span<byte> destination)
+    {
+        var raw = body.Slice(inspection.ModelValueStart, inspection.ModelValueLength);
+        int length;
+        if (inspection.ModelIsEscaped)
+        {
+            // Re-reading just the quoted token lets the reader unescape it.
+            var token = body.Slice(inspection.ModelValueStart - 1, inspection.ModelValueLength + 2);
+            var reader = new Utf8JsonReader(token);
+            reader.Read();
+            if (reader.ValueSpan.Length > MaxModelLength * 6 || !TryCopyUnescaped(ref reader, destination, out length))
+            {
+                return -1;
+            }
+        }
+        else
+        {
+            if (raw.Length > destination.Length)
+            {
+                return -1;
+            }
+            raw.CopyTo(destination);
+            length = raw.Length;
+        }
+        if (length is 0 or > MaxModelLength)
+        {
+            return length == 0 ? 0 : -1;
+        }
+        foreach (var b in destination[..length])
+        {
+            if (!IsModelByte(b))
+            {
+                return -1;
+            }
+        }
+        return length;
+    }
+
+    private static bool TryCopyUnescaped(ref Utf8JsonReader reader, Span<byte> destination, out int length)
+    {
+        Span<byte> scratch = stackalloc byte[MaxModelLength * 4];
+        try
+        {
+            length = reader.CopyString(scratch);
+        }
+        catch (ArgumentException)
+        {
+            length = 0;
+            return false;
+        }
+        if (length > destination.Length)
+        {
+            return false;
+        }
+        scratch[..length].CopyTo(destination);
+        return true;
+    }
+
+    private static bool IsModelByte(byte b) =>
+        b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
+            or (byte)'.' or (byte)'_' or (byte)':' or (byte)'@' or (byte)'/' or (byte)'+' or (byte)'-';
+}

@@ -1,0 +1,96 @@
+using System.IO.Pipelines;
+
+namespace Gateway.Core.Proxy;
+
+public enum CopyResult
+{
+    Success,
+    /// <summary>Reading the upstream body failed (reset, truncated framing, protocol error).</summary>
+    UpstreamError,
+    /// <summary>The client is gone: a flush reported completion or the client's abort cancelled the copy.</summary>
+    ClientGone,
+}
+
+/// <summary>Receives every chunk the client receives, right after it was written. Must not block or throw.</summary>
+public interface IBodyTee
+{
+    void Append(ReadOnlySpan<byte> chunk);
+}
+
+/// <summary>
+/// Copies the upstream body into the client's <see cref="PipeWriter"/>: upstream bytes are read straight into the
+/// writer's memory (one copy, no intermediate buffer), and a tee sees each chunk after it was written.
+/// </summary>
+/// <remarks>
+/// Flush policy: flush when the next upstream read would wait. An SSE event therefore leaves as soon as it arrives
+/// (its next read waits on the network), while a body that is already buffered upstream goes out in large writes.
+/// A zero-byte read waits for data before taking writer memory, so idle streams hold no buffers.
+/// Failures are returned as values: the caller decides between an error response and an abort.
+/// </remarks>
+public static class StreamCopier
+{
+    // Kestrel's pinned blocks are 4 KiB; larger hints fall back to unpooled memory.
+    private const int ReadSize = 4096;
+
+    // Flush at least this often even when upstream data keeps coming synchronously (Kestrel's response buffer is 64 KiB).
+    private const int MaxUnflushedBytes = 32 * 1024;
+
+    public static async ValueTask<(CopyResult Result, long Bytes)> CopyAsync(
+        Stream upstream, PipeWriter client, IBodyTee? tee, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        int unflushed = 0;
+        try
+        {
+            while (true)
+            {
+                var wait = upstream.ReadAsync(Memory<byte>.Empty, cancellationToken);
+                if (!wait.IsCompletedSuccessfully)
+                {
+                    if (unflushed > 0)
+                    {
+                        unflushed = 0;
+                        if ((await client.FlushAsync(cancellationToken)).IsCompleted)
+                        {
+                            return (CopyResult.ClientGone, total);
+                        }
+                    }
+                    await wait;
+                }
+                else
+                {
+                    _ = wait.Result;
+                }
+
+                var memory = client.GetMemory(ReadSize);
+                int read = await upstream.ReadAsync(memory, cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                client.Advance(read);
+                tee?.Append(memory.Span[..read]);
+                total += read;
+                unflushed += read;
+                if (unflushed >= MaxUnflushedBytes)
+                {
+                    unflushed = 0;
+                    if ((await client.FlushAsync(cancellationToken)).IsCompleted)
+                    {
+                        return (CopyResult.ClientGone, total);
+                    }
+                }
+            }
+            if (unflushed > 0 && (await client.FlushAsync(cancellationToken)).IsCompleted)
+            {
+                return (CopyResult.ClientGone, total);
+            }
+            return (CopyResult.Success, total);
+        }
+        catch (Exception e)
+        {
+            // A cancelled read can surface as an IOException from the aborted connection: the cause is the client.
+            return (e is OperationCanceledException || cancellationToken.IsCancellationRequested ? CopyResult.ClientGone : CopyResult.UpstreamError, total);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using Gateway.Core.Config;
+using Gateway.Core.Providers;
+
+namespace Gateway.Core.Routing;
+
+/// <summary>Turns a validated config into a runtime snapshot: provider clients, the frozen route table, strategies.</summary>
+public sealed class SnapshotBuilder
+{
+    private readonly ProviderClientFactory _clients;
+    private long _revision;
+
+    public SnapshotBuilder(ProviderClientFactory clients) => _clients = clients;
+
+    public GatewaySnapshot Build(GatewayConfig config)
+    {
+        var providers = new List<ProviderEndpoint>();
+        var disabled = new List<KeyValuePair<string, string>>();
+        foreach (var provider in config.Providers)
+        {
+            if (provider.Enabled)
+            {
+                providers.Add(_clients.Create(provider));
+            }
+            else
+            {
+                disabled.Add(new(provider.Name, provider.DisabledReason ?? "disabled"));
+            }
+        }
+
+        var strategies = new List<StrategyRoute>();
+        foreach (var strategy in config.Strategies)
+        {
+            var targets = new List<(ProviderEndpoint, string)>();
+            foreach (var target in strategy.Targets)
+            {
+                var endpoint = providers.Find(p => string.Equals(p.Name, target.Provider, StringComparison.OrdinalIgnoreCase));
+                if (endpoint is not null)
+                {
+                    targets.Add((endpoint, target.Model));
+                }
+            }
+            strategies.Add(new StrategyRoute(strategy.Name, targets));
+        }
+
+        var routes = new RouteTable(providers, disabled, strategies);
+        return new GatewaySnapshot(config, providers, routes, Interlocked.Increment(ref _revision));
+    }
+}

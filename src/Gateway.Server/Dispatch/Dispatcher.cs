@@ -1,0 +1,46 @@
+using Gateway.Core.Proxy;
+using Gateway.Server.Handlers;
+using Gateway.Server.Http;
+
+namespace Gateway.Server.Dispatch;
+
+/// <summary>
+/// HTTP method and path → handler. A switch, not endpoint routing: the gateway serves a handful of paths and every
+/// microsecond on the way to the proxy counts. ("Route" in this codebase means model → provider; this is dispatch.)
+/// </summary>
+internal sealed class Dispatcher
+{
+    private const string ApiPrefix = "/v1/";
+
+    private readonly ProxyHandler _proxy;
+    private readonly HealthHandler _health;
+
+    public Dispatcher(ProxyHandler proxy, HealthHandler health)
+    {
+        _proxy = proxy;
+        _health = health;
+    }
+
+    public Task DispatchAsync(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? "/";
+        var method = context.Request.Method;
+        if (path.StartsWith(ApiPrefix, StringComparison.Ordinal) && path.Length > ApiPrefix.Length)
+        {
+            return HttpMethods.IsPost(method)
+                ? _proxy.HandleAsync(context, path[ApiPrefix.Length..])
+                : OpenAiErrorWriter.WriteAsync(context, GatewayError.MethodNotAllowed, $"Method {Sanitize(method)} is not allowed here; the OpenAI API endpoints take POST.");
+        }
+        return path switch
+        {
+            "/healthz" when IsRead(method) => HealthHandler.LivenessAsync(context),
+            "/readyz" when IsRead(method) => _health.ReadinessAsync(context),
+            "/healthz" or "/readyz" => OpenAiErrorWriter.WriteAsync(context, GatewayError.MethodNotAllowed, "Health endpoints take GET."),
+            _ => OpenAiErrorWriter.WriteAsync(context, GatewayError.UnknownUrl, "Unknown URL. The gateway serves the OpenAI API under /v1/."),
+        };
+    }
+
+    private static bool IsRead(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+
+    private static string Sanitize(string method) => method.Length <= 16 && method.All(char.IsAsciiLetter) ? method : "(invalid)";
+}

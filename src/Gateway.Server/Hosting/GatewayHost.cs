@@ -1,0 +1,176 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Gateway.Core.Config;
+using Gateway.Core.Providers;
+using Gateway.Core.Proxy;
+using Gateway.Core.Routing;
+using Gateway.Server.Dispatch;
+using Gateway.Server.Handlers;
+using Gateway.Server.Middleware;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Gateway.Server.Hosting;
+
+/// <summary>Options for embedding the gateway (tests, benchmarks). Production uses the defaults.</summary>
+internal sealed class GatewayHostOptions
+{
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    public ProviderClientFactory? ClientFactory { get; init; }
+
+    public TimeProvider? TimeProvider { get; init; }
+}
+
+/// <summary>
+/// The composition root: Kestrel, the transport middleware chain and the dispatcher, over one published snapshot.
+/// </summary>
+internal sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GatewayHost(WebApplication app, SnapshotHolder snapshots)
+    {
+        _app = app;
+        Snapshots = snapshots;
+    }
+
+    public SnapshotHolder Snapshots { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The addresses Kestrel actually bound (port 0 resolved), available after <see cref="StartAsync"/>.</summary>
+    public IReadOnlyList<Uri> Addresses =>
+        [.. _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a))];
+
+    public static GatewayHost Create(GatewayConfig config, GatewayHostOptions? options = null)
+    {
+        options ??= new GatewayHostOptions();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        if (options.ConfigureLogging is { } configureLogging)
+        {
+            configureLogging(builder.Logging);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        }
+
+        var server = config.Server;
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = server.DrainTimeout);
+        builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server));
+
+        var time = options.TimeProvider ?? TimeProvider.System;
+        var snapshots = new SnapshotHolder(new SnapshotBuilder(options.ClientFactory ?? new ProviderClientFactory()).Build(config));
+        builder.Services.AddSingleton(snapshots);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<ProxyEngine>();
+        builder.Services.AddSingleton<ProxyHandler>();
+        builder.Services.AddSingleton<HealthHandler>();
+        builder.Services.AddSingleton<Dispatcher>();
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
+        LogStartup(logger, config);
+
+        // The transport middleware chain, in order. Each is a Func<RequestDelegate, RequestDelegate>.
+        app.Use(RequestIdMiddleware.Create());
+        var dispatcher = app.Services.GetRequiredService<Dispatcher>();
+        app.Run(dispatcher.DispatchAsync);
+
+        app.Lifetime.ApplicationStopped.Register(() => snapshots.Current.Dispose());
+        return new GatewayHost(app, snapshots);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken);
+        var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
+        foreach (var address in Addresses)
+        {
+            HostLog.Listening(logger, address.ToString());
+        }
+    }
+
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, ServerConfig server)
+    {
+        kestrel.AddServerHeader = false;
+        // The proxy enforces max_request_body_bytes itself so that the client gets an OpenAI-shaped 413.
+        kestrel.Limits.MaxRequestBodySize = null;
+        kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+
+        X509Certificate2? certificate = server.Tls is { } tls
+            ? X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath)
+            : null;
+        void Configure(ListenOptions listen)
+        {
+            if (certificate is not null)
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(certificate);
+            }
+            else
+            {
+                listen.Protocols = HttpProtocols.Http1;
+            }
+        }
+
+        if (server.Host == "localhost")
+        {
+            kestrel.ListenLocalhost(server.Port, Configure);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(server.Host), server.Port, Configure);
+        }
+    }
+
+    private static void LogStartup(ILogger logger, GatewayConfig config)
+    {
+        foreach (var provider in config.Providers)
+        {
+            var baseUrl = provider.BaseUrl.GetLeftPart(UriPartial.Path);
+            if (provider.Enabled)
+            {
+                HostLog.ProviderEnabled(logger, provider.Name, provider.Type, baseUrl);
+            }
+            else
+            {
+                HostLog.ProviderDisabled(logger, provider.Name, provider.Type, baseUrl, provider.DisabledReason ?? "disabled");
+            }
+        }
+        foreach (var strategy in config.Strategies)
+        {
+            HostLog.Strategy(logger, strategy.Name, string.Join(" -> ", strategy.Targets));
+        }
+    }
+}
+
+internal static partial class HostLog
+{
+    [LoggerMessage(100, LogLevel.Information, "provider {Name}: type={Type} base_url={BaseUrl} enabled")]
+    public static partial void ProviderEnabled(ILogger logger, string name, string type, string baseUrl);
+
+    [LoggerMessage(101, LogLevel.Warning, "provider {Name}: type={Type} base_url={BaseUrl} DISABLED ({Reason})")]
+    public static partial void ProviderDisabled(ILogger logger, string name, string type, string baseUrl, string reason);
+
+    [LoggerMessage(102, LogLevel.Information, "strategy {Name}: {Targets}")]
+    public static partial void Strategy(ILogger logger, string name, string targets);
+
+    [LoggerMessage(104, LogLevel.Information, "listening on {Address}")]
+    public static partial void Listening(ILogger logger, string address);
+}

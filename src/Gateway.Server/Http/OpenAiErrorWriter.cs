@@ -1,0 +1,35 @@
+using Gateway.Core.Proxy;
+
+namespace Gateway.Server.Http;
+
+/// <summary>Answers with a gateway error in OpenAI's envelope, with the status from <see cref="GatewayErrors"/>.</summary>
+internal static class OpenAiErrorWriter
+{
+    public static Task WriteAsync(HttpContext context, GatewayError error, string message)
+    {
+        var response = context.Response;
+        if (response.HasStarted)
+        {
+            // Too late for a status: end the response so it cannot pass for complete.
+            context.Abort();
+            return Task.CompletedTask;
+        }
+        var requestId = response.Headers["X-Request-Id"];
+        response.Clear();
+        response.Headers["X-Request-Id"] = requestId;
+        response.StatusCode = GatewayErrors.Describe(error).Status;
+        response.ContentType = "application/json";
+        if (GatewayErrors.IsPermanent(error))
+        {
+            // The OpenAI SDKs retry 4xx like 409 and 5xx by default; a request that cannot succeed should not be re-sent.
+            response.Headers["x-should-retry"] = "false";
+        }
+        if (error == GatewayError.RequestTooLarge)
+        {
+            // The rest of an oversized upload is not worth reading: close the connection after this answer.
+            response.Headers.Connection = "close";
+        }
+        ErrorBody.Write(response.BodyWriter, error, message);
+        return response.BodyWriter.FlushAsync().AsTask();
+    }
+}

@@ -1,0 +1,73 @@
+using Gateway.Core.Config;
+using Gateway.Server.Hosting;
+
+namespace Gateway.Server;
+
+/// <summary>The `gateway` executable: read options, load and validate config.yaml, serve until Ctrl-C / SIGTERM.</summary>
+internal static class Program
+{
+    private const string Usage = """
+        usage: gateway [--config PATH] [--check-config]
+
+          --config PATH     configuration file (default: $GATEWAY_CONFIG, else ./config.yaml)
+          --check-config    validate the configuration, print a summary and exit (0 = valid, 1 = invalid)
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        string? configPath = Environment.GetEnvironmentVariable("GATEWAY_CONFIG");
+        bool checkOnly = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--config" when i + 1 < args.Length:
+                    configPath = args[++i];
+                    break;
+                case "--check-config":
+                    checkOnly = true;
+                    break;
+                case "--help" or "-h":
+                    Console.WriteLine(Usage);
+                    return 0;
+                default:
+                    await Console.Error.WriteLineAsync($"gateway: unknown option '{args[i]}'\n{Usage}");
+                    return 2;
+            }
+        }
+        configPath = string.IsNullOrEmpty(configPath) ? "config.yaml" : configPath;
+
+        var load = ConfigLoader.LoadFile(configPath, EnvironmentExpander.FromProcess);
+        if (load.Config is not { } config)
+        {
+            await Console.Error.WriteLineAsync(new ConfigException(configPath, load.Errors).Message);
+            return 1;
+        }
+        if (checkOnly)
+        {
+            PrintSummary(configPath, config);
+            return 0;
+        }
+
+        await using var host = GatewayHost.Create(config);
+        await host.StartAsync();
+        await host.WaitForShutdownAsync();
+        return 0;
+    }
+
+    private static void PrintSummary(string path, GatewayConfig config)
+    {
+        Console.WriteLine($"{path}: valid");
+        var scheme = config.Server.Tls is null ? "http" : "https";
+        Console.WriteLine($"  listen: {scheme}://{config.Server.Host}:{config.Server.Port}");
+        foreach (var p in config.Providers)
+        {
+            var state = p.Enabled ? "enabled" : $"disabled ({p.DisabledReason})";
+            Console.WriteLine($"  provider {p.Name}: type={p.Type} base_url={p.BaseUrl.GetLeftPart(UriPartial.Path)} {state}");
+        }
+        foreach (var s in config.Strategies)
+        {
+            Console.WriteLine($"  strategy {s.Name}: {string.Join(" -> ", s.Targets)}");
+        }
+    }
+}

@@ -1,0 +1,253 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Gateway.MockProvider;
+
+/// <summary>An OpenAI-compatible fake provider on a real Kestrel listener (loopback).</summary>
+public sealed class MockProviderServer : IAsyncDisposable
+{
+    private static readonly byte[] s_done = "data: [DONE]\n\n"u8.ToArray();
+
+    private readonly WebApplication _app;
+    private readonly MockBehavior _defaults;
+    private readonly bool _record;
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+
+    private MockProviderServer(WebApplication app, MockBehavior defaults, bool record)
+    {
+        _app = app;
+        _defaults = defaults;
+        _record = record;
+    }
+
+    /// <summary>The OpenAI API root, e.g. http://127.0.0.1:41234/v1.</summary>
+    public Uri BaseUrl { get; private set; } = null!;
+
+    public IReadOnlyCollection<RecordedRequest> Requests => _requests;
+
+    public RecordedRequest LastRequest => _requests.Last();
+
+    public static async Task<MockProviderServer> StartAsync(MockBehavior? defaults = null, string host = "127.0.0.1", int port = 0, bool record = true)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Listen(IPAddress.Parse(host), port);
+        });
+        var app = builder.Build();
+        var server = new MockProviderServer(app, defaults ?? new MockBehavior(), record);
+        app.Run(server.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
+        return server;
+    }
+
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var path = request.Path.Value ?? "";
+        if (HttpMethods.IsGet(request.Method) && path == "/v1/models")
+        {
+            await WriteJsonAsync(context, 200, """{"object":"list","data":[{"id":"mock-model","object":"model","created":1700000000,"owned_by":"mock"}]}"""u8.ToArray());
+            return;
+        }
+
+        var body = await ReadBodyAsync(request.BodyReader, context.RequestAborted);
+        RecordedRequest? record = null;
+        if (_record)
+        {
+            record = new RecordedRequest
+            {
+                Method = request.Method,
+                Path = path,
+                Query = request.QueryString.Value ?? "",
+                Headers = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+                Body = body,
+            };
+            _requests.Enqueue(record);
+            context.RequestAborted.Register(() => record.Aborted.TrySetResult());
+        }
+
+        try
+        {
+            var (model, stream, behavior) = Parse(body, _defaults);
+            if (behavior.DelayMs > 0)
+            {
+                await Task.Delay(behavior.DelayMs, context.RequestAborted);
+            }
+            context.Response.Headers["x-ratelimit-remaining-requests"] = "99";
+            context.Response.Headers["openai-processing-ms"] = "1";
+            context.Response.Headers["Set-Cookie"] = "mock-session=secret; Path=/";
+            if (behavior.RetryAfter is not null)
+            {
+                context.Response.Headers.RetryAfter = behavior.RetryAfter;
+            }
+            if (behavior.Status != 200)
+            {
+                await WriteJsonAsync(context, behavior.Status, Encoding.UTF8.GetBytes(
+                    $$$"""{"error":{"message":"mock failure {{{behavior.Status}}}","type":"server_error","param":null,"code":"mock_{{{behavior.Status}}}"}}"""));
+                return;
+            }
+            switch (path)
+            {
+                case "/v1/chat/completions" when stream:
+                    await StreamChatAsync(context, model, behavior, record, chat: true);
+                    break;
+                case "/v1/completions" when stream:
+                    await StreamChatAsync(context, model, behavior, record, chat: false);
+                    break;
+                case "/v1/chat/completions":
+                    await WriteJsonAsync(context, 200, Encoding.UTF8.GetBytes(
+                        $$$"""{"id":"chatcmpl-mock","object":"chat.completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the mock provider."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"""));
+                    break;
+                case "/v1/completions":
+                    await WriteJsonAsync(context, 200, Encoding.UTF8.GetBytes(
+                        $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":"Hello from the mock provider.","finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":6,"total_tokens":10}}"""));
+                    break;
+                case "/v1/embeddings":
+                    await WriteJsonAsync(context, 200, Encoding.UTF8.GetBytes(
+                        $$$"""{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.25,-0.5,0.125]}],"model":{{{model}}},"usage":{"prompt_tokens":3,"total_tokens":3}}"""));
+                    break;
+                default:
+                    // Any other POST endpoint: echo what arrived, so forwarding of unknown endpoints can be checked.
+                    await WriteJsonAsync(context, 200, Encoding.UTF8.GetBytes(
+                        "{\"object\":\"echo\",\"path\":" + JsonSerializer.Serialize(path) + ",\"model\":" + model + "}"));
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            record?.Finished.TrySetResult();
+        }
+    }
+
+    private static async Task StreamChatAsync(HttpContext context, string model, MockBehavior behavior, RecordedRequest? record, bool chat)
+    {
+        var response = context.Response;
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        var writer = response.BodyWriter;
+        var cancel = context.RequestAborted;
+        await writer.FlushAsync(cancel);
+        for (int i = 0; i < behavior.Chunks; i++)
+        {
+            if (behavior.ChunkDelayMs > 0)
+            {
+                await Task.Delay(behavior.ChunkDelayMs, cancel);
+            }
+            if (i == behavior.CloseAfter)
+            {
+                context.Abort();
+                return;
+            }
+            if (i == behavior.HangAfter)
+            {
+                await Task.Delay(Timeout.Infinite, cancel);
+            }
+            var delta = chat
+                ? $$$"""{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{"content":"tok{{{i}}} "},"finish_reason":null}]}"""
+                : $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":"tok{{{i}}} ","finish_reason":null}]}""";
+            WriteEvent(writer, delta);
+            await writer.FlushAsync(cancel);
+            record?.ChunkSent();
+        }
+        var finish = chat
+            ? $$$"""{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"""
+            : $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":"","finish_reason":"stop"}]}""";
+        WriteEvent(writer, finish);
+        if (!behavior.NoDone)
+        {
+            writer.Write(s_done);
+        }
+        await writer.FlushAsync(cancel);
+    }
+
+    private static void WriteEvent(PipeWriter writer, string json)
+    {
+        writer.Write("data: "u8);
+        writer.Write(Encoding.UTF8.GetBytes(json));
+        writer.Write("\n\n"u8);
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, byte[] json)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = json.Length;
+        await context.Response.BodyWriter.WriteAsync(json, context.RequestAborted);
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(PipeReader reader, CancellationToken cancel)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancel);
+            if (result.IsCompleted)
+            {
+                var bytes = result.Buffer.ToArray();
+                reader.AdvanceTo(result.Buffer.End);
+                return bytes;
+            }
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+
+    /// <returns>The model as a JSON string literal (ready to embed), the stream flag, and the behaviour for this request.</returns>
+    private static (string Model, bool Stream, MockBehavior Behavior) Parse(byte[] body, MockBehavior defaults)
+    {
+        string model = "\"unknown\"";
+        bool stream = false;
+        var behavior = defaults;
+        if (body.Length == 0)
+        {
+            return (model, stream, behavior);
+        }
+        var reader = new Utf8JsonReader(body);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("model"u8))
+            {
+                reader.Read();
+                model = JsonSerializer.Serialize(reader.GetString());
+            }
+            else if (reader.ValueTextEquals("stream"u8))
+            {
+                reader.Read();
+                stream = reader.TokenType == JsonTokenType.True;
+            }
+            else if (reader.ValueTextEquals("mock"u8))
+            {
+                reader.Read();
+                behavior = behavior.With(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        return (model, stream, behavior);
+    }
+}
