@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -18,6 +19,7 @@ public sealed class MockProviderServer : IAsyncDisposable
     private readonly MockBehavior _defaults;
     private readonly bool _record;
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly Channel<RecordedRequest> _arrivals = Channel.CreateUnbounded<RecordedRequest>();
 
     private MockProviderServer(WebApplication app, MockBehavior defaults, bool record)
     {
@@ -32,6 +34,13 @@ public sealed class MockProviderServer : IAsyncDisposable
     public IReadOnlyCollection<RecordedRequest> Requests => _requests;
 
     public RecordedRequest LastRequest => _requests.Last();
+
+    /// <summary>Waits for the next request to arrive (a signal, not a poll).</summary>
+    public async Task<RecordedRequest> NextArrivalAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        return await _arrivals.Reader.ReadAsync(cancel.Token);
+    }
 
     public static async Task<MockProviderServer> StartAsync(MockBehavior? defaults = null, string host = "127.0.0.1", int port = 0, bool record = true)
     {
@@ -82,6 +91,7 @@ public sealed class MockProviderServer : IAsyncDisposable
                 Body = body,
             };
             _requests.Enqueue(record);
+            _arrivals.Writer.TryWrite(record);
             context.RequestAborted.Register(() => record.Aborted.TrySetResult());
         }
 
@@ -158,6 +168,9 @@ public sealed class MockProviderServer : IAsyncDisposable
             }
             if (i == behavior.CloseAfter)
             {
+                // An abort resets the connection, and a reset makes the peer drop what it has not read yet:
+                // give the chunks already sent time to be read first, so the cut happens after them.
+                await Task.Delay(100, cancel);
                 context.Abort();
                 return;
             }

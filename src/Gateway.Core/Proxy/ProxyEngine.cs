@@ -248,6 +248,7 @@ public sealed class ProxyEngine
                 HttpRequestError.SecureConnectionError => (GatewayError.UpstreamUnreachable, "is unreachable (TLS handshake failed)"),
                 HttpRequestError.ResponseEnded => (GatewayError.UpstreamBadResponse, "closed the connection without answering"),
                 HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError => (GatewayError.UpstreamBadResponse, "sent an invalid HTTP response"),
+                _ when http.InnerException is IOException => (GatewayError.UpstreamBadResponse, "reset the connection before answering"),
                 _ => (GatewayError.UpstreamUnreachable, "could not be reached"),
             };
         }

@@ -90,7 +90,31 @@ public static class StreamCopier
         catch (Exception e)
         {
             // A cancelled read can surface as an IOException from the aborted connection: the cause is the client.
-            return (e is OperationCanceledException || cancellationToken.IsCancellationRequested ? CopyResult.ClientGone : CopyResult.UpstreamError, total);
+            if (e is OperationCanceledException || cancellationToken.IsCancellationRequested)
+            {
+                return (CopyResult.ClientGone, total);
+            }
+            await DeliverUnflushedAsync(client, unflushed);
+            return (CopyResult.UpstreamError, total);
+        }
+    }
+
+    // Bytes already read from the upstream belong to the client even when the next read fails: deliver them, so
+    // that "nothing was sent" (a clean error status is still possible) and "something was sent" (the response can
+    // only end abnormally) stay two distinct, observable states.
+    private static async ValueTask DeliverUnflushedAsync(PipeWriter client, int unflushed)
+    {
+        if (unflushed == 0)
+        {
+            return;
+        }
+        try
+        {
+            await client.FlushAsync();
+        }
+        catch (Exception)
+        {
+            // The client is gone as well; the caller ends the response either way.
         }
     }
 }

@@ -28,6 +28,10 @@ internal sealed class ProxyHandler
         var snapshot = _snapshots.Current;
         var client = new HttpContextDownstream(context, path, context.TraceIdentifier);
         var outcome = await _engine.ForwardAsync(snapshot, client, context.RequestAborted);
+        if (client.EndAbnormally)
+        {
+            throw new ResponseAbortedException();
+        }
         if (outcome.Error is not (GatewayError.None or GatewayError.ClientClosedRequest or GatewayError.StreamInterrupted))
         {
             await OpenAiErrorWriter.WriteAsync(context, outcome.Error, outcome.ErrorDetail ?? "The request failed.");
@@ -57,4 +61,17 @@ internal sealed class ProxyHandler
         return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
     }
+}
+
+/// <summary>
+/// Ends an HTTP/1.1 response that already started without its terminating chunk: Kestrel closes the connection
+/// gracefully (everything flushed is delivered) when a request fails after its response started.
+/// </summary>
+internal sealed class ResponseAbortedException : Exception
+{
+    public ResponseAbortedException() : base("The response was ended abnormally after an upstream failure.") { }
+
+    public ResponseAbortedException(string message) : base(message) { }
+
+    public ResponseAbortedException(string message, Exception innerException) : base(message, innerException) { }
 }

@@ -49,6 +49,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         options ??= new GatewayHostOptions();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
+        // Kestrel reports every request that failed after its response started as an application error; the
+        // gateway ends such responses on purpose (see ResponseAbortedException) and logs real errors itself
+        // (ErrorBarrierMiddleware), so these reports are noise.
+        builder.Logging.AddFilter((category, level) => !(category == "Microsoft.AspNetCore.Server.Kestrel" && level == LogLevel.Error));
         if (options.ConfigureLogging is { } configureLogging)
         {
             configureLogging(builder.Logging);
@@ -83,6 +87,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         // The transport middleware chain, in order. Each is a Func<RequestDelegate, RequestDelegate>.
         app.Use(RequestIdMiddleware.Create());
+        app.Use(ErrorBarrierMiddleware.Create(logger));
         var dispatcher = app.Services.GetRequiredService<Dispatcher>();
         app.Run(dispatcher.DispatchAsync);
 

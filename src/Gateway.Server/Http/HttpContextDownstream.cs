@@ -45,16 +45,22 @@ internal sealed class HttpContextDownstream : IDownstream
 
     public void SetContentLength(long length) => _context.Response.ContentLength = length;
 
+    /// <summary>Set when an HTTP/1.1 response must end abnormally once the handler returns (see <see cref="Abort"/>).</summary>
+    public bool EndAbnormally { get; private set; }
+
     public void Abort()
     {
-        // HTTP/2 and HTTP/3: reset the stream (INTERNAL_ERROR) and keep the connection; HTTP/1.1: close it.
         if (_context.Features.Get<IHttpResetFeature>() is { } reset)
         {
+            // HTTP/2 and HTTP/3: reset the stream (INTERNAL_ERROR); frames already written arrive before the reset.
             reset.Reset(2);
         }
         else
         {
-            _context.Abort();
+            // HTTP/1.1: HttpContext.Abort() would drop what is still queued for the socket (the in-band error
+            // event included). The handler instead fails the request after everything was flushed, and Kestrel
+            // then closes the connection without the terminating chunk.
+            EndAbnormally = true;
         }
     }
 }

@@ -1,0 +1,94 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Gateway.Core.Config;
+using Gateway.Core.Providers;
+using Gateway.Server.Hosting;
+
+namespace Gateway.Server.Tests.Infrastructure;
+
+/// <summary>The real gateway on 127.0.0.1:0, configured from YAML text, with its logs captured.</summary>
+public sealed class TestGateway : IAsyncDisposable
+{
+    /// <summary>The provider key every test config uses: it must appear nowhere but in the Authorization header to its own provider.</summary>
+    public const string ProviderKey = "sk-canary-provider-7f3a9c";
+
+    /// <summary>A credential clients send: it must never reach a provider or a log.</summary>
+    public const string ClientKey = "gw-canary-client-51d2e8";
+
+    private TestGateway(GatewayHost host, LogCollector logs, HttpClient client)
+    {
+        Host = host;
+        Logs = logs;
+        Client = client;
+    }
+
+    internal GatewayHost Host { get; }
+
+    public LogCollector Logs { get; }
+
+    public HttpClient Client { get; }
+
+    public Uri BaseUrl => Client.BaseAddress!;
+
+    public static async Task<TestGateway> StartAsync(string yaml, ProviderClientFactory? clients = null, Func<string, string?>? environment = null)
+    {
+        var load = ConfigLoader.Parse(yaml, new EnvironmentExpander(environment ?? (name => name == "TEST_PROVIDER_KEY" ? ProviderKey : null)));
+        if (load.Config is null)
+        {
+            throw new ConfigException("test config", load.Errors);
+        }
+        var logs = new LogCollector();
+        var host = GatewayHost.Create(load.Config, new GatewayHostOptions
+        {
+            ConfigureLogging = logging =>
+            {
+                logging.SetMinimumLevel(LogLevel.Debug);
+                logging.AddProvider(logs);
+            },
+            ClientFactory = clients,
+        });
+        await host.StartAsync();
+        var address = host.Addresses[0];
+        var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        return new TestGateway(host, logs, client);
+    }
+
+    /// <summary>A config with one provider per mock, named as given, all using the canary key.</summary>
+    public static string Config(params (string Name, Uri BaseUrl)[] providers) => Config("", providers);
+
+    public static string Config(string extra, params (string Name, Uri BaseUrl)[] providers)
+    {
+        var yaml = new StringBuilder();
+        yaml.AppendLine("server: { host: 127.0.0.1, port: 0, max_request_body_bytes: 65536, drain_timeout: 5s }");
+        yaml.AppendLine("providers:");
+        foreach (var (name, url) in providers)
+        {
+            yaml.AppendLine($"  {name}: {{ type: openai, base_url: {url}, api_key: \"${{TEST_PROVIDER_KEY}}\", timeout: 5s, connect_timeout: 2s }}");
+        }
+        yaml.Append(extra);
+        return yaml.ToString();
+    }
+
+    public Task<HttpResponseMessage> PostAsync(string path, string json, Action<HttpRequestMessage>? configure = null, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, CancellationToken cancellationToken = default)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new StringContent(json, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
+        };
+        configure?.Invoke(request);
+        return Client.SendAsync(request, completion, cancellationToken);
+    }
+
+    public Task<HttpResponseMessage> ChatAsync(string json, CancellationToken cancellationToken = default) =>
+        PostAsync("/v1/chat/completions", json, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Host.StopAsync();
+        await Host.DisposeAsync();
+        // The canary scan: the provider key never reaches a log line.
+        Assert.DoesNotContain(ProviderKey, Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(ClientKey, Logs.All, StringComparison.Ordinal);
+    }
+}
