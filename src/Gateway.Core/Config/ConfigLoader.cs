@@ -40,6 +40,11 @@ public static class ConfigLoader
         {
             return new ConfigLoadResult(null, [new ConfigError("(yaml)", (int)e.Start.Line, e.InnerException?.Message ?? e.Message)]);
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner fails this way on some truncated flow collections.
+            return new ConfigLoadResult(null, [new ConfigError("(yaml)", 0, "malformed YAML (an unterminated [ or { ?)")]);
+        }
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {

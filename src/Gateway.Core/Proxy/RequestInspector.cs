@@ -36,7 +36,7 @@ internal static class RequestInspector
     public static RequestInspection Inspect(ReadOnlySpan<byte> body)
     {
         var result = new RequestInspection { ModelValueStart = -1 };
-        if (body.IsEmpty)
+        if (body.TrimStart(" \t\r\n"u8).IsEmpty)
         {
             return Fail(GatewayError.EmptyBody, "The request body is empty; expected a JSON object.");
         }

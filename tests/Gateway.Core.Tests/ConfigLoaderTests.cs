@@ -1,0 +1,232 @@
+using Gateway.Core.Config;
+
+namespace Gateway.Core.Tests;
+
+public sealed class ConfigLoaderTests
+{
+    private static readonly EnvironmentExpander s_environment = new(name => name switch
+    {
+        "OPENAI_API_KEY" => "sk-test\n",
+        "EMPTY" => "",
+        _ => null,
+    });
+
+    private static ConfigLoadResult Parse(string yaml) => ConfigLoader.Parse(yaml, s_environment);
+
+    [Fact]
+    public void ExampleConfig_IsValid()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "config.example.yaml");
+        var result = ConfigLoader.LoadFile(path, s_environment);
+        Assert.True(result.Errors.Count == 0, string.Join('\n', result.Errors));
+        Assert.Contains(result.Config!.Providers, p => p.Name == "openai" && p.Enabled);
+        Assert.Contains(result.Config.Providers, p => p.Name == "groq" && !p.Enabled);
+    }
+
+    [Fact]
+    public void FullShape_IsParsed()
+    {
+        var config = Parse("""
+            server:
+              host: 0.0.0.0
+              port: 9000
+              max_request_body_bytes: 1048576
+              drain_timeout: 500ms
+            providers:
+              openai:
+                type: openai
+                base_url: https://api.openai.com/v1
+                api_key: ${OPENAI_API_KEY}
+                headers: { OpenAI-Organization: org-123 }
+                timeout: 5m
+                connect_timeout: 3s
+                enabled: true
+            strategies:
+              smart: { targets: [openai/gpt-4o, openai/gpt-4o-mini] }
+            """).Config!;
+
+        Assert.Equal("0.0.0.0", config.Server.Host);
+        Assert.Equal(9000, config.Server.Port);
+        Assert.Equal(1048576, config.Server.MaxRequestBodyBytes);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), config.Server.DrainTimeout);
+        var openai = Assert.Single(config.Providers);
+        Assert.Equal("sk-test", openai.ApiKey!.Reveal());
+        Assert.Equal("***", openai.ApiKey.ToString());
+        Assert.Equal(TimeSpan.FromMinutes(5), openai.Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(3), openai.ConnectTimeout);
+        Assert.Equal("org-123", openai.Headers[0].Value.Reveal());
+        Assert.Equal(["openai/gpt-4o", "openai/gpt-4o-mini"], config.Strategies[0].Targets.Select(t => t.ToString()));
+    }
+
+    [Fact]
+    public void Defaults_AreApplied()
+    {
+        var config = Parse("""
+            providers:
+              local: { type: openai, base_url: "http://127.0.0.1:8081/v1" }
+            """).Config!;
+
+        Assert.Equal("127.0.0.1", config.Server.Host);
+        Assert.Equal(8080, config.Server.Port);
+        Assert.Equal(16 * 1024 * 1024, config.Server.MaxRequestBodyBytes);
+        Assert.Equal(TimeSpan.FromSeconds(30), config.Server.DrainTimeout);
+        Assert.Null(config.Providers[0].ApiKey);
+        Assert.Equal(ProviderConfig.DefaultTimeout, config.Providers[0].Timeout);
+    }
+
+    [Fact]
+    public void UnsetKeyVariable_DisablesProvider_NamingTheVariable()
+    {
+        var provider = Parse("""
+            providers:
+              groq:
+                type: openai
+                base_url: https://api.groq.com/openai/v1
+                api_key: ${GROQ_API_KEY}
+            """).Config!.Providers[0];
+
+        Assert.False(provider.Enabled);
+        Assert.Equal("api_key: environment variable GROQ_API_KEY is not set", provider.DisabledReason);
+    }
+
+    [Fact]
+    public void DefaultValueSyntax_IsExpanded()
+    {
+        var provider = Parse("""
+            providers:
+              local:
+                type: openai
+                base_url: ${LOCAL_URL:-http://127.0.0.1:11434/v1}
+                api_key: ${EMPTY:-fallback-key}
+            """).Config!.Providers[0];
+
+        Assert.Equal("http://127.0.0.1:11434/v1", provider.BaseUrl.ToString());
+        Assert.Equal("fallback-key", provider.ApiKey!.Reveal());
+    }
+
+    [Fact]
+    public void EnabledFalse_Disables()
+    {
+        var provider = Parse("""
+            providers:
+              local: { type: openai, base_url: "http://127.0.0.1:1/v1", enabled: false }
+            """).Config!.Providers[0];
+
+        Assert.False(provider.Enabled);
+        Assert.Equal("enabled: false", provider.DisabledReason);
+    }
+
+    [Fact]
+    public void EveryError_IsReported_WithKeyPathAndLine()
+    {
+        var result = Parse("""
+            server:
+              port: 70000
+              drain_timeout: 30 seconds
+              colour: blue
+            providers:
+              openai:
+                type: anthropic
+                base_url: ftp://example.com
+                timeout: -1s
+              "bad/name": { type: openai, base_url: "http://x/v1" }
+            strategies:
+              smart: { targets: [nowhere/gpt-4o, openai] }
+              empty: { targets: [] }
+            extra: 1
+            """);
+
+        Assert.Null(result.Config);
+        var errors = result.Errors.Select(e => e.ToString()).ToList();
+        Assert.Contains("line 2: server.port: expected an integer from 0 to 65535, got '70000'", errors);
+        Assert.Contains("line 3: server.drain_timeout: expected a duration such as 500ms, 30s or 5m, got '30 seconds'", errors);
+        Assert.Contains("line 4: server.colour: unknown key", errors);
+        Assert.Contains("line 7: providers.openai.type: unsupported provider type 'anthropic' (supported: openai)", errors);
+        Assert.Contains("line 8: providers.openai.base_url: not an absolute http(s) URL", errors);
+        Assert.Contains("line 9: providers.openai.timeout: expected a duration such as 500ms, 30s or 5m, got '-1s'", errors);
+        Assert.Contains(errors, e => e.StartsWith("line 10: providers.bad/name: invalid provider name", StringComparison.Ordinal));
+        Assert.Contains("line 12: strategies.smart.targets[0]: unknown provider 'nowhere'", errors);
+        Assert.Contains("line 12: strategies.smart.targets[1]: 'openai' is not \"provider/model\"", errors);
+        Assert.Contains(errors, e => e.StartsWith("line 13: strategies.empty.targets: required", StringComparison.Ordinal));
+        Assert.Contains("line 14: extra: unknown key", errors);
+    }
+
+    [Fact]
+    public void UnsupportedStrategyKeys_AreErrors_NotIgnored()
+    {
+        var result = Parse("""
+            providers:
+              openai: { type: openai, base_url: "https://api.openai.com/v1" }
+            strategies:
+              smart:
+                mode: loadbalance
+                targets: [openai/gpt-4o]
+                on_interrupt: continue
+            """);
+
+        var errors = result.Errors.Select(e => e.ToString()).ToList();
+        Assert.Contains("line 5: strategies.smart.mode: unsupported mode 'loadbalance' (supported: fallback)", errors);
+        Assert.Contains("line 7: strategies.smart.on_interrupt: unknown key", errors);
+    }
+
+    [Fact]
+    public void MissingVariable_OutsideCredentials_IsAnError()
+    {
+        var result = Parse("""
+            providers:
+              local: { type: openai, base_url: "${NOT_SET}" }
+            """);
+
+        Assert.Contains("line 2: providers.local.base_url: environment variable NOT_SET is not set", result.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void CredentialsInBaseUrl_AreRejected()
+    {
+        var result = Parse("""
+            providers:
+              local: { type: openai, base_url: "https://user:secret@example.com/v1" }
+            """);
+
+        var error = Assert.Single(result.Errors);
+        Assert.DoesNotContain("secret", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MalformedYaml_ReportsLine()
+    {
+        var error = Assert.Single(Parse("server:\n  port: 1\n bad: [\nproviders: {}\n").Errors);
+        Assert.Equal(3, error.Line);
+    }
+
+    [Fact]
+    public void UnterminatedFlowSequence_IsAnError_NotACrash()
+    {
+        Assert.Single(Parse("server:\n  port: [1, 2\nproviders: {}\n").Errors);
+    }
+
+    [Fact]
+    public void NoProviders_IsAnError()
+    {
+        Assert.Contains(Parse("server: { port: 1 }").Errors, e => e.Path == "providers");
+    }
+
+    [Theory]
+    [InlineData("500ms", 500)]
+    [InlineData("30s", 30_000)]
+    [InlineData("5m", 300_000)]
+    [InlineData("1h", 3_600_000)]
+    public void Durations_Parse(string text, int milliseconds)
+    {
+        Assert.True(Durations.TryParse(text, out var value));
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), value);
+    }
+
+    [Theory]
+    [InlineData("30")]
+    [InlineData("s")]
+    [InlineData("1.5s")]
+    [InlineData("10d")]
+    [InlineData("-5s")]
+    public void Durations_RejectOtherForms(string text) => Assert.False(Durations.TryParse(text, out _));
+}

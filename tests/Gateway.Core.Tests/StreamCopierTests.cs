@@ -1,0 +1,140 @@
+using System.IO.Pipelines;
+using System.Text;
+using Gateway.Core.Proxy;
+
+namespace Gateway.Core.Tests;
+
+public sealed class StreamCopierTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task Copy_DeliversEveryByte_AndTheTeeSeesTheSame()
+    {
+        var payload = new byte[100_000];
+        new Random(42).NextBytes(payload);
+        var client = new Pipe();
+        var tee = new RecordingTee();
+
+        var received = ReadAllAsync(client.Reader);
+
+        var (result, bytes) = await StreamCopier.CopyAsync(new MemoryStream(payload), client.Writer, tee, CancellationToken.None);
+        await client.Writer.CompleteAsync();
+
+        Assert.Equal(CopyResult.Success, result);
+        Assert.Equal(payload.Length, bytes);
+        Assert.Equal(payload, await received.WaitAsync(s_timeout));
+        Assert.Equal(payload, tee.Bytes.ToArray());
+    }
+
+    [Fact]
+    public async Task Copy_FlushesEachChunk_BeforeWaitingForTheNext()
+    {
+        var upstream = new Pipe();
+        var client = new Pipe();
+        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, CancellationToken.None).AsTask();
+
+        await upstream.Writer.WriteAsync("data: one\n\n"u8.ToArray());
+        Assert.Equal("data: one\n\n", await ReadChunkAsync(client.Reader));
+
+        await upstream.Writer.WriteAsync("data: two\n\n"u8.ToArray());
+        Assert.Equal("data: two\n\n", await ReadChunkAsync(client.Reader));
+
+        await upstream.Writer.CompleteAsync();
+        Assert.Equal(CopyResult.Success, (await copy.WaitAsync(s_timeout)).Result);
+    }
+
+    [Fact]
+    public async Task Copy_UpstreamFailsMidway_ReportsUpstreamError_AfterDeliveringWhatArrived()
+    {
+        var client = new Pipe();
+        var upstream = new FailingStream("data: partial\n\n"u8.ToArray());
+
+        var (result, bytes) = await StreamCopier.CopyAsync(upstream, client.Writer, null, CancellationToken.None);
+
+        Assert.Equal(CopyResult.UpstreamError, result);
+        Assert.Equal(15, bytes);
+        Assert.Equal("data: partial\n\n", await ReadChunkAsync(client.Reader));
+    }
+
+    [Fact]
+    public async Task Copy_ClientGone_ReportsClientGone()
+    {
+        var upstream = new Pipe();
+        var client = new Pipe();
+        await client.Reader.CompleteAsync();
+        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, CancellationToken.None).AsTask();
+
+        await upstream.Writer.WriteAsync("data: one\n\n"u8.ToArray());
+
+        Assert.Equal(CopyResult.ClientGone, (await copy.WaitAsync(s_timeout)).Result);
+    }
+
+    [Fact]
+    public async Task Copy_Cancelled_ReportsClientGone()
+    {
+        var upstream = new Pipe();
+        var client = new Pipe();
+        using var cancel = new CancellationTokenSource();
+        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, cancel.Token).AsTask();
+
+        await cancel.CancelAsync();
+
+        Assert.Equal(CopyResult.ClientGone, (await copy.WaitAsync(s_timeout)).Result);
+    }
+
+    private static async Task<string> ReadChunkAsync(PipeReader reader)
+    {
+        var result = await reader.ReadAsync().AsTask().WaitAsync(s_timeout);
+        var text = Encoding.UTF8.GetString(result.Buffer);
+        reader.AdvanceTo(result.Buffer.End);
+        return text;
+    }
+
+    private static async Task<byte[]> ReadAllAsync(PipeReader reader)
+    {
+        var output = new MemoryStream();
+        await reader.CopyToAsync(output);
+        return output.ToArray();
+    }
+
+    private sealed class RecordingTee : IBodyTee
+    {
+        public MemoryStream Bytes { get; } = new();
+
+        public void Append(ReadOnlySpan<byte> chunk) => Bytes.Write(chunk);
+    }
+
+    /// <summary>Returns its data, then fails the way a reset upstream connection does.</summary>
+    private sealed class FailingStream(byte[] data) : Stream
+    {
+        private bool _served;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty)
+            {
+                return ValueTask.FromResult(0);
+            }
+            if (_served)
+            {
+                return ValueTask.FromException<int>(new IOException("connection reset"));
+            }
+            _served = true;
+            data.CopyTo(buffer);
+            return ValueTask.FromResult(data.Length);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
