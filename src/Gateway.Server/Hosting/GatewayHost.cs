@@ -64,8 +64,8 @@ internal sealed class GatewayHost : IAsyncDisposable
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
             });
-            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-            builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         }
 
         var server = config.Server;

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# ./build.sh demo: the gateway in front of the bundled mock provider, no API key needed.
+# Starts both on loopback, shows a streamed and a plain completion, then stops both (by PID).
+#   DEMO_GATEWAY_PORT (default 8080)  DEMO_MOCK_PORT (default 8081)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+GATEWAY_PORT="${DEMO_GATEWAY_PORT:-8080}"
+MOCK_PORT="${DEMO_MOCK_PORT:-8081}"
+OUT=artifacts/bin
+command -v curl >/dev/null || { echo "demo: curl is required (apt-get install -y curl)" >&2; exit 1; }
+
+echo "demo: building the gateway and the mock provider (Release)..."
+dotnet build src/Gateway.Server -c Release --nologo -v quiet -clp:ErrorsOnly -o "$OUT/gateway" >/dev/null
+dotnet build tools/Gateway.MockProvider -c Release --nologo -v quiet -clp:ErrorsOnly -o "$OUT/mock-provider" >/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat > "$work/config.yaml" <<YAML
+server: { host: 127.0.0.1, port: $GATEWAY_PORT }
+providers:
+  mock:
+    type: openai
+    base_url: http://127.0.0.1:$MOCK_PORT/v1
+strategies:
+  smart: { targets: [mock/llama-3-8b] }
+YAML
+
+"$OUT/mock-provider/mock-provider" --port "$MOCK_PORT" --chunks 8 --chunk-delay-ms 150 > "$work/mock.log" 2>&1 &
+pids+=($!)
+"$OUT/gateway/gateway" --config "$work/config.yaml" > "$work/gateway.log" 2>&1 &
+pids+=($!)
+
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$GATEWAY_PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -sf "http://127.0.0.1:$GATEWAY_PORT/readyz" >/dev/null || { echo "demo: the gateway did not start:"; cat "$work/gateway.log"; exit 1; }
+
+echo; echo "== gateway start-up =="; cat "$work/gateway.log"
+echo; echo "== streamed completion (model mock/llama-3-8b): events arrive one by one =="
+GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" MODEL=mock/llama-3-8b resources/scripts/streaming_request.sh
+echo; echo "== plain completion through the 'smart' strategy =="
+GATEWAY_URL="http://127.0.0.1:$GATEWAY_PORT" MODEL=smart resources/scripts/non_streaming_request.sh
+echo "demo: done (both processes are stopped now)."

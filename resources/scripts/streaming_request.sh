@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# A streamed chat completion through the gateway: server-sent events, printed as they arrive (-N: no buffering).
+#   GATEWAY_URL (default http://127.0.0.1:8080)  MODEL (default local/llama-3-8b)  GATEWAY_KEY (optional)
+set -euo pipefail
+GATEWAY_URL="${GATEWAY_URL:-http://127.0.0.1:8080}"
+MODEL="${MODEL:-local/llama-3-8b}"
+auth=()
+[ -n "${GATEWAY_KEY:-}" ] && auth=(-H "Authorization: Bearer ${GATEWAY_KEY}")
+curl -sS -N --fail-with-body "${auth[@]}" \
+  -H 'Content-Type: application/json' \
+  "$GATEWAY_URL/v1/chat/completions" \
+  -d "{\"model\":\"$MODEL\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Count to five.\"}]}"
