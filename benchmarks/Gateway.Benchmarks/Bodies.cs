@@ -1,0 +1,35 @@
+using System.Text;
+
+namespace Gateway.Benchmarks;
+
+/// <summary>Representative request bodies: a small chat request, 64 KB and 1 MB prompts, and escaped strings.</summary>
+internal static class Bodies
+{
+    public static byte[] Small { get; } = Encoding.UTF8.GetBytes(
+        """{"model":"openai/gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant that answers briefly."},{"role":"user","content":"Write one short sentence about the sea, please."}],"temperature":0.7,"max_tokens":64,"user":"bench-user-000001"}""");
+
+    public static byte[] Large64K { get; } = WithPrompt(64 * 1024);
+
+    public static byte[] Large1M { get; } = WithPrompt(1024 * 1024);
+
+    public static byte[] Escaped { get; } = Encoding.UTF8.GetBytes(
+        """{"messages":[{"role":"user","content":"Quote: \"hi\"\n\tTab \u00e9\u6f22 \ud83d\ude00 back\\slash"}],"model":"openai\/gpt\u002d4o","stream":true}""");
+
+    public static byte[] Get(string name) => name switch
+    {
+        "small" => Small,
+        "64KB" => Large64K,
+        "1MB" => Large1M,
+        _ => Escaped,
+    };
+
+    private static byte[] WithPrompt(int size)
+    {
+        var prompt = new StringBuilder(size);
+        while (prompt.Length < size - 200)
+        {
+            prompt.Append("lorem ipsum dolor sit amet, \\\"quoted\\\" ");
+        }
+        return Encoding.UTF8.GetBytes($$"""{"messages":[{"role":"user","content":"{{prompt}}"}],"model":"openai/gpt-4o","stream":false}""");
+    }
+}

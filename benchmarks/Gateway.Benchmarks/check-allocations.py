@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Fails when a hot-path benchmark allocates more than its budget (allocation-budget.txt) in the CSV reports."""
+import csv, glob, os, re, sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+budget = {}
+for line in open(os.path.join(here, 'allocation-budget.txt')):
+    line = line.strip()
+    if line and not line.startswith('#'):
+        name, limit = line.split()
+        budget[name] = int(limit)
+
+def parse_bytes(text):
+    text = text.strip().replace(',', '')
+    if text in ('', '-', 'NA', '0 B'):
+        return 0
+    m = re.match(r'([\d.]+)\s*(B|KB|MB|GB)', text)
+    if not m:
+        return 0
+    return int(float(m.group(1)) * {'B': 1, 'KB': 1024, 'MB': 1024**2, 'GB': 1024**3}[m.group(2)])
+
+reports = glob.glob(sys.argv[1] if len(sys.argv) > 1 else 'BenchmarkDotNet.Artifacts/results/*-report.csv')
+failures, checked = [], 0
+for report in reports:
+    for row in csv.DictReader(open(report)):
+        key = f"{row.get('Type', '')}.{row.get('Method', '')}"
+        if key in budget:
+            checked += 1
+            allocated = parse_bytes(row.get('Allocated', ''))
+            params = ', '.join(f'{k}={v}' for k, v in row.items() if k in ('Body', 'Providers', 'ChunkSize', 'Tee'))
+            status = 'ok' if allocated <= budget[key] else 'OVER BUDGET'
+            print(f'{status:12} {key} ({params}): {allocated} B/op (budget {budget[key]})')
+            if allocated > budget[key]:
+                failures.append(key)
+if checked == 0:
+    print('check-allocations: no hot-path benchmark found in the reports', file=sys.stderr)
+    sys.exit(1)
+sys.exit(1 if failures else 0)

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Turns the load benchmark's TSV files into the Markdown report (benchmarks/results/<date>-<machine>.md)."""
+import csv, datetime, os, platform, statistics, sys
+
+results_path, ttft_path, peak_path, idle_path, duration, warmup = sys.argv[1:7]
+
+def rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f, delimiter='\t'))
+
+results, ttft, peak, idle = rows(results_path), rows(ttft_path), rows(peak_path), rows(idle_path)
+rounds = sorted({r['round'] for r in results})
+workloads = [w for w in ['small', 'large', 'stream'] if any(r['workload'] == w for r in results)]
+levels = sorted({int(r['connections']) for r in results})
+
+def get(rnd, workload, connections, variant):
+    for r in results:
+        if (r['round'], r['workload'], int(r['connections']), r['variant']) == (rnd, workload, connections, variant):
+            return r
+    return None
+
+def cpu_us(r):
+    requests = int(r['requests'])
+    return float('nan') if requests == 0 else int(r['cpu_ticks']) / int(r['tick_hz']) / requests * 1e6
+
+def fmt(x, digits=1):
+    return '—' if x != x else f'{x:.{digits}f}'
+
+names = {'small': 'small chat request', 'large': '64 KB request body', 'stream': 'SSE stream, 20 chunks'}
+out = []
+w = out.append
+cpu = os.popen("lscpu 2>/dev/null | sed -n 's/^Model name: *//p'").read().strip() or platform.processor()
+w(f'# Load benchmark: direct vs YARP 2.3 vs Gateway ({datetime.date.today()}, {platform.node()})')
+w('')
+w(f'Produced by `./build.sh bench load` (DURATION={duration}s per level, WARMUP={warmup}s per server and round, '
+  f'{len(rounds)} rounds). Machine: {os.cpu_count()} cores, {cpu}. Load generator (wrk, or the stream probe) and '
+  'the mock provider pinned to CPU 0; the proxy under test alone on CPU 1. Proxy CPU per request = (utime+stime '
+  'from /proc/PID/stat over the level) / requests completed. These machines are shared and noisy: read the ratios, '
+  'compare the rounds, and do not quote a single absolute time.')
+w('')
+
+w('## Proxy CPU per request (µs; lower is better) and the Gateway/YARP ratio')
+w('')
+header = '| workload | connections | ' + ' | '.join(f'YARP r{r}' for r in rounds) + ' | ' + ' | '.join(f'Gateway r{r}' for r in rounds) + ' | ' + ' | '.join(f'ratio r{r}' for r in rounds) + ' | median ratio |'
+w(header)
+w('|' + '---|' * (3 + 3 * len(rounds)))
+ratio_table = {}
+for workload in workloads:
+    for c in levels:
+        yarp = [cpu_us(get(r, workload, c, 'yarp')) for r in rounds]
+        gw = [cpu_us(get(r, workload, c, 'gateway')) for r in rounds]
+        ratios = [g / y if y and y == y else float('nan') for g, y in zip(gw, yarp)]
+        ratio_table[(workload, c)] = ratios
+        w(f'| {names[workload]} | {c} | ' + ' | '.join(fmt(x) for x in yarp) + ' | ' + ' | '.join(fmt(x) for x in gw) + ' | '
+          + ' | '.join(fmt(x, 2) for x in ratios) + f' | {fmt(statistics.median(ratios), 2)} |')
+w('')
+
+w('## Latency (µs): p50 and p99 per variant, and the latency Gateway and YARP add over direct')
+w('')
+w('| workload | connections | round | direct p50 | YARP p50 | Gateway p50 | YARP added p50 | Gateway added p50 | YARP p99 | Gateway p99 |')
+w('|---|---|---|---|---|---|---|---|---|---|')
+for workload in workloads:
+    for c in levels:
+        for r in rounds:
+            d, y, g = (get(r, workload, c, v) for v in ('direct', 'yarp', 'gateway'))
+            if not (d and y and g):
+                continue
+            w(f"| {names[workload]} | {c} | {r} | {d['p50_us']} | {y['p50_us']} | {g['p50_us']} | "
+              f"{int(y['p50_us']) - int(d['p50_us'])} | {int(g['p50_us']) - int(d['p50_us'])} | {y['p99_us']} | {g['p99_us']} |")
+w('')
+
+w('## Throughput (requests/s) and errors (socket errors / non-2xx)')
+w('')
+w('| workload | connections | round | direct | YARP | Gateway | errors direct | errors YARP | errors Gateway |')
+w('|---|---|---|---|---|---|---|---|---|')
+total_errors = {'direct': 0, 'yarp': 0, 'gateway': 0}
+for workload in workloads:
+    for c in levels:
+        for r in rounds:
+            cells, errs = [], []
+            for v in ('direct', 'yarp', 'gateway'):
+                x = get(r, workload, c, v)
+                cells.append(fmt(int(x['requests']) / float(x['seconds']), 0) if x else '—')
+                e = (int(x['socket_errors']), int(x['non2xx'])) if x else (0, 0)
+                total_errors[v] += sum(e)
+                errs.append(f'{e[0]}/{e[1]}')
+            w(f'| {names[workload]} | {c} | {r} | ' + ' | '.join(cells) + ' | ' + ' | '.join(errs) + ' |')
+w('')
+
+w('## Time to first token (stream of 20 chunks, 5 ms apart; ms)')
+w('')
+w('| connections | round | variant | requests | errors | TTFT p50 | TTFT p99 | chunk gap p50 | chunk gap p99 | added TTFT p50 vs direct |')
+w('|---|---|---|---|---|---|---|---|---|---|')
+for t in ttft:
+    base = next((x for x in ttft if x['round'] == t['round'] and x['connections'] == t['connections'] and x['variant'] == 'direct'), None)
+    added = float(t['ttft_p50_ms']) - float(base['ttft_p50_ms']) if base else float('nan')
+    w(f"| {t['connections']} | {t['round']} | {t['variant']} | {t['requests']} | {t['errors']} | {t['ttft_p50_ms']} | {t['ttft_p99_ms']} | "
+      f"{t['gap_p50_ms']} | {t['gap_p99_ms']} | {fmt(added, 3)} |")
+w('')
+
+w('## Memory')
+w('')
+w('| variant | peak RSS under load (MiB) | idle streams opened | RSS before (MiB) | RSS with the streams open (MiB) |')
+w('|---|---|---|---|---|')
+for p in peak:
+    i = next((x for x in idle if x['variant'] == p['variant']), None)
+    w(f"| {p['variant']} | {int(p['peak_rss_kib']) / 1024:.0f} | {i['open'] if i else '—'} of {i['streams'] if i else '—'} | "
+      f"{int(i['rss_before_kib']) / 1024:.0f} | {int(i['rss_open_kib']) / 1024:.0f} |")
+w('')
+
+w('## Targets (issue 8), per round')
+w('')
+def verdict(ok):
+    return 'met' if ok else '**not met**'
+for workload, limit in (('small', 1.0), ('stream', 1.0), ('large', 1.1)):
+    for c in [l for l in levels if 64 <= l <= 256]:
+        rs = ratio_table.get((workload, c))
+        if rs:
+            w(f'- CPU/request, {names[workload]}, {c} connections: ratios ' + ', '.join(fmt(x, 2) for x in rs) + f' (target ≤ {limit}): ' + verdict(all(x <= limit for x in rs)))
+for r in rounds:
+    d, y, g = (get(r, 'small', 1, v) for v in ('direct', 'yarp', 'gateway'))
+    if d and y and g:
+        w(f"- Added p50 at 1 connection, round {r}: Gateway {int(g['p50_us']) - int(d['p50_us'])} µs vs YARP {int(y['p50_us']) - int(d['p50_us'])} µs: " + verdict(int(g['p50_us']) <= int(y['p50_us'])))
+    y, g = get(r, 'small', 256, 'yarp'), get(r, 'small', 256, 'gateway')
+    if y and g:
+        w(f"- p99 at 256 connections, round {r}: Gateway {g['p99_us']} µs vs YARP {y['p99_us']} µs: " + verdict(int(g['p99_us']) <= int(y['p99_us'])))
+for c in ('1', '64'):
+    for r in rounds:
+        pick = {t['variant']: float(t['ttft_p50_ms']) for t in ttft if t['round'] == r and t['connections'] == c}
+        if {'direct', 'yarp', 'gateway'} <= pick.keys():
+            ya, ga = pick['yarp'] - pick['direct'], pick['gateway'] - pick['direct']
+            w(f'- Added TTFT p50 at {c} connection(s), round {r}: Gateway {ga:.3f} ms vs YARP {ya:.3f} ms (target ≤ YARP + 0.050): ' + verdict(ga <= ya + 0.050))
+w(f"- Errors: direct {total_errors['direct']}, YARP {total_errors['yarp']}, Gateway {total_errors['gateway']} (target 0): " + verdict(total_errors['gateway'] == 0))
+pk = {p['variant']: int(p['peak_rss_kib']) for p in peak}
+if 'yarp' in pk and 'gateway' in pk:
+    w(f"- Peak RSS: Gateway {pk['gateway'] / 1024:.0f} MiB vs YARP {pk['yarp'] / 1024:.0f} MiB: " + verdict(pk['gateway'] <= pk['yarp']))
+gi = next((x for x in idle if x['variant'] == 'gateway'), None)
+if gi:
+    w(f"- RSS with {gi['open']} idle streams: {int(gi['rss_open_kib']) / 1024:.0f} MiB (target ≤ 150 MiB with 2,000): " + verdict(int(gi['open']) >= 2000 and int(gi['rss_open_kib']) <= 150 * 1024))
+print('\n'.join(out))

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# End-to-end load benchmark: the same mock provider reached directly, through a minimal YARP 2.3 proxy, and
+# through Gateway, in one run. The load generator (wrk, or the stream probe) and the mock share CPU 0; the proxy
+# under test runs alone on CPU 1. Proxy CPU time comes from /proc/PID/stat around each level, peak RSS from
+# /proc/PID/status. Every level runs twice (two rounds): quote medians and ratios, never one absolute time.
+#
+# Settings (environment): DURATION=8 (s per level)  WARMUP=20 (s per server and round)  LEVELS="1 16 64 256"
+#   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION="${DURATION:-8}"
+WARMUP="${WARMUP:-20}"
+LEVELS="${LEVELS:-1 16 64 256}"
+ROUNDS="${ROUNDS:-2}"
+IDLE_STREAMS="${IDLE_STREAMS:-2000}"
+PORT_BASE="${PORT_BASE:-18000}"
+MOCK_PORT=$((PORT_BASE + 81)); GATEWAY_PORT=$((PORT_BASE + 80)); YARP_PORT=$((PORT_BASE + 90))
+LOAD=benchmarks/load
+OUT=artifacts/bench
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+if ! command -v wrk >/dev/null; then
+  echo "bench: installing wrk (Debian package)"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+echo "bench: building (Release)"
+build() { dotnet build "$1" -c Release --nologo -v quiet -clp:ErrorsOnly -o "$2" >/dev/null; }
+build src/Gateway.Server "$OUT/gateway"
+build tools/Gateway.MockProvider "$OUT/mock"
+build "$LOAD/YarpBaseline" "$OUT/yarp"
+build "$LOAD/StreamProbe" "$OUT/probe"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat > "$work/gateway.yaml" <<YAML
+server: { host: 127.0.0.1, port: $GATEWAY_PORT, max_request_body_bytes: 16777216 }
+providers:
+  mock: { type: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench-not-a-secret }
+YAML
+
+wait_ready() { # url
+  for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done
+  echo "bench: $1 did not come up" >&2; exit 1
+}
+taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)
+wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"
+taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
+taskset -c 1 "$OUT/yarp/YarpBaseline" --port "$YARP_PORT" --destination "http://127.0.0.1:$MOCK_PORT/" > "$work/yarp.log" 2>&1 & YARP_PID=$!; pids+=($YARP_PID)
+wait_ready "http://127.0.0.1:$GATEWAY_PORT/healthz"
+wait_ready "http://127.0.0.1:$YARP_PORT/v1/models"
+
+port_of() { case "$1" in direct) echo "$MOCK_PORT" ;; yarp) echo "$YARP_PORT" ;; gateway) echo "$GATEWAY_PORT" ;; esac; }
+pid_of() { case "$1" in direct) echo 0 ;; yarp) echo "$YARP_PID" ;; gateway) echo "$GATEWAY_PID" ;; esac; }
+cpu_ticks() { [ "$1" = 0 ] && echo 0 && return; awk '{print $14 + $15}' "/proc/$1/stat"; }
+peak_rss_kib() { [ "$1" = 0 ] && echo 0 && return; awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+rss_kib() { [ "$1" = 0 ] && echo 0 && return; awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+TICK=$(getconf CLK_TCK)
+
+RESULTS="$work/results.tsv"
+printf 'round\tworkload\tconnections\tvariant\trequests\tseconds\tsocket_errors\tnon2xx\tp50_us\tp99_us\tcpu_ticks\ttick_hz\n' > "$RESULTS"
+
+run_wrk() { # variant body connections seconds -> RESULT line
+  BODY_FILE="$LOAD/bodies/$2.json" taskset -c 0 wrk -t1 -c"$3" -d"$4s" --latency -s "$LOAD/post.lua" \
+    "http://127.0.0.1:$(port_of "$1")/v1/chat/completions" | grep '^RESULT'
+}
+
+measure() { # round workload connections variant
+  local pid before after line
+  pid=$(pid_of "$4")
+  before=$(cpu_ticks "$pid")
+  line=$(run_wrk "$4" "$2" "$3" "$DURATION")
+  after=$(cpu_ticks "$pid")
+  # RESULT requests=N duration_us=N socket_errors=N non2xx=N p50_us=N p99_us=N
+  eval "$(echo "$line" | sed 's/^RESULT //')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$requests" \
+    "$(awk "BEGIN {print $duration_us / 1e6}")" "$socket_errors" "$non2xx" "$p50_us" "$p99_us" "$((after - before))" "$TICK" >> "$RESULTS"
+  printf '  round %s %-6s c=%-3s %-8s %8s req  p50 %6s us  p99 %7s us  errors %s/%s  cpu %s ticks\n' \
+    "$1" "$2" "$3" "$4" "$requests" "$p50_us" "$p99_us" "$socket_errors" "$non2xx" "$((after - before))"
+}
+
+probe() { # variant body args...
+  local variant=$1 body=$2; shift 2
+  taskset -c 0 "$OUT/probe/StreamProbe" "$@" --url "http://127.0.0.1:$(port_of "$variant")/v1/chat/completions" --body "$LOAD/bodies/$body.json"
+}
+
+TTFT="$work/ttft.tsv"
+printf 'round\tconnections\tvariant\trequests\terrors\tttft_p50_ms\tttft_p99_ms\tgap_p50_ms\tgap_p99_ms\n' > "$TTFT"
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "bench: round $round: warm-up (${WARMUP}s per server)"
+  for variant in direct yarp gateway; do
+    run_wrk "$variant" small 64 "$WARMUP" >/dev/null
+    run_wrk "$variant" large 16 3 >/dev/null
+    run_wrk "$variant" stream 16 3 >/dev/null
+  done
+  for workload in small large stream; do
+    for connections in $LEVELS; do
+      for variant in direct yarp gateway; do
+        measure "$round" "$workload" "$connections" "$variant"
+      done
+    done
+  done
+  for connections in 1 64; do
+    for variant in direct yarp gateway; do
+      line=$(probe "$variant" ttft ttft --connections "$connections" --seconds "$DURATION")
+      eval "$line"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$connections" "$variant" "$requests" "$errors" \
+        "$ttft_p50_ms" "$ttft_p99_ms" "$gap_p50_ms" "$gap_p99_ms" >> "$TTFT"
+      echo "  round $round ttft   c=$connections $variant: $line"
+    done
+  done
+done
+
+PEAK="$work/peak.tsv"
+printf 'variant\tpeak_rss_kib\n' > "$PEAK"
+for variant in yarp gateway; do printf '%s\t%s\n' "$variant" "$(peak_rss_kib "$(pid_of "$variant")")" >> "$PEAK"; done
+
+IDLE="$work/idle.tsv"
+printf 'variant\tstreams\topen\trss_before_kib\trss_open_kib\n' > "$IDLE"
+for variant in yarp gateway; do
+  pid=$(pid_of "$variant")
+  before=$(rss_kib "$pid")
+  probe "$variant" idle idle --streams "$IDLE_STREAMS" --hold-seconds 5 > "$work/idle-$variant.out" &
+  probe_pid=$!
+  until grep -q READY "$work/idle-$variant.out" 2>/dev/null; do
+    kill -0 "$probe_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  open_rss=$(rss_kib "$pid")
+  wait "$probe_pid" || true
+  ready=$(grep READY "$work/idle-$variant.out" || echo "READY open=0")
+  open=$(echo "$ready" | sed -n 's/.*open=\([0-9]*\).*/\1/p')
+  printf '%s\t%s\t%s\t%s\t%s\n' "$variant" "$IDLE_STREAMS" "$open" "$before" "$open_rss" >> "$IDLE"
+  echo "  idle streams $variant: $ready rss ${before} -> ${open_rss} KiB"
+done
+
+machine="$(hostname -s 2>/dev/null || echo machine)"
+report="benchmarks/results/$(date +%Y-%m-%d)-$machine.md"
+python3 "$LOAD/report.py" "$RESULTS" "$TTFT" "$PEAK" "$IDLE" "$DURATION" "$WARMUP" > "$report"
+echo "bench: report written to $report"

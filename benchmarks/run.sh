@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# ./build.sh bench micro [filter]   BenchmarkDotNet micro-benchmarks, then the allocation budget check
+# ./build.sh bench load             end-to-end load: direct vs YARP vs Gateway (see benchmarks/load/README.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind="${1:-}"
+[ $# -gt 0 ] && shift
+case "$kind" in
+  micro) exec benchmarks/Gateway.Benchmarks/run.sh "$@" ;;
+  load) exec benchmarks/load/run.sh "$@" ;;
+  *) echo "usage: ./build.sh bench micro [filter] | load" >&2; exit 2 ;;
+esac
