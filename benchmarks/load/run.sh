@@ -93,7 +93,7 @@ probe() { # variant body args...
 }
 
 TTFT="$work/ttft.tsv"
-printf 'round\tconnections\tvariant\trequests\terrors\tttft_p50_ms\tttft_p99_ms\tgap_p50_ms\tgap_p99_ms\n' > "$TTFT"
+printf 'round\tconnections\tvariant\trequests\terrors\tttft_p50_ms\tttft_p99_ms\tfirst_delay_p50_ms\tfirst_delay_p99_ms\tchunk_delay_p50_ms\tchunk_delay_p99_ms\n' > "$TTFT"
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "bench: round $round: warm-up (${WARMUP}s per server)"
@@ -113,8 +113,8 @@ for round in $(seq 1 "$ROUNDS"); do
     for variant in direct yarp gateway; do
       line=$(probe "$variant" ttft ttft --connections "$connections" --seconds "$DURATION")
       eval "$line"
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$connections" "$variant" "$requests" "$errors" \
-        "$ttft_p50_ms" "$ttft_p99_ms" "$gap_p50_ms" "$gap_p99_ms" >> "$TTFT"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$connections" "$variant" "$requests" "$errors" \
+        "$ttft_p50_ms" "$ttft_p99_ms" "$first_delay_p50_ms" "$first_delay_p99_ms" "$chunk_delay_p50_ms" "$chunk_delay_p99_ms" >> "$TTFT"
       echo "  round $round ttft   c=$connections $variant: $line"
     done
   done

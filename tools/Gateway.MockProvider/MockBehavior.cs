@@ -5,7 +5,7 @@ namespace Gateway.MockProvider;
 /// <summary>
 /// What the mock does for one request. Defaults come from the command line; a request overrides them with a
 /// top-level "mock" object in its JSON body, which passes through the gateway untouched:
-/// <code>"mock": {"status": 503, "delay_ms": 2000, "chunks": 5, "chunk_delay_ms": 100, "hang_after": 2, "close_after": 2, "retry_after": "3", "no_done": true}</code>
+/// <code>"mock": {"status": 503, "delay_ms": 2000, "chunks": 5, "chunk_delay_ms": 100, "hang_after": 2, "close_after": 2, "retry_after": "3", "no_done": true, "stamp": true}</code>
 /// </summary>
 public sealed record MockBehavior
 {
@@ -30,6 +30,12 @@ public sealed record MockBehavior
     /// <summary>End a stream with the finish chunk but without "data: [DONE]".</summary>
     public bool NoDone { get; init; }
 
+    /// <summary>
+    /// Put the send time (Stopwatch ticks, the machine's monotonic clock) into each chunk as "mock_sent", so a
+    /// client on the same machine can measure how long each chunk took to reach it.
+    /// </summary>
+    public bool Stamp { get; init; }
+
     internal MockBehavior With(ref Utf8JsonReader reader)
     {
         var result = this;
@@ -47,6 +53,7 @@ public sealed record MockBehavior
                 "close_after" => result with { CloseAfter = reader.GetInt32() },
                 "retry_after" => result with { RetryAfter = reader.GetString() },
                 "no_done" => result with { NoDone = reader.GetBoolean() },
+                "stamp" => result with { Stamp = reader.GetBoolean() },
                 _ => result,
             };
             reader.Skip();

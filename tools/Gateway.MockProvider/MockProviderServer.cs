@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
@@ -178,9 +179,10 @@ public sealed class MockProviderServer : IAsyncDisposable
             {
                 await Task.Delay(Timeout.Infinite, cancel);
             }
+            var stamp = behavior.Stamp ? $",\"mock_sent\":{Stopwatch.GetTimestamp()}" : "";
             var delta = chat
-                ? $$$"""{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{"content":"tok{{{i}}} "},"finish_reason":null}]}"""
-                : $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":"tok{{{i}}} ","finish_reason":null}]}""";
+                ? $$$"""{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{"content":"tok{{{i}}} "},"finish_reason":null}]{{{stamp}}}}"""
+                : $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":"tok{{{i}}} ","finish_reason":null}]{{{stamp}}}}""";
             WriteEvent(writer, delta);
             await writer.FlushAsync(cancel);
             record?.ChunkSent();

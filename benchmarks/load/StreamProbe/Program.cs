@@ -4,7 +4,8 @@ using System.Text;
 
 // stream-probe ttft --url URL --body FILE --connections C --seconds S
 //   Streams as many requests as it can on C connections for S seconds; prints p50/p99 of the time to the first
-//   data event (TTFT) and of the gap between consecutive data events, and the error count.
+//   data event (TTFT), and of each chunk's delivery delay: arrival time minus the "mock_sent" stamp the mock
+//   provider put in it (same machine, same monotonic clock), which leaves the mock's own timer jitter out.
 // stream-probe idle --url URL --body FILE --streams N --hold-seconds S
 //   Opens N streams, reads their first event, prints "READY" and holds them open for S seconds.
 var mode = args[0];
@@ -68,6 +69,7 @@ int connections = int.Parse(Arg("--connections", "1"), CultureInfo.InvariantCult
 var duration = TimeSpan.FromSeconds(double.Parse(Arg("--seconds", "8"), CultureInfo.InvariantCulture));
 var ttfts = new List<double>[connections];
 var gaps = new List<double>[connections];
+var firstDelays = new List<double>[connections];
 int errors = 0;
 long requests = 0;
 var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
@@ -75,6 +77,7 @@ var workers = Enumerable.Range(0, connections).Select(async worker =>
 {
     ttfts[worker] = [];
     gaps[worker] = [];
+    firstDelays[worker] = [];
     var buffer = new byte[16384];
     while (Stopwatch.GetTimestamp() < stopAt)
     {
@@ -108,16 +111,20 @@ var workers = Enumerable.Range(0, connections).Select(async worker =>
                     pending.Remove(0, index + 2);
                     events++;
                     done |= evt.Contains("[DONE]", StringComparison.Ordinal);
+                    int stamp = evt.IndexOf("\"mock_sent\":", StringComparison.Ordinal);
+                    if (stamp >= 0)
+                    {
+                        var digits = evt.AsSpan(stamp + 12);
+                        digits = digits[..digits.IndexOfAnyExceptInRange('0', '9')];
+                        double delay = Stopwatch.GetElapsedTime(long.Parse(digits, CultureInfo.InvariantCulture), now).TotalMilliseconds;
+                        (previous == 0 && events == 1 ? firstDelays[worker] : gaps[worker]).Add(delay);
+                    }
                 }
                 if (events > 0)
                 {
                     if (previous == 0)
                     {
                         ttfts[worker].Add(Stopwatch.GetElapsedTime(start, now).TotalMilliseconds);
-                    }
-                    else
-                    {
-                        gaps[worker].Add(Stopwatch.GetElapsedTime(previous, now).TotalMilliseconds);
                     }
                     previous = now;
                 }
@@ -138,7 +145,8 @@ await Task.WhenAll(workers);
 
 static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
 var allTtft = ttfts.SelectMany(x => x).Order().ToList();
-var allGaps = gaps.SelectMany(x => x).Order().ToList();
+var allDelays = gaps.SelectMany(x => x).Order().ToList();
+var allFirst = firstDelays.SelectMany(x => x).Order().ToList();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"requests={requests} errors={errors} ttft_p50_ms={Percentile(allTtft, 0.5):F3} ttft_p99_ms={Percentile(allTtft, 0.99):F3} gap_p50_ms={Percentile(allGaps, 0.5):F3} gap_p99_ms={Percentile(allGaps, 0.99):F3}"));
+    $"requests={requests} errors={errors} ttft_p50_ms={Percentile(allTtft, 0.5):F3} ttft_p99_ms={Percentile(allTtft, 0.99):F3} first_delay_p50_ms={Percentile(allFirst, 0.5):F3} first_delay_p99_ms={Percentile(allFirst, 0.99):F3} chunk_delay_p50_ms={Percentile(allDelays, 0.5):F3} chunk_delay_p99_ms={Percentile(allDelays, 0.99):F3}"));
 return 0;
