@@ -1,3 +1,4 @@
+using System.Buffers;
 using BenchmarkDotNet.Attributes;
 using Gateway.Core.Proxy;
 
@@ -7,23 +8,23 @@ namespace Gateway.Benchmarks;
 [BenchmarkCategory("HotPath")]
 public class RequestInspectionBenchmarks
 {
-    private byte[] _body = [];
+    private ReadOnlySequence<byte> _body;
 
     [Params("small", "64KB", "1MB", "escaped")]
     public string Body { get; set; } = "small";
 
     [GlobalSetup]
-    public void Setup() => _body = Bodies.Get(Body);
+    public void Setup() => _body = new ReadOnlySequence<byte>(Bodies.Get(Body));
 
     [Benchmark]
-    public int InspectAndExtractModel()
+    public long InspectAndExtractModel()
     {
         var inspection = RequestInspector.Inspect(_body);
         Span<byte> model = stackalloc byte[RequestInspector.MaxModelLength];
         int length = RequestInspector.GetModel(_body, inspection, model);
         // The rewrite is three slices around the model value: prefix, upstream model, suffix.
-        var prefix = _body.AsMemory(0, inspection.ModelValueStart);
-        var suffix = _body.AsMemory(inspection.ModelValueStart + inspection.ModelValueLength);
+        var prefix = _body.Slice(0, inspection.ModelValueStart);
+        var suffix = _body.Slice(inspection.ModelValueStart + inspection.ModelValueLength);
         return length + prefix.Length + suffix.Length;
     }
 }

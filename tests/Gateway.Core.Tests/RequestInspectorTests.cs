@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Gateway.Core.Proxy;
 
@@ -13,7 +14,7 @@ public sealed class RequestInspectorTests
     [InlineData("""{"model":"p\/m\u0031"}""", "p/m1", false)]
     public void Inspect_FindsTopLevelModelAndStream(string json, string model, bool stream)
     {
-        var body = Encoding.UTF8.GetBytes(json);
+        var body = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(json));
         var inspection = RequestInspector.Inspect(body);
 
         Assert.Equal(GatewayError.None, inspection.Error);
@@ -26,10 +27,10 @@ public sealed class RequestInspectorTests
     [Fact]
     public void Inspect_ModelPosition_CoversExactlyTheRawValue()
     {
-        var body = Encoding.UTF8.GetBytes("""{"a":1,"model":"p\/m","b":2}""");
-        var inspection = RequestInspector.Inspect(body);
+        var bytes = Encoding.UTF8.GetBytes("""{"a":1,"model":"p\/m","b":2}""");
+        var inspection = RequestInspector.Inspect(new ReadOnlySequence<byte>(bytes));
 
-        Assert.Equal("p\\/m", Encoding.UTF8.GetString(body, inspection.ModelValueStart, inspection.ModelValueLength));
+        Assert.Equal("p\\/m", Encoding.UTF8.GetString(bytes, (int)inspection.ModelValueStart, inspection.ModelValueLength));
         Assert.True(inspection.ModelIsEscaped);
     }
 
@@ -45,7 +46,7 @@ public sealed class RequestInspectorTests
     [InlineData("""{"model":"a/b","stream":"yes"}""", GatewayError.InvalidStreamType)]
     [InlineData("""{"model":1,"x":}""", GatewayError.InvalidJson)]
     public void Inspect_ClassifiesBadBodies(string json, GatewayError expected) =>
-        Assert.Equal(expected, RequestInspector.Inspect(Encoding.UTF8.GetBytes(json)).Error);
+        Assert.Equal(expected, RequestInspector.Inspect(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(json))).Error);
 
     [Theory]
     [InlineData("""{"model":"a/b c"}""")]
@@ -55,9 +56,37 @@ public sealed class RequestInspectorTests
     [InlineData("""{"model":"a/é"}""")]
     public void GetModel_RejectsUnsafeCharacters(string json)
     {
-        var body = Encoding.UTF8.GetBytes(json);
+        var body = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(json));
         var inspection = RequestInspector.Inspect(body);
         Span<byte> buffer = stackalloc byte[RequestInspector.MaxModelLength];
         Assert.Equal(-1, RequestInspector.GetModel(body, inspection, buffer));
+    }
+
+    [Fact]
+    public void Inspect_GivesTheSameAnswer_WhereverTheBodyIsSplitIntoSegments()
+    {
+        // Kestrel hands over a body in as many segments as it arrived in: a split may fall inside the model value,
+        // inside an escape sequence or inside a multi-byte character.
+        var bytes = Encoding.UTF8.GetBytes("""{"messages":[{"content":"h\u00e9 é漢😀"}],"model":"p\/gpt\u002D4o","stream":true}""");
+        Span<byte> buffer = stackalloc byte[RequestInspector.MaxModelLength];
+        for (int split = 1; split < bytes.Length; split++)
+        {
+            var body = Segments.Split(bytes, split);
+            var inspection = RequestInspector.Inspect(body);
+            Assert.Equal(GatewayError.None, inspection.Error);
+            Assert.True(inspection.Stream);
+            int length = RequestInspector.GetModel(body, inspection, buffer);
+            Assert.Equal("p/gpt-4o", Encoding.UTF8.GetString(buffer[..length]));
+        }
+    }
+
+    [Fact]
+    public void Inspect_RejectsInvalidUtf8_WhereverTheBodyIsSplit()
+    {
+        var bytes = (byte[])[.. "{\"model\":\"p/m\",\"x\":\"é"u8, 0xE6, 0xBC, .. "\"}"u8];
+        for (int split = 1; split < bytes.Length; split++)
+        {
+            Assert.Equal(GatewayError.InvalidJson, RequestInspector.Inspect(Segments.Split(bytes, split)).Error);
+        }
     }
 }

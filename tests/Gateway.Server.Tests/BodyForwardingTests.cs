@@ -64,6 +64,21 @@ public sealed class BodyForwardingTests
     }
 
     [Fact]
+    public async Task BodyLargerThanThePipeHoldLimit_IsForwardedIntact()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(
+            TestGateway.Config(("local", mock.BaseUrl)).Replace("max_request_body_bytes: 65536", "max_request_body_bytes: 2097152", StringComparison.Ordinal));
+        var filler = string.Concat(Enumerable.Repeat("0123456789abcdef", 700_000 / 16));
+        var body = $$"""{"messages":[{"role":"user","content":"{{filler}}"}],"model":"local/m","stream":false}""";
+
+        using var response = await gateway.PostAsync("/v1/chat/completions", body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body.Replace("local/m", "m", StringComparison.Ordinal), mock.LastRequest.BodyText);
+    }
+
+    [Fact]
     public async Task Response_IsPassedThroughByteForByte_WithAllowedHeadersOnly()
     {
         await using var mock = await MockProviderServer.StartAsync();

@@ -34,7 +34,7 @@ public sealed class ProxyEngine
     /// <param name="clientAborted">Signals that the client went away: the upstream request is cancelled at once.</param>
     public async ValueTask<ProxyOutcome> ForwardAsync(GatewaySnapshot snapshot, IDownstream client, CancellationToken clientAborted)
     {
-        // :: Step 1 — read the whole body into pooled memory, bounded by max_request_body_bytes.
+        // :: Step 1 — read the whole body, bounded by max_request_body_bytes; it stays in the pipe's buffers (or one rented array).
         var (readError, body) = await RequestBodyReader.ReadAsync(
             client.RequestBody, client.RequestContentLength, snapshot.MaxRequestBodyBytes, clientAborted);
         if (body is null)
@@ -47,7 +47,7 @@ public sealed class ProxyEngine
         try
         {
             // :: Step 2 — inspect: locate the top-level "model" and "stream" without deserializing the body.
-            var inspection = RequestInspector.Inspect(body.Span);
+            var inspection = RequestInspector.Inspect(body.Data);
             if (inspection.Error != GatewayError.None)
             {
                 return ProxyOutcome.Fail(inspection.Error, inspection.ErrorDetail);
@@ -64,13 +64,13 @@ public sealed class ProxyEngine
         }
         finally
         {
-            // :: Step 10 — the pooled body goes back only after the last attempt has finished with it.
+            // :: Step 10 — the body's buffers are released only after the last attempt has finished with them.
             body.Dispose();
         }
     }
 
     private async ValueTask<ProxyOutcome> SendToTargetsAsync(
-        IReadOnlyList<RouteTarget> targets, PooledBuffer body, RequestInspection inspection, IDownstream client, CancellationToken clientAborted)
+        IReadOnlyList<RouteTarget> targets, RequestBody body, RequestInspection inspection, IDownstream client, CancellationToken clientAborted)
     {
         var failure = ProxyOutcome.Fail(GatewayError.NoAvailableProvider, "No enabled provider can serve this strategy.");
         for (int attempt = 1; attempt <= targets.Count; attempt++)
@@ -157,13 +157,13 @@ public sealed class ProxyEngine
         return failure;
     }
 
-    private static HttpRequestMessage BuildRequest(RouteTarget target, PooledBuffer body, RequestInspection inspection, IDownstream client)
+    private static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client)
     {
-        var all = body.Memory;
-        int modelEnd = inspection.ModelValueStart + inspection.ModelValueLength;
+        var all = body.Data;
         var request = new HttpRequestMessage(HttpMethod.Post, target.Provider.UriFor(client.Path, client.Query))
         {
-            Content = new UpstreamBodyContent(all[..inspection.ModelValueStart], target.Model, all[modelEnd..]),
+            Content = new UpstreamBodyContent(
+                all.Slice(0, inspection.ModelValueStart), target.Model, all.Slice(inspection.ModelValueStart + inspection.ModelValueLength)),
         };
         var provider = target.Provider;
         if (provider.Config.BaseUrl.Scheme == Uri.UriSchemeHttps)
@@ -257,10 +257,10 @@ public sealed class ProxyEngine
 
     /// <summary>Model name → targets. Runs synchronously so the model can be decoded on the stack.</summary>
     private static IReadOnlyList<RouteTarget> Resolve(
-        RouteTable routes, PooledBuffer body, in RequestInspection inspection, out GatewayError error, out string? detail)
+        RouteTable routes, RequestBody body, in RequestInspection inspection, out GatewayError error, out string? detail)
     {
         Span<byte> model = stackalloc byte[RequestInspector.MaxModelLength];
-        int length = RequestInspector.GetModel(body.Span, inspection, model);
+        int length = RequestInspector.GetModel(body.Data, inspection, model);
         if (length <= 0)
         {
             error = length == 0 ? GatewayError.MissingModel : GatewayError.InvalidModelName;
@@ -300,10 +300,12 @@ public sealed class ProxyEngine
             return [];
         }
 
-        // The upstream model is the rest after the first slash. Unescaped bodies are sliced in place, no copy.
-        ReadOnlyMemory<byte> upstreamModel = inspection.ModelIsEscaped
-            ? model[(slash + 1)..].ToArray()
-            : body.Memory.Slice(inspection.ModelValueStart + slash + 1, length - slash - 1);
+        // The upstream model is the rest after the first slash, sliced from the body in place (no copy) unless it
+        // was written with escapes or straddles two buffer segments.
+        var inPlace = body.Data.Slice(inspection.ModelValueStart + slash + 1, length - slash - 1);
+        ReadOnlyMemory<byte> upstreamModel = !inspection.ModelIsEscaped && inPlace.IsSingleSegment
+            ? inPlace.First
+            : model[(slash + 1)..].ToArray();
         error = GatewayError.None;
         detail = null;
         return [new RouteTarget(provider, upstreamModel, string.Concat(provider.Name, "/", name[(slash + 1)..]))];

@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Text.Json;
-using System.Text.Unicode;
 
 namespace Gateway.Core.Proxy;
 
@@ -12,7 +12,7 @@ internal struct RequestInspection
     public string? ErrorDetail;
 
     /// <summary>Offset of the first byte of the model value (just after its opening quote).</summary>
-    public int ModelValueStart;
+    public long ModelValueStart;
 
     /// <summary>Length of the raw (possibly escaped) model value between its quotes.</summary>
     public int ModelValueLength;
@@ -33,14 +33,14 @@ internal static class RequestInspector
 
     private static readonly JsonReaderOptions s_options = new() { MaxDepth = 64 };
 
-    public static RequestInspection Inspect(ReadOnlySpan<byte> body)
+    public static RequestInspection Inspect(in ReadOnlySequence<byte> body)
     {
         var result = new RequestInspection { ModelValueStart = -1 };
-        if (body.TrimStart(" \t\r\n"u8).IsEmpty)
+        if (IsBlank(body))
         {
             return Fail(GatewayError.EmptyBody, "The request body is empty; expected a JSON object.");
         }
-        if (!Utf8.IsValid(body))
+        if (!Utf8Sequence.IsValid(body))
         {
             return Fail(GatewayError.InvalidJson, "The request body is not valid UTF-8.");
         }
@@ -78,8 +78,8 @@ internal static class RequestInspector
                     }
                     else
                     {
-                        result.ModelValueStart = (int)reader.TokenStartIndex + 1;
-                        result.ModelValueLength = reader.ValueSpan.Length;
+                        result.ModelValueStart = reader.TokenStartIndex + 1;
+                        result.ModelValueLength = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
                         result.ModelIsEscaped = reader.ValueIsEscaped;
                     }
                     reader.Skip();
@@ -150,23 +150,29 @@ internal static class RequestInspector
     /// most <see cref="MaxModelLength"/>; this keeps control characters, quotes and URL syntax out of logs,
     /// headers and routing. Returns the length written to <paramref name="destination"/>, or -1 when invalid.
     /// </summary>
-    public static int GetModel(ReadOnlySpan<byte> body, in RequestInspection inspection, Span<byte> destination)
+    public static int GetModel(in ReadOnlySequence<byte> body, in RequestInspection inspection, Span<byte> destination)
     {
-        var raw = body.Slice(inspection.ModelValueStart, inspection.ModelValueLength);
+        if (inspection.ModelValueLength > MaxModelLength * 6)
+        {
+            return -1;
+        }
+        // The quoted token, copied out of the (possibly segmented) body: at most a few hundred bytes.
+        Span<byte> token = stackalloc byte[MaxModelLength * 6 + 2];
+        token = token[..(inspection.ModelValueLength + 2)];
+        body.Slice(inspection.ModelValueStart - 1, token.Length).CopyTo(token);
         int length;
         if (inspection.ModelIsEscaped)
         {
-            // Re-reading just the quoted token lets the reader unescape it.
-            var token = body.Slice(inspection.ModelValueStart - 1, inspection.ModelValueLength + 2);
             var reader = new Utf8JsonReader(token);
             reader.Read();
-            if (reader.ValueSpan.Length > MaxModelLength * 6 || !TryCopyUnescaped(ref reader, destination, out length))
+            if (!TryCopyUnescaped(ref reader, destination, out length))
             {
                 return -1;
             }
         }
         else
         {
+            var raw = token[1..^1];
             if (raw.Length > destination.Length)
             {
                 return -1;
@@ -186,6 +192,13 @@ internal static class RequestInspector
             }
         }
         return length;
+    }
+
+    private static bool IsBlank(in ReadOnlySequence<byte> body)
+    {
+        var reader = new SequenceReader<byte>(body);
+        reader.AdvancePastAny(" \t\r\n"u8);
+        return reader.End;
     }
 
     private static bool TryCopyUnescaped(ref Utf8JsonReader reader, Span<byte> destination, out int length)

@@ -1,18 +1,20 @@
+using System.Buffers;
 using System.Net;
 
 namespace Gateway.Core.Proxy;
 
 /// <summary>
-/// The upstream request body: the client's bytes with only the model value replaced, written as three slices of
-/// the pooled buffer (before the model, the upstream model name, after it). Nothing is re-serialized or copied.
+/// The upstream request body: the client's bytes with only the model value replaced, written as three slices —
+/// before the model, the upstream model name, after it — straight from the buffers that hold the request body.
+/// Nothing is re-serialized or copied.
 /// </summary>
 internal sealed class UpstreamBodyContent : HttpContent
 {
-    private readonly ReadOnlyMemory<byte> _prefix;
+    private readonly ReadOnlySequence<byte> _prefix;
     private readonly ReadOnlyMemory<byte> _model;
-    private readonly ReadOnlyMemory<byte> _suffix;
+    private readonly ReadOnlySequence<byte> _suffix;
 
-    public UpstreamBodyContent(ReadOnlyMemory<byte> prefix, ReadOnlyMemory<byte> model, ReadOnlyMemory<byte> suffix)
+    public UpstreamBodyContent(ReadOnlySequence<byte> prefix, ReadOnlyMemory<byte> model, ReadOnlySequence<byte> suffix)
     {
         _prefix = prefix;
         _model = model;
@@ -24,16 +26,28 @@ internal sealed class UpstreamBodyContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        await stream.WriteAsync(_prefix, cancellationToken);
+        foreach (var segment in _prefix)
+        {
+            await stream.WriteAsync(segment, cancellationToken);
+        }
         await stream.WriteAsync(_model, cancellationToken);
-        await stream.WriteAsync(_suffix, cancellationToken);
+        foreach (var segment in _suffix)
+        {
+            await stream.WriteAsync(segment, cancellationToken);
+        }
     }
 
     protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        stream.Write(_prefix.Span);
+        foreach (var segment in _prefix)
+        {
+            stream.Write(segment.Span);
+        }
         stream.Write(_model.Span);
-        stream.Write(_suffix.Span);
+        foreach (var segment in _suffix)
+        {
+            stream.Write(segment.Span);
+        }
     }
 
     protected override bool TryComputeLength(out long length)
