@@ -5,9 +5,14 @@ namespace Gateway.Core.Proxy;
 /// <summary>A request body held in one rented array. The bytes are valid until <see cref="Dispose"/>; dispose exactly once.</summary>
 public sealed class PooledBuffer : IDisposable
 {
+    // The shared pool keeps only a few arrays per size and core: with dozens of large bodies in flight, every
+    // extra rent would be a fresh large-object-heap array. Bodies up to 1 MiB get a pool sized for concurrency
+    // (worst-case retention about 64 MiB); larger ones are rare and not kept.
+    private static readonly ArrayPool<byte> s_pool = ArrayPool<byte>.Create(maxArrayLength: 1024 * 1024, maxArraysPerBucket: 32);
+
     private byte[] _array;
 
-    public PooledBuffer(int capacity) => _array = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+    public PooledBuffer(int capacity) => _array = s_pool.Rent(Math.Max(capacity, 256));
 
     public int Length { get; private set; }
 
@@ -20,9 +25,9 @@ public sealed class PooledBuffer : IDisposable
         long needed = Length + data.Length;
         if (needed > _array.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(needed, _array.Length * 2L), Array.MaxLength));
+            var larger = s_pool.Rent((int)Math.Min(Math.Max(needed, _array.Length * 2L), Array.MaxLength));
             _array.AsSpan(0, Length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_array);
+            s_pool.Return(_array);
             _array = larger;
         }
         data.CopyTo(_array.AsSpan(Length));
@@ -34,7 +39,7 @@ public sealed class PooledBuffer : IDisposable
         var array = Interlocked.Exchange(ref _array, []);
         if (array.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(array);
+            s_pool.Return(array);
         }
     }
 }
