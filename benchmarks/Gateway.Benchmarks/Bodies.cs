@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Gateway.Benchmarks;
@@ -22,6 +23,34 @@ internal static class Bodies
         "1MB" => Large1M,
         _ => Escaped,
     };
+
+    /// <summary>The body as Kestrel hands it over when it arrived in several reads: segments of <paramref name="size"/> bytes.</summary>
+    public static ReadOnlySequence<byte> Segmented(byte[] data, int size)
+    {
+        var first = new Segment(data.AsMemory(0, Math.Min(size, data.Length)), 0);
+        var last = first;
+        for (int start = size; start < data.Length; start += size)
+        {
+            last = last.Append(data.AsMemory(start, Math.Min(size, data.Length - start)));
+        }
+        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
 
     private static byte[] WithPrompt(int size)
     {

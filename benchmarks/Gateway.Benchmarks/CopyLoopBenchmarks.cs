@@ -40,7 +40,7 @@ public class CopyLoopBenchmarks
     {
         _upstream.Rewind();
         _tee?.Reset();
-        var task = StreamCopier.CopyAsync(_upstream, _client, _tee, CancellationToken.None);
+        var task = StreamCopier.CopyAsync(_upstream, _client, _tee, flushEachRead: false, CancellationToken.None);
         return task.IsCompletedSuccessfully ? task.Result.Bytes : task.AsTask().GetAwaiter().GetResult().Bytes;
     }
 

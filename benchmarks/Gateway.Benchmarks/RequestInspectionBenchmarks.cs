@@ -10,11 +10,13 @@ public class RequestInspectionBenchmarks
 {
     private ReadOnlySequence<byte> _body;
 
-    [Params("small", "64KB", "1MB", "escaped")]
+    [Params("small", "64KB", "64KB-in-4KB-segments", "1MB", "escaped")]
     public string Body { get; set; } = "small";
 
     [GlobalSetup]
-    public void Setup() => _body = new ReadOnlySequence<byte>(Bodies.Get(Body));
+    public void Setup() => _body = Body == "64KB-in-4KB-segments"
+        ? Bodies.Segmented(Bodies.Large64K, 4096)
+        : new ReadOnlySequence<byte>(Bodies.Get(Body));
 
     [Benchmark]
     public long InspectAndExtractModel()

@@ -19,10 +19,10 @@ public class SnapshotBuildBenchmarks
     {
         var providers = Enumerable.Range(0, Routes).Select(i => new ProviderConfig(
             $"provider-{i}", "openai", new Uri($"http://10.0.{i / 250}.{i % 250}:8000/v1"), new Secret($"sk-{i}"), [],
-            ProviderConfig.DefaultTimeout, ProviderConfig.DefaultConnectTimeout, Enabled: i % 10 != 0, DisabledReason: i % 10 == 0 ? "enabled: false" : null)).ToList();
+            ProviderConfig.DefaultTimeout, ProviderConfig.DefaultConnectTimeout, Enabled: i % 10 != 0, DisabledReason: i % 10 == 0 ? "enabled: false" : null, Models: [], DiscoverModels: true)).ToList();
         var strategies = Enumerable.Range(0, Routes / 10).Select(i => new StrategyConfig(
             $"strategy-{i}", [new StrategyTarget($"provider-{i * 10 + 1}", "gpt-4o"), new StrategyTarget($"provider-{i * 10 + 2}", "gpt-4o")])).ToList();
-        _config = new GatewayConfig(new ServerConfig("127.0.0.1", 8080, ServerConfig.DefaultMaxRequestBodyBytes, ServerConfig.DefaultDrainTimeout, null), providers, strategies);
+        _config = new GatewayConfig(new ServerConfig("127.0.0.1", 8080, ServerConfig.DefaultMaxRequestBodyBytes, ServerConfig.DefaultDrainTimeout, null), providers, strategies, ModelsConfig.Default, RoutingConfig.Default);
     }
 
     [Benchmark]

@@ -18,7 +18,7 @@ public sealed class StreamCopierTests
 
         var received = ReadAllAsync(client.Reader);
 
-        var (result, bytes) = await StreamCopier.CopyAsync(new MemoryStream(payload), client.Writer, tee, CancellationToken.None);
+        var (result, bytes) = await StreamCopier.CopyAsync(new MemoryStream(payload), client.Writer, tee, false, CancellationToken.None);
         await client.Writer.CompleteAsync();
 
         Assert.Equal(CopyResult.Success, result);
@@ -32,7 +32,7 @@ public sealed class StreamCopierTests
     {
         var upstream = new Pipe();
         var client = new Pipe();
-        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, CancellationToken.None).AsTask();
+        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, false, CancellationToken.None).AsTask();
 
         await upstream.Writer.WriteAsync("data: one\n\n"u8.ToArray());
         Assert.Equal("data: one\n\n", await ReadChunkAsync(client.Reader));
@@ -44,13 +44,28 @@ public sealed class StreamCopierTests
         Assert.Equal(CopyResult.Success, (await copy.WaitAsync(s_timeout)).Result);
     }
 
+    [Theory]
+    [InlineData(true, 3)]
+    [InlineData(false, 1)]
+    public async Task Copy_EventStreamsFlushEveryRead_OtherBodiesWhenTheNextReadWouldWait(bool flushEachRead, int expectedFlushes)
+    {
+        // Three chunks that are all ready at once, as when several events arrive in one TCP segment.
+        var upstream = new ChunkedStream(["data: 1\n\n"u8.ToArray(), "data: 2\n\n"u8.ToArray(), "data: 3\n\n"u8.ToArray()]);
+        var client = new CountingWriter(new Pipe(new PipeOptions(pauseWriterThreshold: 0)).Writer);
+
+        var (result, _) = await StreamCopier.CopyAsync(upstream, client, null, flushEachRead, CancellationToken.None);
+
+        Assert.Equal(CopyResult.Success, result);
+        Assert.Equal(expectedFlushes, client.Flushes);
+    }
+
     [Fact]
     public async Task Copy_UpstreamFailsMidway_ReportsUpstreamError_AfterDeliveringWhatArrived()
     {
         var client = new Pipe();
         var upstream = new FailingStream("data: partial\n\n"u8.ToArray());
 
-        var (result, bytes) = await StreamCopier.CopyAsync(upstream, client.Writer, null, CancellationToken.None);
+        var (result, bytes) = await StreamCopier.CopyAsync(upstream, client.Writer, null, false, CancellationToken.None);
 
         Assert.Equal(CopyResult.UpstreamError, result);
         Assert.Equal(15, bytes);
@@ -63,7 +78,7 @@ public sealed class StreamCopierTests
         var upstream = new Pipe();
         var client = new Pipe();
         await client.Reader.CompleteAsync();
-        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, CancellationToken.None).AsTask();
+        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, false, CancellationToken.None).AsTask();
 
         await upstream.Writer.WriteAsync("data: one\n\n"u8.ToArray());
 
@@ -76,7 +91,7 @@ public sealed class StreamCopierTests
         var upstream = new Pipe();
         var client = new Pipe();
         using var cancel = new CancellationTokenSource();
-        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, cancel.Token).AsTask();
+        var copy = StreamCopier.CopyAsync(upstream.Reader.AsStream(), client.Writer, null, false, cancel.Token).AsTask();
 
         await cancel.CancelAsync();
 
@@ -96,6 +111,52 @@ public sealed class StreamCopierTests
         var output = new MemoryStream();
         await reader.CopyToAsync(output);
         return output.ToArray();
+    }
+
+    /// <summary>Serves its chunks one read at a time, each immediately available.</summary>
+    private sealed class ChunkedStream(byte[][] chunks) : Stream
+    {
+        private int _next;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty || _next == chunks.Length)
+            {
+                return ValueTask.FromResult(0);
+            }
+            var chunk = chunks[_next++];
+            chunk.CopyTo(buffer);
+            return ValueTask.FromResult(chunk.Length);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
+    {
+        public int Flushes { get; private set; }
+
+        public override void Advance(int bytes) => inner.Advance(bytes);
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Flushes++;
+            return inner.FlushAsync(cancellationToken);
+        }
     }
 
     private sealed class RecordingTee : IBodyTee

@@ -36,6 +36,22 @@ public sealed class MockProviderServer : IAsyncDisposable
 
     public RecordedRequest LastRequest => _requests.Last();
 
+    /// <summary>What GET /v1/models lists (tests change it at run time).</summary>
+    public IReadOnlyList<string> Models { get; set; } = ["mock-model"];
+
+    /// <summary>GET /v1/models: answer this status instead of the list (200 = the list).</summary>
+    public int ModelsStatus { get; set; } = 200;
+
+    /// <summary>GET /v1/models: wait this long before answering.</summary>
+    public TimeSpan ModelsDelay { get; set; }
+
+    /// <summary>GET /v1/models: send these bytes instead of the list (malformed answers).</summary>
+    public string? ModelsRawBody { get; set; }
+
+    private int _modelsRequests;
+
+    public int ModelsRequests => Volatile.Read(ref _modelsRequests);
+
     /// <summary>Waits for the next request to arrive (a signal, not a poll).</summary>
     public async Task<RecordedRequest> NextArrivalAsync(TimeSpan timeout)
     {
@@ -75,7 +91,7 @@ public sealed class MockProviderServer : IAsyncDisposable
         var path = request.Path.Value ?? "";
         if (HttpMethods.IsGet(request.Method) && path == "/v1/models")
         {
-            await WriteJsonAsync(context, 200, """{"object":"list","data":[{"id":"mock-model","object":"model","created":1700000000,"owned_by":"mock"}]}"""u8.ToArray());
+            await ServeModelsAsync(context);
             return;
         }
 
@@ -150,6 +166,39 @@ public sealed class MockProviderServer : IAsyncDisposable
         {
             record?.Finished.TrySetResult();
         }
+    }
+
+    private async Task ServeModelsAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _modelsRequests);
+        if (ModelsDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(ModelsDelay, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+        if (ModelsStatus != 200)
+        {
+            await WriteJsonAsync(context, ModelsStatus, """{"error":{"message":"models unavailable","type":"server_error","param":null,"code":null}}"""u8.ToArray());
+            return;
+        }
+        if (ModelsRawBody is not null)
+        {
+            await WriteJsonAsync(context, 200, Encoding.UTF8.GetBytes(ModelsRawBody));
+            return;
+        }
+        var list = new StringBuilder("""{"object":"list","data":[""");
+        for (int i = 0; i < Models.Count; i++)
+        {
+            list.Append(i == 0 ? "" : ",").Append("{\"id\":").Append(JsonSerializer.Serialize(Models[i]))
+                .Append(",\"object\":\"model\",\"created\":1700000000,\"owned_by\":\"mock\",\"extra_field\":{\"ignored\":true}}");
+        }
+        await WriteJsonAsync(context, 200, Encoding.UTF8.GetBytes(list.Append("]}").ToString()));
     }
 
     private static async Task StreamChatAsync(HttpContext context, string model, MockBehavior behavior, RecordedRequest? record, bool chat)

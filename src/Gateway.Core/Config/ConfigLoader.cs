@@ -55,6 +55,8 @@ public static class ConfigLoader
         var server = ReadServer(reader.Mapping("server"));
         var providers = ReadProviders(reader, errors);
         var strategies = ReadStrategies(reader, providers);
+        var models = ReadModels(reader.Mapping("models"));
+        var routing = ReadRouting(reader.Mapping("routing"));
         reader.ReportUnknownKeys();
 
         if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
@@ -64,7 +66,7 @@ public static class ConfigLoader
 
         return errors.Count > 0
             ? new ConfigLoadResult(null, errors)
-            : new ConfigLoadResult(new GatewayConfig(server, providers, strategies), errors);
+            : new ConfigLoadResult(new GatewayConfig(server, providers, strategies, models, routing), errors);
     }
 
     private static ServerConfig ReadServer(YamlMappingReader? server)
@@ -213,6 +215,8 @@ public static class ConfigLoader
         var timeout = p.Duration("timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) ?? ProviderConfig.DefaultTimeout;
         var connectTimeout = p.Duration("connect_timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(5)) ?? ProviderConfig.DefaultConnectTimeout;
         var enabled = p.Boolean("enabled") ?? true;
+        var models = ReadModelList(p);
+        var discover = p.Boolean("discover_models") ?? true;
         p.ReportUnknownKeys();
 
         if (!enabled)
@@ -223,7 +227,57 @@ public static class ConfigLoader
         {
             return null;
         }
-        return new ProviderConfig(name, type, baseUrl, apiKey, headers, timeout, connectTimeout, disabledReason is null, disabledReason);
+        return new ProviderConfig(name, type, baseUrl, apiKey, headers, timeout, connectTimeout, disabledReason is null, disabledReason, models, discover);
+    }
+
+    private static List<string> ReadModelList(YamlMappingReader p)
+    {
+        var models = new List<string>();
+        var node = p.Take("models");
+        if (node is null)
+        {
+            return models;
+        }
+        if (node is not YamlSequenceNode sequence)
+        {
+            p.Error("models", node, "expected a list of model names");
+            return models;
+        }
+        for (int i = 0; i < sequence.Children.Count; i++)
+        {
+            var key = $"models[{i}]";
+            var model = p.ScalarOf(key, sequence.Children[i], out _);
+            if (string.IsNullOrWhiteSpace(model) || model.Length > 256 || model.Any(char.IsControl))
+            {
+                p.Error(key, sequence.Children[i], "expected a model name");
+                continue;
+            }
+            models.Add(model);
+        }
+        return models;
+    }
+
+    private static ModelsConfig ReadModels(YamlMappingReader? models)
+    {
+        if (models is null)
+        {
+            return ModelsConfig.Default;
+        }
+        var interval = models.Duration("refresh_interval", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)) ?? ModelsConfig.Default.RefreshInterval;
+        var timeout = models.Duration("fetch_timeout", TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5)) ?? ModelsConfig.Default.FetchTimeout;
+        models.ReportUnknownKeys();
+        return new ModelsConfig(interval, timeout);
+    }
+
+    private static RoutingConfig ReadRouting(YamlMappingReader? routing)
+    {
+        if (routing is null)
+        {
+            return RoutingConfig.Default;
+        }
+        var requireKnown = routing.Boolean("require_known_model") ?? false;
+        routing.ReportUnknownKeys();
+        return new RoutingConfig(requireKnown);
     }
 
     private static List<StrategyConfig> ReadStrategies(YamlMappingReader root, List<ProviderConfig> providers)

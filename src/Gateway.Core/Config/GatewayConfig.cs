@@ -4,7 +4,21 @@ namespace Gateway.Core.Config;
 public sealed record GatewayConfig(
     ServerConfig Server,
     IReadOnlyList<ProviderConfig> Providers,
-    IReadOnlyList<StrategyConfig> Strategies);
+    IReadOnlyList<StrategyConfig> Strategies,
+    ModelsConfig Models,
+    RoutingConfig Routing);
+
+/// <summary>The background discovery of each provider's models, behind GET /v1/models.</summary>
+public sealed record ModelsConfig(TimeSpan RefreshInterval, TimeSpan FetchTimeout)
+{
+    public static readonly ModelsConfig Default = new(TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(10));
+}
+
+/// <param name="RequireKnownModel">When true, "provider/model" must be in the model list (404 before any upstream call).</param>
+public sealed record RoutingConfig(bool RequireKnownModel)
+{
+    public static readonly RoutingConfig Default = new(false);
+}
 
 public sealed record ServerConfig(
     string Host,
@@ -29,7 +43,9 @@ public sealed record ProviderConfig(
     TimeSpan Timeout,
     TimeSpan ConnectTimeout,
     bool Enabled,
-    string? DisabledReason)
+    string? DisabledReason,
+    IReadOnlyList<string> Models,
+    bool DiscoverModels)
 {
     // A non-streaming generation only returns headers once it has finished: minutes, not seconds.
     // 600 s is the official OpenAI SDKs' own default request timeout.

@@ -5,10 +5,11 @@ namespace Gateway.Core.Proxy;
 /// <summary>A request body held in one rented array. The bytes are valid until <see cref="Dispose"/>; dispose exactly once.</summary>
 public sealed class PooledBuffer : IDisposable
 {
-    // The shared pool keeps only a few arrays per size and core: with dozens of large bodies in flight, every
-    // extra rent would be a fresh large-object-heap array. Bodies up to 1 MiB get a pool sized for concurrency
-    // (worst-case retention about 64 MiB); larger ones are rare and not kept.
-    private static readonly ArrayPool<byte> s_pool = ArrayPool<byte>.Create(maxArrayLength: 1024 * 1024, maxArraysPerBucket: 32);
+    // The shared pool keeps only a few arrays per size and core: with hundreds of large bodies in flight, every
+    // extra rent would be a fresh large-object-heap array and every return garbage for a gen-2 collection.
+    // Bodies up to 256 KiB get a pool sized for that concurrency (it only ever holds what a burst needed at once);
+    // larger ones are rare and not kept.
+    private static readonly ArrayPool<byte> s_pool = ArrayPool<byte>.Create(maxArrayLength: 256 * 1024, maxArraysPerBucket: 256);
 
     private byte[] _array;
 

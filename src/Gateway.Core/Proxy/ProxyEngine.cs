@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Gateway.Core.Diagnostics;
+using Gateway.Core.Models;
 using Gateway.Core.Routing;
 using Microsoft.Extensions.Logging;
 
@@ -23,11 +24,13 @@ public sealed class ProxyEngine
 {
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly ModelCatalogHolder _catalog;
 
-    public ProxyEngine(ILogger<ProxyEngine> logger, TimeProvider time)
+    public ProxyEngine(ILogger<ProxyEngine> logger, TimeProvider time, ModelCatalogHolder catalog)
     {
         _logger = logger;
         _time = time;
+        _catalog = catalog;
     }
 
     /// <param name="snapshot">Pinned by the caller for this whole request.</param>
@@ -54,7 +57,8 @@ public sealed class ProxyEngine
             }
 
             // :: Step 3 — route: "provider/model" (split at the first slash) or a strategy name.
-            var route = Resolve(snapshot.Routes, body, inspection, out var routeError, out var routeDetail);
+            var knownModels = snapshot.Config.Routing.RequireKnownModel ? _catalog.Current : null;
+            var route = Resolve(snapshot.Routes, knownModels, body, inspection, out var routeError, out var routeDetail);
             if (routeError != GatewayError.None)
             {
                 return ProxyOutcome.Fail(routeError, routeDetail);
@@ -130,7 +134,7 @@ public sealed class ProxyEngine
 
                 // :: Step 7 — copy the body as it arrives, straight into the client's pipe (the tee hooks in here).
                 var upstreamBody = response.Content.ReadAsStream(cancellation.Token);
-                var (copy, bytes) = await StreamCopier.CopyAsync(upstreamBody, client.ResponseBody, tee: null, cancellation.Token);
+                var (copy, bytes) = await StreamCopier.CopyAsync(upstreamBody, client.ResponseBody, tee: null, flushEachRead: isEventStream, cancellation.Token);
 
                 // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
                 var outcome = new ProxyOutcome(GatewayError.None, null, provider.Name, target.QualifiedName, status, attempt, bytes);
@@ -256,8 +260,9 @@ public sealed class ProxyEngine
     }
 
     /// <summary>Model name → targets. Runs synchronously so the model can be decoded on the stack.</summary>
+    /// <param name="knownModels">When routing.require_known_model is on: "provider/model" must be listed here.</param>
     private static IReadOnlyList<RouteTarget> Resolve(
-        RouteTable routes, RequestBody body, in RequestInspection inspection, out GatewayError error, out string? detail)
+        RouteTable routes, ModelCatalog? knownModels, RequestBody body, in RequestInspection inspection, out GatewayError error, out string? detail)
     {
         Span<byte> model = stackalloc byte[RequestInspector.MaxModelLength];
         int length = RequestInspector.GetModel(body.Data, inspection, model);
@@ -306,9 +311,16 @@ public sealed class ProxyEngine
         ReadOnlyMemory<byte> upstreamModel = !inspection.ModelIsEscaped && inPlace.IsSingleSegment
             ? inPlace.First
             : model[(slash + 1)..].ToArray();
+        var qualifiedName = string.Concat(provider.Name, "/", name[(slash + 1)..]);
+        if (knownModels is not null && !knownModels.Contains(qualifiedName))
+        {
+            error = GatewayError.ModelNotFound;
+            detail = $"The model '{qualifiedName}' is not in the model list (GET /v1/models), and routing.require_known_model is on.";
+            return [];
+        }
         error = GatewayError.None;
         detail = null;
-        return [new RouteTarget(provider, upstreamModel, string.Concat(provider.Name, "/", name[(slash + 1)..]))];
+        return [new RouteTarget(provider, upstreamModel, qualifiedName)];
     }
 
     private static string Describe(string names) => names.Length == 0 ? "none" : names;

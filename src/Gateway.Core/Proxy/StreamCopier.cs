@@ -22,8 +22,8 @@ public interface IBodyTee
 /// writer's memory (one copy, no intermediate buffer), and a tee sees each chunk after it was written.
 /// </summary>
 /// <remarks>
-/// Flush policy: flush when the next upstream read would wait. An SSE event therefore leaves as soon as it arrives
-/// (its next read waits on the network), while a body that is already buffered upstream goes out in large writes.
+/// Flush policy: an event stream is flushed after every read, so each event leaves the moment it arrived; any other
+/// body is flushed when the next upstream read would wait, so data already buffered upstream goes out in large writes.
 /// A zero-byte read waits for data before taking writer memory, so idle streams hold no buffers.
 /// Failures are returned as values: the caller decides between an error response and an abort.
 /// </remarks>
@@ -35,8 +35,12 @@ public static class StreamCopier
     // Flush at least this often even when upstream data keeps coming synchronously (Kestrel's response buffer is 64 KiB).
     private const int MaxUnflushedBytes = 32 * 1024;
 
+    /// <param name="flushEachRead">
+    /// True for event streams: every read is flushed at once, before the next read is issued, so an event never
+    /// waits even for the cost of asking the upstream for more. Other bodies flush when the next read would wait.
+    /// </param>
     public static async ValueTask<(CopyResult Result, long Bytes)> CopyAsync(
-        Stream upstream, PipeWriter client, IBodyTee? tee, CancellationToken cancellationToken)
+        Stream upstream, PipeWriter client, IBodyTee? tee, bool flushEachRead, CancellationToken cancellationToken)
     {
         long total = 0;
         int unflushed = 0;
@@ -72,7 +76,7 @@ public static class StreamCopier
                 tee?.Append(memory.Span[..read]);
                 total += read;
                 unflushed += read;
-                if (unflushed >= MaxUnflushedBytes)
+                if (flushEachRead || unflushed >= MaxUnflushedBytes)
                 {
                     unflushed = 0;
                     if ((await client.FlushAsync(cancellationToken)).IsCompleted)

@@ -11,20 +11,34 @@ namespace Gateway.Server.Dispatch;
 internal sealed class Dispatcher
 {
     private const string ApiPrefix = "/v1/";
+    private const string ModelsPath = "/v1/models";
 
     private readonly ProxyHandler _proxy;
     private readonly HealthHandler _health;
+    private readonly ModelsHandler _models;
 
-    public Dispatcher(ProxyHandler proxy, HealthHandler health)
+    public Dispatcher(ProxyHandler proxy, HealthHandler health, ModelsHandler models)
     {
         _proxy = proxy;
         _health = health;
+        _models = models;
     }
 
     public Task DispatchAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
         var method = context.Request.Method;
+        if (IsRead(method) && path.StartsWith(ModelsPath, StringComparison.Ordinal))
+        {
+            if (path.Length == ModelsPath.Length)
+            {
+                return _models.ListAsync(context);
+            }
+            if (path[ModelsPath.Length] == '/' && path.Length > ModelsPath.Length + 1)
+            {
+                return _models.GetAsync(context, path[(ModelsPath.Length + 1)..]);
+            }
+        }
         if (path.StartsWith(ApiPrefix, StringComparison.Ordinal) && path.Length > ApiPrefix.Length)
         {
             return HttpMethods.IsPost(method)

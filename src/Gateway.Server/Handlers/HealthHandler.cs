@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Core.Models;
 using Gateway.Core.Routing;
 
 namespace Gateway.Server.Handlers;
@@ -7,8 +8,13 @@ namespace Gateway.Server.Handlers;
 internal sealed class HealthHandler
 {
     private readonly SnapshotHolder _snapshots;
+    private readonly ModelRefresher _models;
 
-    public HealthHandler(SnapshotHolder snapshots) => _snapshots = snapshots;
+    public HealthHandler(SnapshotHolder snapshots, ModelRefresher models)
+    {
+        _snapshots = snapshots;
+        _models = models;
+    }
 
     public static Task LivenessAsync(HttpContext context)
     {
@@ -19,6 +25,7 @@ internal sealed class HealthHandler
     public async Task ReadinessAsync(HttpContext context)
     {
         var snapshot = _snapshots.Current;
+        var modelResults = _models.LastResults;
         bool ready = snapshot.Routes.EnabledProviderCount > 0;
         context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.ContentType = "application/json";
@@ -35,6 +42,10 @@ internal sealed class HealthHandler
                 if (provider.DisabledReason is not null)
                 {
                     json.WriteString("disabled_reason", provider.DisabledReason);
+                }
+                if (modelResults.TryGetValue(provider.Name, out var models))
+                {
+                    json.WriteString("models_refresh", models);
                 }
                 json.WriteEndObject();
             }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Core.Config;
+using Gateway.Core.Models;
 using Gateway.Core.Providers;
 using Gateway.Core.Proxy;
 using Gateway.Core.Routing;
@@ -75,10 +76,14 @@ internal sealed class GatewayHost : IAsyncDisposable
         var time = options.TimeProvider ?? TimeProvider.System;
         var snapshots = new SnapshotHolder(new SnapshotBuilder(options.ClientFactory ?? new ProviderClientFactory()).Build(config));
         builder.Services.AddSingleton(snapshots);
+        builder.Services.AddSingleton(new ModelCatalogHolder(ModelRefresher.Initial(snapshots.Current)));
         builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<ModelRefresher>();
+        builder.Services.AddHostedService<ModelRefreshService>();
         builder.Services.AddSingleton<ProxyEngine>();
         builder.Services.AddSingleton<ProxyHandler>();
         builder.Services.AddSingleton<HealthHandler>();
+        builder.Services.AddSingleton<ModelsHandler>();
         builder.Services.AddSingleton<Dispatcher>();
 
         var app = builder.Build();

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Gateway.Core.Config;
+using Gateway.Core.Models;
 using Gateway.Core.Providers;
 using Gateway.Server.Hosting;
 
@@ -30,7 +31,8 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Uri BaseUrl => Client.BaseAddress!;
 
-    public static async Task<TestGateway> StartAsync(string yaml, ProviderClientFactory? clients = null, Func<string, string?>? environment = null)
+    public static async Task<TestGateway> StartAsync(
+        string yaml, ProviderClientFactory? clients = null, Func<string, string?>? environment = null, TimeProvider? time = null)
     {
         var load = ConfigLoader.Parse(yaml, new EnvironmentExpander(environment ?? (name => name == "TEST_PROVIDER_KEY" ? ProviderKey : null)));
         if (load.Config is null)
@@ -46,6 +48,7 @@ public sealed class TestGateway : IAsyncDisposable
                 logging.AddProvider(logs);
             },
             ClientFactory = clients,
+            TimeProvider = time,
         });
         await host.StartAsync();
         var address = host.Addresses[0];
@@ -81,6 +84,30 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Task<HttpResponseMessage> ChatAsync(string json, CancellationToken cancellationToken = default) =>
         PostAsync("/v1/chat/completions", json, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+
+    /// <summary>Waits (on the publish signal, not a poll) until the model catalog satisfies <paramref name="condition"/>.</summary>
+    public async Task<ModelCatalog> WaitForCatalogAsync(Func<ModelCatalog, bool> condition)
+    {
+        var holder = Host.Services.GetRequiredService<ModelCatalogHolder>();
+        var reached = new TaskCompletionSource<ModelCatalog>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnPublished(ModelCatalog catalog)
+        {
+            if (condition(catalog))
+            {
+                reached.TrySetResult(catalog);
+            }
+        }
+        holder.Published += OnPublished;
+        try
+        {
+            OnPublished(holder.Current);
+            return await reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            holder.Published -= OnPublished;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
