@@ -38,15 +38,13 @@ public static class RequestBodyReader
                     reader.AdvanceTo(buffer.End);
                     return (GatewayError.RequestBodyUnreadable, null);
                 }
-                if (result.IsCompleted && buffer.IsSingleSegment)
+                if (result.IsCompleted)
                 {
                     // Not advanced: the bytes stay in the pipe until the body is disposed.
                     return (GatewayError.None, new RequestBody(reader, buffer));
                 }
-                if (result.IsCompleted || buffer.Length >= HoldInPipeLimit)
+                if (buffer.Length >= HoldInPipeLimit)
                 {
-                    // A body in several segments is made contiguous once: the JSON reader is several times faster
-                    // on one span than on a segmented sequence, which more than pays for one copy.
                     return await CopyRestAsync(reader, result, contentLength, limit, cancellationToken);
                 }
                 // Consume nothing, examine everything: the next read returns all of it plus what arrived.

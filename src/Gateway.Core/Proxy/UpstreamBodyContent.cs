@@ -26,14 +26,34 @@ internal sealed class UpstreamBodyContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        foreach (var segment in _prefix)
-        {
-            await stream.WriteAsync(segment, cancellationToken);
-        }
+        await WriteAsync(stream, _prefix, cancellationToken);
         await stream.WriteAsync(_model, cancellationToken);
-        foreach (var segment in _suffix)
+        await WriteAsync(stream, _suffix, cancellationToken);
+    }
+
+    // A body that arrived in many small segments is gathered into large writes: one send per 64 KiB instead of
+    // one per segment. (64 KiB stays below the large-object heap and in ArrayPool.Shared's per-core cache.)
+    private static async ValueTask WriteAsync(Stream stream, ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+    {
+        if (data.IsSingleSegment)
         {
-            await stream.WriteAsync(segment, cancellationToken);
+            await stream.WriteAsync(data.First, cancellationToken);
+            return;
+        }
+        var gather = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (!data.IsEmpty)
+            {
+                int n = (int)Math.Min(data.Length, gather.Length);
+                data.Slice(0, n).CopyTo(gather);
+                await stream.WriteAsync(gather.AsMemory(0, n), cancellationToken);
+                data = data.Slice(n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(gather);
         }
     }
 
