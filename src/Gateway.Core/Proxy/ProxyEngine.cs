@@ -132,6 +132,13 @@ public sealed class ProxyEngine
                 bool isEventStream = HeaderPolicy.IsEventStream(response);
                 StartResponse(client, response, target, isEventStream);
 
+                if (isEventStream && (await client.ResponseBody.FlushAsync(cancellation.Token)).IsCompleted)
+                {
+                    // Event stream headers go out at once: the client sees the stream open before the first event.
+                    await cancellation.CancelAsync();
+                    return new ProxyOutcome(GatewayError.ClientClosedRequest, null, provider.Name, target.QualifiedName, status, attempt, 0);
+                }
+
                 // :: Step 7 — copy the body as it arrives, straight into the client's pipe (the tee hooks in here).
                 var upstreamBody = response.Content.ReadAsStream(cancellation.Token);
                 var (copy, bytes) = await StreamCopier.CopyAsync(upstreamBody, client.ResponseBody, tee: null, flushEachRead: isEventStream, cancellation.Token);
