@@ -2,7 +2,7 @@
 # Gateway build entry point. Release builds by default: what users run is what the benchmarks measure.
 #
 #   ./build.sh build                 restore and build everything (Release)
-#   ./build.sh test                  build, then run the whole test suite
+#   ./build.sh test                  build, run the whole test suite, then the hot-path allocation budget check
 #   ./build.sh run [gateway options] build and run the gateway in the foreground (default --config config.yaml)
 #   ./build.sh demo                  the gateway in front of the bundled mock provider, with a streamed request shown
 #   ./build.sh bench micro [filter]  BenchmarkDotNet micro-benchmarks + the allocation budget check
@@ -39,6 +39,12 @@ case "$cmd" in
     build
     # A hung test fails the run after 2 minutes instead of eating the CI budget.
     dotnet test Gateway.sln -c "$CONFIGURATION" --no-build --nologo --blame-hang-timeout 120s "$@"
+    # The allocation budget of the hot path (0 B/op), BenchmarkDotNet's short job: about two minutes.
+    echo "build.sh: allocation budget check (hot-path micro-benchmarks, short job)"
+    mkdir -p artifacts
+    benchmarks/Gateway.Benchmarks/run.sh --hot-path --short > artifacts/allocation-check.log 2>&1 \
+      || { tail -n 60 artifacts/allocation-check.log; echo "build.sh: allocation budget check failed" >&2; exit 1; }
+    grep -E '^(ok|OVER)' artifacts/allocation-check.log
     ;;
   run)
     require_dotnet
