@@ -114,15 +114,9 @@ public sealed class StreamCopierTests
     }
 
     /// <summary>Serves its chunks one read at a time, each immediately available.</summary>
-    private sealed class ChunkedStream(byte[][] chunks) : Stream
+    private sealed class ChunkedStream(byte[][] chunks) : ReadOnlyStream
     {
         private int _next;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -134,12 +128,6 @@ public sealed class StreamCopierTests
             chunk.CopyTo(buffer);
             return ValueTask.FromResult(chunk.Length);
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class CountingWriter(PipeWriter inner) : PipeWriter
@@ -167,15 +155,9 @@ public sealed class StreamCopierTests
     }
 
     /// <summary>Returns its data, then fails the way a reset upstream connection does.</summary>
-    private sealed class FailingStream(byte[] data) : Stream
+    private sealed class FailingStream(byte[] data) : ReadOnlyStream
     {
         private bool _served;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -191,7 +173,16 @@ public sealed class StreamCopierTests
             data.CopyTo(buffer);
             return ValueTask.FromResult(data.Length);
         }
+    }
 
+    /// <summary>The Stream members a read-only test upstream does not use.</summary>
+    private abstract class ReadOnlyStream : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override void Flush() { }
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
