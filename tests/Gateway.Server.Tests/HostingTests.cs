@@ -68,43 +68,94 @@ public sealed class HostingTests
     public async Task Tls_ServesHttp2AndHttp11()
     {
         await using var mock = await MockProviderServer.StartAsync();
-        var directory = Directory.CreateTempSubdirectory("gateway-tls-");
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var certPath = Path.Combine(directory.FullName, "gateway.pem");
-        var keyPath = Path.Combine(directory.FullName, "gateway.key");
-        await File.WriteAllTextAsync(certPath, certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem());
-
-        await using var gateway = await TestGateway.StartAsync($$"""
-            server: { host: 127.0.0.1, port: 0, tls: { certificate: {{certPath}}, key: {{keyPath}} } }
-            providers:
-              local: { type: openai, base_url: {{mock.BaseUrl}} }
-            """);
-        var address = gateway.Host.Addresses[0];
-        Assert.Equal("https", address.Scheme);
-        using var client = new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.GetCertHashString() == certificate.GetCertHashString() },
-        });
+        await using var tls = await TlsGateway.StartAsync(mock);
 
         foreach (var version in new[] { HttpVersion.Version20, HttpVersion.Version11 })
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(address, "/v1/chat/completions"))
-            {
-                Content = new StringContent("""{"model":"local/m"}""", System.Text.Encoding.UTF8, "application/json"),
-                Version = version,
-                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            };
-            using var response = await client.SendAsync(message);
+            using var response = await tls.Client.SendAsync(TlsGateway.Chat("""{"model":"local/m"}""", version));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(version, response.Version);
         }
-        directory.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task Http2_UpstreamClosesMidStream_ClientGetsErrorEventThenStreamReset()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var tls = await TlsGateway.StartAsync(mock);
+
+        using var response = await tls.Client.SendAsync(
+            TlsGateway.Chat("""{"model":"local/m","stream":true,"mock":{"chunks":5,"close_after":2}}""", HttpVersion.Version20),
+            HttpCompletionOption.ResponseHeadersRead);
+        var events = new SseReader(await response.Content.ReadAsStreamAsync());
+
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.Contains("tok0", await events.NextAsync(), StringComparison.Ordinal);
+        Assert.Contains("tok1", await events.NextAsync(), StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"stream_interrupted\"", await events.NextAsync(), StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<IOException>(async () => await events.NextAsync());
+    }
+
+    /// <summary>The gateway serving HTTPS (HTTP/1.1 and HTTP/2) with a throw-away self-signed certificate.</summary>
+    private sealed class TlsGateway : IAsyncDisposable
+    {
+        private readonly DirectoryInfo _directory;
+        private readonly TestGateway _gateway;
+        private readonly X509Certificate2 _certificate;
+
+        private TlsGateway(DirectoryInfo directory, TestGateway gateway, X509Certificate2 certificate, HttpClient client)
+        {
+            _directory = directory;
+            _gateway = gateway;
+            _certificate = certificate;
+            Client = client;
+        }
+
+        public HttpClient Client { get; }
+
+        public static async Task<TlsGateway> StartAsync(MockProviderServer mock)
+        {
+            var directory = Directory.CreateTempSubdirectory("gateway-tls-");
+            using var key = RSA.Create(2048);
+            var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            var san = new SubjectAlternativeNameBuilder();
+            san.AddIpAddress(IPAddress.Loopback);
+            request.CertificateExtensions.Add(san.Build());
+            var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            var certPath = Path.Combine(directory.FullName, "gateway.pem");
+            var keyPath = Path.Combine(directory.FullName, "gateway.key");
+            await File.WriteAllTextAsync(certPath, certificate.ExportCertificatePem());
+            await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem());
+            var gateway = await TestGateway.StartAsync($$"""
+                server: { host: 127.0.0.1, port: 0, tls: { certificate: {{certPath}}, key: {{keyPath}} } }
+                providers:
+                  local: { type: openai, base_url: {{mock.BaseUrl}} }
+                """);
+            var address = gateway.Host.Addresses[0];
+            Assert.Equal("https", address.Scheme);
+            var thumbprint = certificate.GetCertHashString();
+            var client = new HttpClient(new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.GetCertHashString() == thumbprint },
+            })
+            { BaseAddress = address };
+            return new TlsGateway(directory, gateway, certificate, client);
+        }
+
+        public static HttpRequestMessage Chat(string json, Version version) => new(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+            Version = version,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await _gateway.DisposeAsync();
+            _certificate.Dispose();
+            _directory.Delete(recursive: true);
+        }
     }
 
     [Fact]

@@ -181,6 +181,22 @@ public sealed class RequestValidationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeclaredLengthOverLimit_Is413_BeforeTheBodyIsSent()
+    {
+        // Raw bytes: the headers announce 100 MB and no body follows; the answer must not wait for it.
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_gateway.BaseUrl.Host, _gateway.BaseUrl.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n"));
+        var reader = new StreamReader(stream, Encoding.ASCII);
+
+        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal("HTTP/1.1 413 Payload Too Large", statusLine);
+    }
+
+    [Fact]
     public async Task BodyOverLimit_Chunked_Is413()
     {
         var payload = Encoding.UTF8.GetBytes("{\"model\":\"local/m\",\"x\":\"" + new string('x', 70_000) + "\"}");
