@@ -9,11 +9,13 @@ internal sealed class ProxyHandler
 {
     private readonly SnapshotHolder _snapshots;
     private readonly ProxyEngine _engine;
+    private readonly TimeProvider _time;
 
-    public ProxyHandler(SnapshotHolder snapshots, ProxyEngine engine)
+    public ProxyHandler(SnapshotHolder snapshots, ProxyEngine engine, TimeProvider time)
     {
         _snapshots = snapshots;
         _engine = engine;
+        _time = time;
     }
 
     public async Task HandleAsync(HttpContext context, string path)
@@ -30,7 +32,8 @@ internal sealed class ProxyHandler
         var outcome = await _engine.ForwardAsync(snapshot, client, context.RequestAborted);
         if (client.EndAbnormally)
         {
-            throw new ResponseAbortedException();
+            await AbnormalEnd.CompleteAsync(context, _time);
+            return;
         }
         if (outcome.Error is not (GatewayError.None or GatewayError.ClientClosedRequest or GatewayError.StreamInterrupted))
         {
@@ -63,15 +66,3 @@ internal sealed class ProxyHandler
     }
 }
 
-/// <summary>
-/// Ends an HTTP/1.1 response that already started without its terminating chunk: Kestrel closes the connection
-/// gracefully (everything flushed is delivered) when a request fails after its response started.
-/// </summary>
-internal sealed class ResponseAbortedException : Exception
-{
-    public ResponseAbortedException() : base("The response was ended abnormally after an upstream failure.") { }
-
-    public ResponseAbortedException(string message) : base(message) { }
-
-    public ResponseAbortedException(string message, Exception innerException) : base(message, innerException) { }
-}

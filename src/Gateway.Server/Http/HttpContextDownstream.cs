@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Http.Headers;
 using Gateway.Core.Proxy;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace Gateway.Server.Http;
 
@@ -45,22 +44,10 @@ internal sealed class HttpContextDownstream : IDownstream
 
     public void SetContentLength(long length) => _context.Response.ContentLength = length;
 
-    /// <summary>Set when an HTTP/1.1 response must end abnormally once the handler returns (see <see cref="Abort"/>).</summary>
+    /// <summary>Set when the response must end abnormally once Core returns; <see cref="AbnormalEnd"/> carries it out.</summary>
     public bool EndAbnormally { get; private set; }
 
-    public void Abort()
-    {
-        if (_context.Features.Get<IHttpResetFeature>() is { } reset)
-        {
-            // HTTP/2 and HTTP/3: reset the stream (INTERNAL_ERROR); frames already written arrive before the reset.
-            reset.Reset(2);
-        }
-        else
-        {
-            // HTTP/1.1: HttpContext.Abort() would drop what is still queued for the socket (the in-band error
-            // event included). The handler instead fails the request after everything was flushed, and Kestrel
-            // then closes the connection without the terminating chunk.
-            EndAbnormally = true;
-        }
-    }
+    // Core flushes an in-band error event before it calls this; ending the response right here would let the
+    // transport drop that event (HTTP/1.1 abort) or the client discard it (HTTP/2 reset). The handler ends it later.
+    public void Abort() => EndAbnormally = true;
 }

@@ -1,5 +1,4 @@
 using Gateway.Core.Proxy;
-using Gateway.Server.Handlers;
 using Gateway.Server.Http;
 
 namespace Gateway.Server.Middleware;
