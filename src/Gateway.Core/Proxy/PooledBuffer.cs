@@ -14,8 +14,6 @@ public sealed class PooledBuffer : IDisposable
 
     public int Length { get; private set; }
 
-    public ReadOnlySpan<byte> Span => _array.AsSpan(0, Length);
-
     public ReadOnlyMemory<byte> Memory => _array.AsMemory(0, Length);
 
     public void Append(ReadOnlySequence<byte> data)

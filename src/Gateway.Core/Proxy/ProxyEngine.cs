@@ -103,10 +103,10 @@ public sealed class ProxyEngine
                 if (error == GatewayError.ClientClosedRequest)
                 {
                     GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
-                    return ProxyOutcome.Fail(error, reason, attempt);
+                    return ProxyOutcome.Fail(error, reason);
                 }
                 GatewayLog.AttemptFailed(_logger, client.RequestId, provider.Name, attempt, reason);
-                failure = ProxyOutcome.Fail(error, $"Provider '{provider.Name}' {reason}.", attempt);
+                failure = ProxyOutcome.Fail(error, $"Provider '{provider.Name}' {reason}.");
                 continue;
             }
             cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
@@ -118,13 +118,13 @@ public sealed class ProxyEngine
                 {
                     // Never followed, never passed on: a redirect would take the provider key or the client elsewhere.
                     GatewayLog.AttemptFailed(_logger, client.RequestId, provider.Name, attempt, "answered with a redirect");
-                    failure = ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' answered with a redirect ({status}).", attempt);
+                    failure = ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' answered with a redirect ({status}).");
                     continue;
                 }
                 if (!isLast && (status == 429 || status >= 500))
                 {
                     GatewayLog.FallingBack(_logger, client.RequestId, provider.Name, status);
-                    failure = ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' answered {status}.", attempt);
+                    failure = ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' answered {status}.");
                     continue;
                 }
 
@@ -136,7 +136,7 @@ public sealed class ProxyEngine
                 {
                     // Event stream headers go out at once: the client sees the stream open before the first event.
                     await cancellation.CancelAsync();
-                    return new ProxyOutcome(GatewayError.ClientClosedRequest, null, provider.Name, target.QualifiedName, status, attempt, 0);
+                    return ProxyOutcome.Fail(GatewayError.ClientClosedRequest, null);
                 }
 
                 // :: Step 7 — copy the body as it arrives, straight into the client's pipe (the tee hooks in here).
@@ -144,24 +144,23 @@ public sealed class ProxyEngine
                 var (copy, bytes) = await StreamCopier.CopyAsync(upstreamBody, client.ResponseBody, tee: null, flushEachRead: isEventStream, cancellation.Token);
 
                 // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
-                var outcome = new ProxyOutcome(GatewayError.None, null, provider.Name, target.QualifiedName, status, attempt, bytes);
                 switch (copy)
                 {
                     case CopyResult.Success:
-                        return outcome;
+                        return ProxyOutcome.Success;
                     case CopyResult.ClientGone:
                         // :: Step 9 — the client left: cancel the upstream read so generation stops now.
                         await cancellation.CancelAsync();
                         GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
-                        return outcome with { Error = GatewayError.ClientClosedRequest };
+                        return ProxyOutcome.Fail(GatewayError.ClientClosedRequest, null);
                     default:
                         GatewayLog.StreamInterrupted(_logger, client.RequestId, provider.Name, bytes);
                         if (bytes == 0 && !client.HasStarted)
                         {
-                            return outcome with { Error = GatewayError.UpstreamBadResponse, ErrorDetail = $"Provider '{provider.Name}' closed the connection before sending a body." };
+                            return ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' closed the connection before sending a body.");
                         }
                         await EndAbnormallyAsync(client, isEventStream, provider.Name);
-                        return outcome with { Error = GatewayError.StreamInterrupted };
+                        return ProxyOutcome.Fail(GatewayError.StreamInterrupted, null);
                 }
             }
         }

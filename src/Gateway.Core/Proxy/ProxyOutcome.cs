@@ -1,15 +1,12 @@
 namespace Gateway.Core.Proxy;
 
-/// <summary>How one proxied request ended, as a value: what the transport answers (before the response started) and what it logs.</summary>
-public readonly record struct ProxyOutcome(
-    GatewayError Error,
-    string? ErrorDetail,
-    string? Provider,
-    string? ServedModel,
-    int UpstreamStatus,
-    int Attempts,
-    long BytesToClient)
+/// <summary>
+/// How one proxied request ended, as a value. Before the response started, the transport answers
+/// <see cref="Error"/> with <see cref="ErrorDetail"/>; after it, the response has already been completed or ended.
+/// </summary>
+public readonly record struct ProxyOutcome(GatewayError Error, string? ErrorDetail)
 {
-    public static ProxyOutcome Fail(GatewayError error, string? detail, int attempts = 0) =>
-        new(error, detail, null, null, 0, attempts, 0);
+    public static ProxyOutcome Success { get; } = new(GatewayError.None, null);
+
+    public static ProxyOutcome Fail(GatewayError error, string? detail) => new(error, detail);
 }
