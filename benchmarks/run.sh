@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ./build.sh bench micro [filter]   BenchmarkDotNet micro-benchmarks, then the allocation budget check
 # ./build.sh bench load             end-to-end load: direct vs YARP vs Gateway (see benchmarks/load/README.md)
+# ./build.sh bench soak             Gateway RSS under 10 minutes of mixed load (SOAK_SECONDS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind="${1:-}"
@@ -8,5 +9,6 @@ kind="${1:-}"
 case "$kind" in
   micro) exec benchmarks/Gateway.Benchmarks/run.sh "$@" ;;
   load) exec benchmarks/load/run.sh "$@" ;;
-  *) echo "usage: ./build.sh bench micro [filter] | load" >&2; exit 2 ;;
+  soak) exec benchmarks/load/soak.sh "$@" ;;
+  *) echo "usage: ./build.sh bench micro [filter] | load | soak" >&2; exit 2 ;;
 esac
