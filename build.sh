@@ -69,7 +69,7 @@ case "$cmd" in
     find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
     ;;
   *)
-    sed -n '2,12p' "$0"
+    sed -n '2,11p' "$0"
     exit 2
     ;;
 esac
