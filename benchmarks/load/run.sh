@@ -19,27 +19,15 @@ LOAD=benchmarks/load
 OUT=artifacts/bench
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-if ! command -v wrk >/dev/null; then
-  echo "bench: installing wrk (Debian package)"
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
-fi
+. resources/scripts/lib/processes.sh
+ensure_wrk
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 echo "bench: building (Release)"
-build() { dotnet build "$1" -c Release --nologo -v quiet -clp:ErrorsOnly -o "$2" >/dev/null; }
-build src/Gateway.Server "$OUT/gateway"
-build tools/Gateway.MockProvider "$OUT/mock"
-build "$LOAD/YarpBaseline" "$OUT/yarp"
-build "$LOAD/StreamProbe" "$OUT/probe"
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+build_exe src/Gateway.Server "$OUT/gateway"
+build_exe tools/Gateway.MockProvider "$OUT/mock"
+build_exe "$LOAD/YarpBaseline" "$OUT/yarp"
+build_exe "$LOAD/StreamProbe" "$OUT/probe"
 
 cat > "$work/gateway.yaml" <<YAML
 server: { host: 127.0.0.1, port: $GATEWAY_PORT, max_request_body_bytes: 16777216 }
@@ -47,10 +35,6 @@ providers:
   mock: { type: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench-not-a-secret }
 YAML
 
-wait_ready() { # url
-  for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done
-  echo "bench: $1 did not come up" >&2; exit 1
-}
 taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)
 wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)

@@ -11,20 +11,12 @@ MOCK_PORT=$((PORT_BASE + 81)); GATEWAY_PORT=$((PORT_BASE + 80))
 LOAD=benchmarks/load
 OUT=artifacts/bench
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+. resources/scripts/lib/processes.sh
+ensure_wrk
 ulimit -n 65536 2>/dev/null || true
 
-dotnet build src/Gateway.Server -c Release --nologo -v quiet -clp:ErrorsOnly -o "$OUT/gateway" >/dev/null
-dotnet build tools/Gateway.MockProvider -c Release --nologo -v quiet -clp:ErrorsOnly -o "$OUT/mock" >/dev/null
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+build_exe src/Gateway.Server "$OUT/gateway"
+build_exe tools/Gateway.MockProvider "$OUT/mock"
 cat > "$work/gateway.yaml" <<YAML
 server: { host: 127.0.0.1, port: $GATEWAY_PORT }
 providers:
@@ -32,7 +24,7 @@ providers:
 YAML
 taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > /dev/null 2>&1 & pids+=($!)
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > /dev/null 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
-for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/healthz" && break; sleep 0.05; done
+wait_ready "http://127.0.0.1:$GATEWAY_PORT/healthz"
 
 report="benchmarks/results/$(date +%Y-%m-%d)-$(hostname -s 2>/dev/null || echo machine)-soak.md"
 {

@@ -7,20 +7,12 @@ cd "$(dirname "$0")/../.."
 GATEWAY_PORT="${DEMO_GATEWAY_PORT:-8080}"
 MOCK_PORT="${DEMO_MOCK_PORT:-8081}"
 OUT=artifacts/bin
+. resources/scripts/lib/processes.sh
 command -v curl >/dev/null || { echo "demo: curl is required (apt-get install -y curl)" >&2; exit 1; }
 
 echo "demo: building the gateway and the mock provider (Release)..."
-dotnet build src/Gateway.Server -c Release --nologo -v quiet -clp:ErrorsOnly -o "$OUT/gateway" >/dev/null
-dotnet build tools/Gateway.MockProvider -c Release --nologo -v quiet -clp:ErrorsOnly -o "$OUT/mock-provider" >/dev/null
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+build_exe src/Gateway.Server "$OUT/gateway"
+build_exe tools/Gateway.MockProvider "$OUT/mock-provider"
 
 cat > "$work/config.yaml" <<YAML
 server: { host: 127.0.0.1, port: $GATEWAY_PORT }
@@ -37,11 +29,7 @@ pids+=($!)
 "$OUT/gateway/gateway" --config "$work/config.yaml" > "$work/gateway.log" 2>&1 &
 pids+=($!)
 
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$GATEWAY_PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -sf "http://127.0.0.1:$GATEWAY_PORT/readyz" >/dev/null || { echo "demo: the gateway did not start:"; cat "$work/gateway.log"; exit 1; }
+wait_ready "http://127.0.0.1:$GATEWAY_PORT/readyz" || { cat "$work/gateway.log"; exit 1; }
 
 echo; echo "== gateway start-up =="; cat "$work/gateway.log"
 echo; echo "== streamed completion (model mock/llama-3-8b): events arrive one by one =="
