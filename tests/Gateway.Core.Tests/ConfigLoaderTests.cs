@@ -152,21 +152,87 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
-    public void UnsupportedStrategyKeys_AreErrors_NotIgnored()
+    public void Strategies_AndResilienceKeys_AreParsed()
+    {
+        var config = Parse("""
+            providers:
+              openai:
+                type: openai
+                base_url: "https://api.openai.com/v1"
+                timeout: 30s
+                first_token_timeout: 15s
+                stream_idle_timeout: 20s
+                keepalive_interval: 5s
+                retries: 2
+                max_retry_wait: 3s
+                circuit: { failure_threshold: 4, cooldown: 45s }
+                prefill: vllm
+              azure: { type: openai, base_url: "https://azure.example/v1" }
+            strategies:
+              smart:
+                targets: [openai/gpt-4o, azure/gpt-4o]
+                fallback_on: [connect, timeout, 429, 5xx, 404, context_length_exceeded]
+                rate_limited: wait
+                on_interrupt: continue
+                deadline: 90s
+              spread:
+                mode: loadbalance
+                targets:
+                  - { target: openai/gpt-4o, weight: 3 }
+                  - azure/gpt-4o
+            """).Config!;
+
+        var resilience = config.Providers[0].Resilience;
+        Assert.Equal(new ProviderResilience(
+            TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(5), 2, TimeSpan.FromSeconds(3), 4, TimeSpan.FromSeconds(45), PrefillMode.Vllm), resilience);
+        // Without first_token_timeout, the header timeout is the default (a JSON answer's first bytes come with its headers).
+        Assert.Equal(ProviderConfig.DefaultTimeout, config.Providers[1].Resilience.FirstTokenTimeout);
+        var smart = config.Strategies[0];
+        Assert.Equal(StrategyMode.Fallback, smart.Mode);
+        Assert.Equal(FailureClasses.Connect | FailureClasses.Timeout | FailureClasses.RateLimited | FailureClasses.ServerError, smart.FallbackOn.Classes);
+        Assert.Equal([404], smart.FallbackOn.Statuses);
+        Assert.Equal(["context_length_exceeded"], smart.FallbackOn.ErrorCodes);
+        Assert.Equal(RateLimitedPolicy.Wait, smart.RateLimited);
+        Assert.Equal(InterruptPolicy.Continue, smart.OnInterrupt);
+        Assert.Equal(TimeSpan.FromSeconds(90), smart.Deadline);
+        var spread = config.Strategies[1];
+        Assert.Equal(StrategyMode.LoadBalance, spread.Mode);
+        Assert.Equal([3, 1], spread.Targets.Select(t => t.Weight));
+        Assert.Equal(FallbackPolicy.Default, spread.FallbackOn);
+        Assert.Equal(StrategyConfig.DefaultDeadline, spread.Deadline);
+    }
+
+    [Fact]
+    public void InvalidStrategyAndResilienceValues_AreReportedByKeyPath()
     {
         var result = Parse("""
             providers:
-              openai: { type: openai, base_url: "https://api.openai.com/v1" }
+              openai: { type: openai, base_url: "https://api.openai.com/v1", retries: -1, prefill: maybe, circuit: { cooldown: 0s, trip: 3 } }
             strategies:
               smart:
-                mode: loadbalance
-                targets: [openai/gpt-4o]
-                on_interrupt: continue
+                mode: roundrobin
+                targets: [openai/gpt-4o, nowhere/x, { target: openai/gpt-4o, weight: 0 }]
+                fallback_on: [connect, 200, sometimes!]
+                rate_limited: later
+                on_interrupt: retry
+                deadline: forever
+              empty: { targets: [] }
             """);
 
         var errors = result.Errors.Select(e => e.ToString()).ToList();
-        Assert.Contains("line 5: strategies.smart.mode: unsupported mode 'loadbalance' (supported: fallback)", errors);
-        Assert.Contains("line 7: strategies.smart.on_interrupt: unknown key", errors);
+        Assert.Contains("line 2: providers.openai.retries: expected an integer from 0 to 10, got '-1'", errors);
+        Assert.Contains("line 2: providers.openai.prefill: expected false, true (or assistant) or vllm, got 'maybe'", errors);
+        Assert.Contains("line 2: providers.openai.circuit.cooldown: must be between 1ms and 86400s", errors);
+        Assert.Contains("line 2: providers.openai.circuit.trip: unknown key", errors);
+        Assert.Contains("line 5: strategies.smart.mode: unsupported mode 'roundrobin' (supported: fallback, loadbalance)", errors);
+        Assert.Contains("line 6: strategies.smart.targets[1]: unknown provider 'nowhere'", errors);
+        Assert.Contains("line 6: strategies.smart.targets[2].weight: expected an integer from 1 to 1000000, got '0'", errors);
+        Assert.Contains("line 7: strategies.smart.fallback_on[1]: status 200 is not an error status (400-599)", errors);
+        Assert.Contains(errors, e => e.StartsWith("line 7: strategies.smart.fallback_on[2]: expected connect, timeout, 429, 5xx", StringComparison.Ordinal));
+        Assert.Contains("line 8: strategies.smart.rate_limited: expected failover or wait, got 'later'", errors);
+        Assert.Contains("line 9: strategies.smart.on_interrupt: expected error or continue, got 'retry'", errors);
+        Assert.Contains("line 10: strategies.smart.deadline: expected a duration such as 500ms, 30s or 5m, got 'forever'", errors);
+        Assert.Contains(errors, e => e.StartsWith("line 11: strategies.empty.targets: required: a non-empty list", StringComparison.Ordinal));
     }
 
     [Fact]

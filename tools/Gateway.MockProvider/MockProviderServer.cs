@@ -17,7 +17,6 @@ public sealed class MockProviderServer : IAsyncDisposable
     private static readonly byte[] s_done = "data: [DONE]\n\n"u8.ToArray();
 
     private readonly WebApplication _app;
-    private readonly MockBehavior _defaults;
     private readonly bool _record;
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly Channel<RecordedRequest> _arrivals = Channel.CreateUnbounded<RecordedRequest>();
@@ -25,7 +24,7 @@ public sealed class MockProviderServer : IAsyncDisposable
     private MockProviderServer(WebApplication app, MockBehavior defaults, bool record)
     {
         _app = app;
-        _defaults = defaults;
+        Defaults = defaults;
         _record = record;
     }
 
@@ -33,6 +32,11 @@ public sealed class MockProviderServer : IAsyncDisposable
     public Uri BaseUrl { get; private set; } = null!;
 
     public IReadOnlyCollection<RecordedRequest> Requests => _requests;
+
+    /// <summary>What a request gets unless its body says otherwise (tests change it at run time: a provider that recovers).</summary>
+    public MockBehavior Defaults { get; set; }
+
+    private int _failuresServed;
 
     public RecordedRequest LastRequest => _requests.Last();
 
@@ -114,7 +118,16 @@ public sealed class MockProviderServer : IAsyncDisposable
 
         try
         {
-            var (model, stream, behavior) = Parse(body, _defaults);
+            var (model, stream, behavior, prefill) = Parse(body, Defaults);
+            if (behavior.FailTimes > 0 && Interlocked.Increment(ref _failuresServed) > behavior.FailTimes)
+            {
+                behavior = behavior.Healthy();
+            }
+            if (behavior.Reset)
+            {
+                context.Abort();
+                return;
+            }
             if (behavior.DelayMs > 0)
             {
                 await Task.Delay(behavior.DelayMs, context.RequestAborted);
@@ -126,16 +139,32 @@ public sealed class MockProviderServer : IAsyncDisposable
             {
                 context.Response.Headers.RetryAfter = behavior.RetryAfter;
             }
+            if (behavior.RetryAfterMs is not null)
+            {
+                context.Response.Headers["retry-after-ms"] = behavior.RetryAfterMs;
+            }
+            if (prefill is not null && behavior.RejectPrefill)
+            {
+                behavior = behavior with { Status = 400, ErrorCode = "prefill_not_supported" };
+            }
             if (behavior.Status != 200)
             {
+                var code = behavior.ErrorCode ?? $"mock_{behavior.Status}";
                 await WriteJsonAsync(context, behavior.Status, Encoding.UTF8.GetBytes(
-                    $$$"""{"error":{"message":"mock failure {{{behavior.Status}}}","type":"server_error","param":null,"code":"mock_{{{behavior.Status}}}"}}"""));
+                    $$$"""{"error":{"message":"mock failure {{{behavior.Status}}}","type":"server_error","param":null,"code":"{{{code}}}"}}"""));
+                return;
+            }
+            if (behavior.FirstEventError)
+            {
+                context.Response.ContentType = "text/event-stream";
+                WriteEvent(context.Response.BodyWriter, """{"error":{"message":"overloaded","type":"server_error","param":null,"code":"overloaded"}}""");
+                await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
                 return;
             }
             switch (path)
             {
                 case "/v1/chat/completions" when stream:
-                    await StreamChatAsync(context, model, behavior, record, chat: true);
+                    await StreamChatAsync(context, model, behavior, record, chat: true, prefill);
                     break;
                 case "/v1/completions" when stream:
                     await StreamChatAsync(context, model, behavior, record, chat: false);
@@ -201,7 +230,34 @@ public sealed class MockProviderServer : IAsyncDisposable
         await WriteJsonAsync(context, 200, Encoding.UTF8.GetBytes(list.Append("]}").ToString()));
     }
 
-    private static async Task StreamChatAsync(HttpContext context, string model, MockBehavior behavior, RecordedRequest? record, bool chat)
+    /// <summary>The whole streamed answer is "tok0 tok1 ... "; a prefill (a trailing assistant message) gets the rest of it.</summary>
+    private static List<string> Tokens(int count, string? prefill)
+    {
+        var tokens = Enumerable.Range(0, count).Select(i => $"tok{i} ").ToList();
+        if (prefill is null)
+        {
+            return tokens;
+        }
+        var full = string.Concat(tokens);
+        if (!full.StartsWith(prefill, StringComparison.Ordinal))
+        {
+            return ["[prefill mismatch]"];
+        }
+        var rest = full[prefill.Length..];
+        var result = new List<string>();
+        int start = 0;
+        for (int i = 0; i < rest.Length; i++)
+        {
+            if (rest[i] == ' ')
+            {
+                result.Add(rest[start..(i + 1)]);
+                start = i + 1;
+            }
+        }
+        return result;
+    }
+
+    private static async Task StreamChatAsync(HttpContext context, string model, MockBehavior behavior, RecordedRequest? record, bool chat, string? prefill = null)
     {
         var response = context.Response;
         response.StatusCode = 200;
@@ -210,7 +266,13 @@ public sealed class MockProviderServer : IAsyncDisposable
         var writer = response.BodyWriter;
         var cancel = context.RequestAborted;
         await writer.FlushAsync(cancel);
-        for (int i = 0; i < behavior.Chunks; i++)
+        if (behavior.FirstChunkDelayMs > 0)
+        {
+            await Task.Delay(behavior.FirstChunkDelayMs, cancel);
+        }
+        var id = JsonSerializer.Serialize(behavior.Id);
+        var tokens = Tokens(behavior.Chunks, prefill);
+        for (int i = 0; i < tokens.Count; i++)
         {
             if (behavior.ChunkDelayMs > 0)
             {
@@ -229,15 +291,16 @@ public sealed class MockProviderServer : IAsyncDisposable
                 await Task.Delay(Timeout.Infinite, cancel);
             }
             var stamp = behavior.Stamp ? $",\"mock_sent\":{Stopwatch.GetTimestamp()}" : "";
+            var text = JsonSerializer.Serialize(tokens[i]);
             var delta = chat
-                ? $$$"""{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{"content":"tok{{{i}}} "},"finish_reason":null}]{{{stamp}}}}"""
-                : $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":"tok{{{i}}} ","finish_reason":null}]{{{stamp}}}}""";
+                ? $$$"""{"id":{{{id}}},"object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{"content":{{{text}}}},"finish_reason":null}]{{{stamp}}}}"""
+                : $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":{{{text}}},"finish_reason":null}]{{{stamp}}}}""";
             WriteEvent(writer, delta);
             await writer.FlushAsync(cancel);
             record?.ChunkSent();
         }
         var finish = chat
-            ? $$$"""{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"""
+            ? $$$"""{"id":{{{id}}},"object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"""
             : $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":"","finish_reason":"stop"}]}""";
         WriteEvent(writer, finish);
         if (!behavior.NoDone)
@@ -245,6 +308,10 @@ public sealed class MockProviderServer : IAsyncDisposable
             writer.Write(s_done);
         }
         await writer.FlushAsync(cancel);
+        if (behavior.HangAtEnd)
+        {
+            await Task.Delay(Timeout.Infinite, cancel);
+        }
     }
 
     private static void WriteEvent(PipeWriter writer, string json)
@@ -277,15 +344,19 @@ public sealed class MockProviderServer : IAsyncDisposable
         }
     }
 
-    /// <returns>The model as a JSON string literal (ready to embed), the stream flag, and the behaviour for this request.</returns>
-    private static (string Model, bool Stream, MockBehavior Behavior) Parse(byte[] body, MockBehavior defaults)
+    /// <returns>
+    /// The model as a JSON string literal (ready to embed), the stream flag, the behaviour for this request, and the
+    /// content of a trailing assistant message (a prefill to continue), if any.
+    /// </returns>
+    private static (string Model, bool Stream, MockBehavior Behavior, string? Prefill) Parse(byte[] body, MockBehavior defaults)
     {
         string model = "\"unknown\"";
         bool stream = false;
         var behavior = defaults;
+        string? prefill = null;
         if (body.Length == 0)
         {
-            return (model, stream, behavior);
+            return (model, stream, behavior, prefill);
         }
         var reader = new Utf8JsonReader(body);
         reader.Read();
@@ -306,12 +377,32 @@ public sealed class MockProviderServer : IAsyncDisposable
                 reader.Read();
                 behavior = behavior.With(ref reader);
             }
+            else if (reader.ValueTextEquals("messages"u8))
+            {
+                reader.Read();
+                using var messages = JsonDocument.ParseValue(ref reader);
+                prefill = TrailingAssistantContent(messages.RootElement);
+            }
             else
             {
                 reader.Read();
                 reader.Skip();
             }
         }
-        return (model, stream, behavior);
+        return (model, stream, behavior, prefill);
+    }
+
+    private static string? TrailingAssistantContent(JsonElement messages)
+    {
+        if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
+        {
+            return null;
+        }
+        var last = messages[messages.GetArrayLength() - 1];
+        return last.ValueKind == JsonValueKind.Object
+            && last.TryGetProperty("role", out var role) && role.ValueEquals("assistant")
+            && last.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
+            ? content.GetString()
+            : null;
     }
 }

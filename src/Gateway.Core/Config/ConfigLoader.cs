@@ -217,6 +217,7 @@ public static class ConfigLoader
         var enabled = p.Boolean("enabled") ?? true;
         var models = ReadModelList(p);
         var discover = p.Boolean("discover_models") ?? true;
+        var resilience = ReadResilience(p, timeout);
         p.ReportUnknownKeys();
 
         if (!enabled)
@@ -227,7 +228,43 @@ public static class ConfigLoader
         {
             return null;
         }
-        return new ProviderConfig(name, type, baseUrl, apiKey, headers, timeout, connectTimeout, disabledReason is null, disabledReason, models, discover);
+        return new ProviderConfig(name, type, baseUrl, apiKey, headers, timeout, connectTimeout, disabledReason is null, disabledReason, models, discover, resilience);
+    }
+
+    private static ProviderResilience ReadResilience(YamlMappingReader p, TimeSpan timeout)
+    {
+        var d = ProviderResilience.Default;
+        // A non-streaming answer's first bytes come with its headers, so the header timeout is a safe default.
+        var firstToken = p.Duration("first_token_timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) ?? timeout;
+        var idle = p.Duration("stream_idle_timeout", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) ?? d.StreamIdleTimeout;
+        var keepalive = p.Duration("keepalive_interval", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1)) ?? d.KeepaliveInterval;
+        var retries = (int)(p.Integer("retries", 0, 10) ?? d.Retries);
+        var maxRetryWait = p.Duration("max_retry_wait", TimeSpan.Zero, TimeSpan.FromMinutes(10)) ?? d.MaxRetryWait;
+        int threshold = d.FailureThreshold;
+        var cooldown = d.Cooldown;
+        if (p.Mapping("circuit") is { } circuit)
+        {
+            threshold = (int)(circuit.Integer("failure_threshold", 1, 1000) ?? threshold);
+            cooldown = circuit.Duration("cooldown", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(24)) ?? cooldown;
+            circuit.ReportUnknownKeys();
+        }
+        var prefill = PrefillMode.None;
+        var prefillText = p.String("prefill");
+        switch (prefillText)
+        {
+            case null or "false":
+                break;
+            case "true" or "assistant":
+                prefill = PrefillMode.Assistant;
+                break;
+            case "vllm":
+                prefill = PrefillMode.Vllm;
+                break;
+            default:
+                p.Error("prefill", p.Take("prefill"), $"expected false, true (or assistant) or vllm, got '{prefillText}'");
+                break;
+        }
+        return new ProviderResilience(firstToken, idle, keepalive, retries, maxRetryWait, threshold, cooldown, prefill);
     }
 
     private static List<string> ReadModelList(YamlMappingReader p)
@@ -300,52 +337,195 @@ public static class ConfigLoader
                 strategies.Error(name, node, "expected a mapping with targets");
                 continue;
             }
-            var s = strategies.Nested(name, mapping);
-            var mode = s.String("mode");
-            if (mode is not (null or "fallback"))
+            if (ReadStrategy(strategies.Nested(name, mapping), name, providers) is { } strategy)
             {
-                s.Error("mode", s.Take("mode"), $"unsupported mode '{mode}' (supported: fallback)");
-            }
-            var targets = new List<StrategyTarget>();
-            var targetsNode = s.Take("targets");
-            if (targetsNode is YamlSequenceNode sequence && sequence.Children.Count > 0)
-            {
-                for (int i = 0; i < sequence.Children.Count; i++)
-                {
-                    var key = $"targets[{i}]";
-                    var text = s.ScalarOf(key, sequence.Children[i], out var missing);
-                    if (missing is not null || text is null)
-                    {
-                        s.Error(key, sequence.Children[i], "expected \"provider/model\"");
-                        continue;
-                    }
-                    int slash = text.IndexOf('/', StringComparison.Ordinal);
-                    if (slash <= 0 || slash == text.Length - 1)
-                    {
-                        s.Error(key, sequence.Children[i], $"'{text}' is not \"provider/model\"");
-                        continue;
-                    }
-                    var provider = text[..slash];
-                    if (!providers.Exists(p => string.Equals(p.Name, provider, StringComparison.OrdinalIgnoreCase)))
-                    {
-                        s.Error(key, sequence.Children[i], $"unknown provider '{provider}'");
-                        continue;
-                    }
-                    targets.Add(new StrategyTarget(provider, text[(slash + 1)..]));
-                }
-            }
-            else
-            {
-                s.Error("targets", targetsNode, "required: a non-empty list of \"provider/model\"");
-            }
-            s.ReportUnknownKeys();
-            if (targets.Count > 0)
-            {
-                result.Add(new StrategyConfig(name, targets));
+                result.Add(strategy);
             }
         }
         strategies.ReportUnknownKeys();
         return result;
+    }
+
+    private static StrategyConfig? ReadStrategy(YamlMappingReader s, string name, List<ProviderConfig> providers)
+    {
+        var modeText = s.String("mode");
+        var mode = modeText switch
+        {
+            null or "fallback" => StrategyMode.Fallback,
+            "loadbalance" => StrategyMode.LoadBalance,
+            _ => (StrategyMode?)null,
+        };
+        if (mode is null)
+        {
+            s.Error("mode", s.Take("mode"), $"unsupported mode '{modeText}' (supported: fallback, loadbalance)");
+        }
+        var targets = ReadTargets(s, providers);
+        var fallbackOn = ReadFallbackOn(s);
+        var rateLimitedText = s.String("rate_limited");
+        var rateLimited = rateLimitedText switch
+        {
+            null or "failover" => RateLimitedPolicy.Failover,
+            "wait" => RateLimitedPolicy.Wait,
+            _ => (RateLimitedPolicy?)null,
+        };
+        if (rateLimited is null)
+        {
+            s.Error("rate_limited", s.Take("rate_limited"), $"expected failover or wait, got '{rateLimitedText}'");
+        }
+        var interruptText = s.String("on_interrupt");
+        var onInterrupt = interruptText switch
+        {
+            null or "error" => InterruptPolicy.Error,
+            "continue" => InterruptPolicy.Continue,
+            _ => (InterruptPolicy?)null,
+        };
+        if (onInterrupt is null)
+        {
+            s.Error("on_interrupt", s.Take("on_interrupt"), $"expected error or continue, got '{interruptText}'");
+        }
+        var deadline = s.Duration("deadline", TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1)) ?? StrategyConfig.DefaultDeadline;
+        s.ReportUnknownKeys();
+        if (targets.Count == 0 || mode is null || fallbackOn is null || rateLimited is null || onInterrupt is null)
+        {
+            return null;
+        }
+        return new StrategyConfig(name, mode.Value, targets, fallbackOn, rateLimited.Value, onInterrupt.Value, deadline);
+    }
+
+    private const int MaxTargets = 32;
+
+    private static List<StrategyTarget> ReadTargets(YamlMappingReader s, List<ProviderConfig> providers)
+    {
+        var targets = new List<StrategyTarget>();
+        var targetsNode = s.Take("targets");
+        if (targetsNode is not YamlSequenceNode sequence || sequence.Children.Count == 0)
+        {
+            s.Error("targets", targetsNode, "required: a non-empty list of \"provider/model\" or { target: provider/model, weight: N }");
+            return targets;
+        }
+        if (sequence.Children.Count > MaxTargets)
+        {
+            s.Error("targets", targetsNode, $"at most {MaxTargets} targets");
+            return targets;
+        }
+        for (int i = 0; i < sequence.Children.Count; i++)
+        {
+            var key = $"targets[{i}]";
+            var node = sequence.Children[i];
+            string? text;
+            int weight = 1;
+            if (node is YamlMappingNode mapping)
+            {
+                var entry = s.Nested(key, mapping);
+                text = entry.String("target");
+                if (text is null)
+                {
+                    entry.Error("target", null, "required: \"provider/model\"");
+                }
+                weight = (int)(entry.Integer("weight", 1, 1_000_000) ?? 1);
+                entry.ReportUnknownKeys();
+                if (text is null)
+                {
+                    continue;
+                }
+            }
+            else
+            {
+                text = s.ScalarOf(key, node, out var missing);
+                if (missing is not null || text is null)
+                {
+                    s.Error(key, node, "expected \"provider/model\"");
+                    continue;
+                }
+            }
+            int slash = text.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0 || slash == text.Length - 1)
+            {
+                s.Error(key, node, $"'{text}' is not \"provider/model\"");
+                continue;
+            }
+            var provider = text[..slash];
+            if (!providers.Exists(p => string.Equals(p.Name, provider, StringComparison.OrdinalIgnoreCase)))
+            {
+                s.Error(key, node, $"unknown provider '{provider}'");
+                continue;
+            }
+            targets.Add(new StrategyTarget(provider, text[(slash + 1)..], weight));
+        }
+        return targets;
+    }
+
+    private static FallbackPolicy? ReadFallbackOn(YamlMappingReader s)
+    {
+        var node = s.Take("fallback_on");
+        if (node is null)
+        {
+            return FallbackPolicy.Default;
+        }
+        if (node is not YamlSequenceNode sequence)
+        {
+            s.Error("fallback_on", node, "expected a list such as [connect, timeout, 429, 5xx]");
+            return null;
+        }
+        var classes = FailureClasses.None;
+        var statuses = new List<int>();
+        var codes = new List<string>();
+        bool valid = true;
+        for (int i = 0; i < sequence.Children.Count; i++)
+        {
+            var key = $"fallback_on[{i}]";
+            var text = s.ScalarOf(key, sequence.Children[i], out _);
+            switch (text)
+            {
+                case "connect":
+                    classes |= FailureClasses.Connect;
+                    break;
+                case "timeout":
+                    classes |= FailureClasses.Timeout;
+                    break;
+                case "429":
+                    classes |= FailureClasses.RateLimited;
+                    break;
+                case "5xx":
+                    classes |= FailureClasses.ServerError;
+                    break;
+                case not null when int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var status):
+                    if (status is < 400 or > 599)
+                    {
+                        s.Error(key, sequence.Children[i], $"status {status} is not an error status (400-599)");
+                        valid = false;
+                    }
+                    else
+                    {
+                        statuses.Add(status);
+                    }
+                    break;
+                case not null when IsErrorCode(text):
+                    codes.Add(text);
+                    break;
+                default:
+                    s.Error(key, sequence.Children[i], $"expected connect, timeout, 429, 5xx, a status (e.g. 404) or an error code (e.g. context_length_exceeded), got '{text}'");
+                    valid = false;
+                    break;
+            }
+        }
+        return valid ? new FallbackPolicy(classes, statuses, codes) : null;
+    }
+
+    private static bool IsErrorCode(string text)
+    {
+        if (text.Length is 0 or > 64)
+        {
+            return false;
+        }
+        foreach (var c in text)
+        {
+            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
+            {
+                return false;
+            }
+        }
+        return char.IsAsciiLetterLower(text[0]);
     }
 
     private static bool IsValidName(string name)

@@ -45,7 +45,8 @@ public sealed record ProviderConfig(
     bool Enabled,
     string? DisabledReason,
     IReadOnlyList<string> Models,
-    bool DiscoverModels)
+    bool DiscoverModels,
+    ProviderResilience Resilience)
 {
     // A non-streaming generation only returns headers once it has finished: minutes, not seconds.
     // 600 s is the official OpenAI SDKs' own default request timeout.
@@ -53,10 +54,141 @@ public sealed record ProviderConfig(
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
 }
 
-/// <summary>A named chain of targets a client can ask for by name ("model": "smart").</summary>
-public sealed record StrategyConfig(string Name, IReadOnlyList<StrategyTarget> Targets);
+/// <summary>How the gateway treats one provider's failures: timeouts beyond the headers, retries, the circuit breaker.</summary>
+/// <param name="FirstTokenTimeout">From the response headers to the first content (first SSE data event, or the first body bytes).</param>
+/// <param name="StreamIdleTimeout">After commit: the longest silence between two chunks before the response is ended as interrupted.</param>
+/// <param name="KeepaliveInterval">After commit: an SSE comment is written after this much silence, so idle-cutting proxies keep the stream.</param>
+/// <param name="Retries">Extra attempts on this provider before moving on.</param>
+/// <param name="MaxRetryWait">The longest Retry-After (and backoff) the gateway waits out inside one request.</param>
+/// <param name="FailureThreshold">Consecutive failures that open the circuit.</param>
+/// <param name="Cooldown">How long an open circuit keeps the provider out of rotation before one probe request.</param>
+/// <param name="Prefill">Whether and how this provider can continue a partial assistant message (mid-stream rescue).</param>
+public sealed record ProviderResilience(
+    TimeSpan FirstTokenTimeout,
+    TimeSpan StreamIdleTimeout,
+    TimeSpan KeepaliveInterval,
+    int Retries,
+    TimeSpan MaxRetryWait,
+    int FailureThreshold,
+    TimeSpan Cooldown,
+    PrefillMode Prefill)
+{
+    public static readonly ProviderResilience Default = new(
+        ProviderConfig.DefaultTimeout, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(15), 1, TimeSpan.FromSeconds(5), 3, TimeSpan.FromSeconds(30), PrefillMode.None);
+}
 
-public sealed record StrategyTarget(string Provider, string Model)
+public enum PrefillMode
+{
+    /// <summary>Never used to continue an interrupted stream.</summary>
+    None,
+
+    /// <summary>A trailing assistant message is continued as is (Anthropic-style prefill, llama.cpp, Ollama).</summary>
+    Assistant,
+
+    /// <summary>vLLM: the trailing assistant message plus continue_final_message: true, add_generation_prompt: false.</summary>
+    Vllm,
+}
+
+public enum StrategyMode
+{
+    /// <summary>Targets in the order written.</summary>
+    Fallback,
+
+    /// <summary>One target picked by weight among the healthy ones; on failure, the others by descending weight.</summary>
+    LoadBalance,
+}
+
+public enum RateLimitedPolicy
+{
+    /// <summary>A 429 moves on to the next target at once (the provider cools down for its Retry-After).</summary>
+    Failover,
+
+    /// <summary>A 429 whose Retry-After is at most max_retry_wait is waited out on the same provider first.</summary>
+    Wait,
+}
+
+public enum InterruptPolicy
+{
+    /// <summary>A committed stream that breaks ends with an in-band error event and an abnormal end.</summary>
+    Error,
+
+    /// <summary>A committed stream that breaks is continued by the next prefill-capable target.</summary>
+    Continue,
+}
+
+/// <summary>A named chain of targets a client can ask for by name ("model": "smart").</summary>
+/// <param name="Deadline">Bounds everything before the commit point: every attempt, retry and wait.</param>
+public sealed record StrategyConfig(
+    string Name,
+    StrategyMode Mode,
+    IReadOnlyList<StrategyTarget> Targets,
+    FallbackPolicy FallbackOn,
+    RateLimitedPolicy RateLimited,
+    InterruptPolicy OnInterrupt,
+    TimeSpan Deadline)
+{
+    public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(120);
+}
+
+/// <param name="Weight">Share of traffic in loadbalance mode (ignored by fallback, which keeps the order).</param>
+public sealed record StrategyTarget(string Provider, string Model, int Weight = 1)
 {
     public override string ToString() => Provider + "/" + Model;
+}
+
+/// <summary>Failure classes a strategy's fallback_on can name.</summary>
+[Flags]
+public enum FailureClasses
+{
+    None = 0,
+
+    /// <summary>Unreachable, refused, TLS failure, reset or closed before the response headers.</summary>
+    Connect = 1,
+
+    /// <summary>No headers within timeout, no first content within first_token_timeout, or the deadline.</summary>
+    Timeout = 2,
+
+    /// <summary>A 429.</summary>
+    RateLimited = 4,
+
+    /// <summary>A 5xx, or an unusable answer: a redirect, an invalid response, an empty stream, an error as the first event.</summary>
+    ServerError = 8,
+}
+
+/// <summary>
+/// Which failures before the commit point may be retried or fall back (the strategy's fallback_on).
+/// Anything else is the answer and goes back to the client as is.
+/// </summary>
+/// <param name="Statuses">Further statuses (e.g. 404) that move on.</param>
+/// <param name="ErrorCodes">Upstream error codes (the "code" of a 4xx error body, e.g. context_length_exceeded) that move on.</param>
+public sealed record FallbackPolicy(FailureClasses Classes, IReadOnlyList<int> Statuses, IReadOnlyList<string> ErrorCodes)
+{
+    public static readonly FallbackPolicy Default = new(
+        FailureClasses.Connect | FailureClasses.Timeout | FailureClasses.RateLimited | FailureClasses.ServerError, [], []);
+
+    public bool Allows(FailureClasses failure) => (Classes & failure) != 0;
+
+    public bool AllowsStatus(int status)
+    {
+        foreach (var listed in Statuses)
+        {
+            if (listed == status)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public bool AllowsCode(ReadOnlySpan<char> code)
+    {
+        foreach (var listed in ErrorCodes)
+        {
+            if (code.Equals(listed, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }

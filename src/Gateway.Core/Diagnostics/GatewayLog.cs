@@ -8,12 +8,18 @@ internal static partial class GatewayLog
     [LoggerMessage(1, LogLevel.Warning, "Request {RequestId}: provider {Provider} attempt {Attempt} failed: {Reason}")]
     public static partial void AttemptFailed(ILogger logger, string requestId, string provider, int attempt, string reason);
 
-    [LoggerMessage(2, LogLevel.Warning, "Request {RequestId}: provider {Provider} answered {Status}; trying the next target")]
-    public static partial void FallingBack(ILogger logger, string requestId, string provider, int status);
+    [LoggerMessage(2, LogLevel.Information, "Request {RequestId}: retrying provider {Provider} in {DelayMs} ms")]
+    public static partial void Retrying(ILogger logger, string requestId, string provider, long delayMs);
 
-    [LoggerMessage(3, LogLevel.Warning, "Request {RequestId}: provider {Provider} stream broke after {Bytes} bytes; response aborted")]
-    public static partial void StreamInterrupted(ILogger logger, string requestId, string provider, long bytes);
+    [LoggerMessage(3, LogLevel.Warning, "Request {RequestId}: provider {Provider} stream broke after {Bytes} bytes ({Reason}); response aborted")]
+    public static partial void StreamInterrupted(ILogger logger, string requestId, string provider, long bytes, string reason);
 
     [LoggerMessage(4, LogLevel.Debug, "Request {RequestId}: client went away; upstream request to {Provider} cancelled")]
     public static partial void ClientGone(ILogger logger, string requestId, string provider);
+
+    [LoggerMessage(5, LogLevel.Warning, "Provider {Provider}: circuit opened for {Cooldown} after consecutive failures")]
+    public static partial void CircuitOpened(ILogger logger, string provider, string cooldown);
+
+    [LoggerMessage(6, LogLevel.Warning, "Request {RequestId}: stream from {Provider} broke ({Reason}); continuing it on {Target}")]
+    public static partial void StreamContinuing(ILogger logger, string requestId, string provider, string reason, string target);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Core.Config;
+using Gateway.Core.Resilience;
 
 namespace Gateway.Core.Providers;
 
@@ -22,7 +23,7 @@ public sealed class ProviderClientFactory
     public ProviderClientFactory(Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connectCallback) =>
         _connectCallback = connectCallback;
 
-    public ProviderEndpoint Create(ProviderConfig config)
+    public ProviderEndpoint Create(ProviderConfig config, ProviderHealth health)
     {
         var handler = new SocketsHttpHandler
         {
@@ -45,6 +46,6 @@ public sealed class ProviderClientFactory
         {
             handler.ConnectCallback = _connectCallback;
         }
-        return new ProviderEndpoint(config, new HttpMessageInvoker(handler, disposeHandler: true));
+        return new ProviderEndpoint(config, new HttpMessageInvoker(handler, disposeHandler: true), health);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Gateway.Core.Config;
+using Gateway.Core.Resilience;
 
 namespace Gateway.Core.Providers;
 
@@ -16,9 +17,10 @@ public sealed class ProviderEndpoint : IDisposable
     private readonly string _baseUrl;
     private readonly string? _baseQuery;
 
-    public ProviderEndpoint(ProviderConfig config, HttpMessageInvoker invoker)
+    public ProviderEndpoint(ProviderConfig config, HttpMessageInvoker invoker, ProviderHealth health)
     {
         Config = config;
+        Health = health;
         Name = config.Name;
         Invoker = invoker;
         var url = config.BaseUrl;
@@ -39,6 +41,9 @@ public sealed class ProviderEndpoint : IDisposable
     public ProviderConfig Config { get; }
 
     public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>Circuit state, shared with every other snapshot that has a provider of this name.</summary>
+    public ProviderHealth Health { get; }
 
     /// <summary>"Bearer &lt;key&gt;", or null when the provider needs no key. Never logged.</summary>
     public string? AuthorizationHeader { get; }

@@ -28,6 +28,9 @@ public enum GatewayError
     UpstreamUnreachable,
     UpstreamTimeout,
     UpstreamBadResponse,
+    UpstreamRateLimited,
+    /// <summary>Every attempt of a chain failed, for different reasons (the message lists them).</summary>
+    AllAttemptsFailed,
     NoAvailableProvider,
 
     // After the response started: reported in-band, then the response is aborted.
@@ -65,6 +68,8 @@ public static class GatewayErrors
         GatewayError.UpstreamUnreachable => new(502, "server_error", "upstream_error", null),
         GatewayError.UpstreamTimeout => new(504, "server_error", "upstream_timeout", null),
         GatewayError.UpstreamBadResponse => new(502, "server_error", "upstream_bad_response", null),
+        GatewayError.UpstreamRateLimited => new(429, "rate_limit_error", "upstream_rate_limited", null),
+        GatewayError.AllAttemptsFailed => new(502, "server_error", "upstream_error", null),
         GatewayError.NoAvailableProvider => new(503, "server_error", "no_available_provider", null),
         GatewayError.StreamInterrupted => new(502, "server_error", "stream_interrupted", null),
         // 499 is nginx's "client closed request": only ever seen in logs, the client is gone.

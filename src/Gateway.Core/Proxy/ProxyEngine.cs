@@ -1,7 +1,9 @@
 using System.Net;
-using System.Net.Sockets;
+using Gateway.Core.Config;
 using Gateway.Core.Diagnostics;
 using Gateway.Core.Models;
+using Gateway.Core.Proxy.Continuation;
+using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
 using Microsoft.Extensions.Logging;
 
@@ -58,13 +60,14 @@ public sealed class ProxyEngine
 
             // :: Step 3 — route: "provider/model" (split at the first slash) or a strategy name.
             var knownModels = snapshot.Config.Routing.RequireKnownModel ? _catalog.Current : null;
-            var route = Resolve(snapshot.Routes, knownModels, body, inspection, out var routeError, out var routeDetail);
+            var strategy = Resolve(snapshot.Routes, knownModels, body, inspection, out var direct, out var routeError, out var routeDetail);
             if (routeError != GatewayError.None)
             {
                 return ProxyOutcome.Fail(routeError, routeDetail);
             }
 
-            return await SendToTargetsAsync(route, body, inspection, client, clientAborted);
+            var picker = strategy is null ? new TargetPicker(direct) : new TargetPicker(strategy);
+            return await RunChainAsync(picker, strategy, body, inspection, client, clientAborted);
         }
         finally
         {
@@ -73,108 +76,237 @@ public sealed class ProxyEngine
         }
     }
 
-    private async ValueTask<ProxyOutcome> SendToTargetsAsync(
-        IReadOnlyList<RouteTarget> targets, RequestBody body, RequestInspection inspection, IDownstream client, CancellationToken clientAborted)
+    private async ValueTask<ProxyOutcome> RunChainAsync(
+        TargetPicker picker, StrategyRoute? strategy, RequestBody body, RequestInspection inspection, IDownstream client, CancellationToken clientAborted)
     {
-        var failure = ProxyOutcome.Fail(GatewayError.NoAvailableProvider, "No enabled provider can serve this strategy.");
-        for (int attempt = 1; attempt <= targets.Count; attempt++)
+        var policy = strategy?.Config.FallbackOn ?? FallbackPolicy.Default;
+        long started = _time.GetTimestamp();
+        var deadline = strategy?.Config.Deadline ?? Timeout.InfiniteTimeSpan;
+        var failures = new ChainFailures();
+        int attempts = 0;
+        while (picker.TryNext(out var target, out var admission))
         {
-            var target = targets[attempt - 1];
-            bool isLast = attempt == targets.Count;
             var provider = target.Provider;
-
-            // One token per attempt: the client's abort and this attempt's header timeout both cancel it.
-            using var cancellation = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-            using var abortRegistration = clientAborted.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), cancellation);
-
-            // :: Step 4 — build the upstream request: same bytes, model value replaced, provider key instead of the client's.
-            using var request = BuildRequest(target, body, inspection, client);
-
-            // :: Step 5 — send and wait for the response headers only; the body is never buffered.
-            cancellation.CancelAfter(provider.Config.Timeout);
-            HttpResponseMessage response;
-            try
+            var resilience = provider.Config.Resilience;
+            int retries = 0;
+            while (true)
             {
-                response = await provider.Invoker.SendAsync(request, cancellation.Token);
-            }
-            catch (Exception e)
-            {
-                var (error, reason) = Classify(e, provider, clientAborted);
-                if (error == GatewayError.ClientClosedRequest)
+                var remaining = Remaining(started, deadline);
+                if (remaining < MinAttemptTime && remaining != Timeout.InfiniteTimeSpan)
                 {
+                    provider.Health.Release(admission);
+                    failures.Add(target, GatewayError.UpstreamTimeout, $"not tried: the strategy's deadline of {Durations.Format(deadline)} was reached", null);
+                    return failures.ToOutcome(attempts);
+                }
+                attempts++;
+
+                // :: Step 4 — build the upstream request: same bytes, model value replaced, provider key instead of the client's.
+                using var request = BuildRequest(target, body, inspection, client);
+                var attempt = new UpstreamAttempt(target, admission, _time, clientAborted);
+
+                // :: Step 5 — send; wait for the headers, then for the first content: the commit point. Nothing is sent to the client before it.
+                var state = await attempt.RunAsync(
+                    request, Min(provider.Config.Timeout, remaining), Min(resilience.FirstTokenTimeout, remaining), policy, inspection.Stream, _time, clientAborted);
+                if (state == AttemptState.Committable)
+                {
+                    ReportAnswer(attempt);
+                    return await CommitAsync(attempt, strategy, picker, body, inspection, client, attempts, clientAborted);
+                }
+                if (state == AttemptState.ClientGone)
+                {
+                    provider.Health.Release(admission);
+                    attempt.Dispose();
                     GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
-                    return ProxyOutcome.Fail(error, reason);
+                    return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
                 }
-                GatewayLog.AttemptFailed(_logger, client.RequestId, provider.Name, attempt, reason);
-                failure = ProxyOutcome.Fail(error, $"Provider '{provider.Name}' {reason}.");
-                continue;
-            }
-            cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
 
-            using (response)
-            {
-                int status = (int)response.StatusCode;
-                if (status is >= 300 and < 400)
+                bool circuitOpened = ReportFailure(attempt);
+                GatewayLog.AttemptFailed(_logger, client.RequestId, provider.Name, attempts, attempt.Reason);
+                failures.Add(target, attempt.Error, attempt.Reason, attempt.RetryAfter);
+                var wait = TimeSpan.Zero;
+                bool retry = attempt.MayMoveOn
+                    && WillRetry(attempt, retries, resilience, strategy, picker, circuitOpened, Remaining(started, deadline), out wait);
+                if (!retry && (!attempt.MayMoveOn || picker.IsDirect))
                 {
-                    // Never followed, never passed on: a redirect would take the provider key or the client elsewhere.
-                    GatewayLog.AttemptFailed(_logger, client.RequestId, provider.Name, attempt, "answered with a redirect");
-                    failure = ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' answered with a redirect ({status}).");
-                    continue;
+                    // Not for fallback_on, or the last word of a "provider/model" request: the provider's own answer goes back as is.
+                    if (attempt.Response is not null)
+                    {
+                        return await CommitAsync(attempt, strategy, picker, body, inspection, client, attempts, clientAborted);
+                    }
+                    attempt.Dispose();
+                    return failures.ToOutcome(attempts);
                 }
-                if (!isLast && (status == 429 || status >= 500))
+                attempt.Dispose();
+                if (!retry)
                 {
-                    GatewayLog.FallingBack(_logger, client.RequestId, provider.Name, status);
-                    failure = ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' answered {status}.");
-                    continue;
+                    break;
                 }
-
-                // :: Step 6 — start the client response: upstream status and allowed headers, plus ours.
-                bool isEventStream = HeaderPolicy.IsEventStream(response);
-                StartResponse(client, response, target, isEventStream);
-
-                if (isEventStream && (await client.ResponseBody.FlushAsync(cancellation.Token)).IsCompleted)
+                retries++;
+                GatewayLog.Retrying(_logger, client.RequestId, provider.Name, (long)wait.TotalMilliseconds);
+                try
                 {
-                    // Event stream headers go out at once: the client sees the stream open before the first event.
-                    await cancellation.CancelAsync();
-                    return ProxyOutcome.Fail(GatewayError.ClientClosedRequest, null);
+                    await Task.Delay(wait, _time, clientAborted);
                 }
-
-                // :: Step 7 — copy the body as it arrives, straight into the client's pipe (the tee hooks in here).
-                var upstreamBody = response.Content.ReadAsStream(cancellation.Token);
-                var (copy, bytes) = await StreamCopier.CopyAsync(upstreamBody, client.ResponseBody, tee: null, flushEachRead: isEventStream, cancellation.Token);
-
-                // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
-                switch (copy)
+                catch (OperationCanceledException)
                 {
-                    case CopyResult.Success:
-                        return ProxyOutcome.Success;
-                    case CopyResult.ClientGone:
-                        // :: Step 9 — the client left: cancel the upstream read so generation stops now.
-                        await cancellation.CancelAsync();
-                        GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
-                        return ProxyOutcome.Fail(GatewayError.ClientClosedRequest, null);
-                    default:
-                        GatewayLog.StreamInterrupted(_logger, client.RequestId, provider.Name, bytes);
-                        if (bytes == 0 && !client.HasStarted)
-                        {
-                            return ProxyOutcome.Fail(GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}' closed the connection before sending a body.");
-                        }
-                        await EndAbnormallyAsync(client, isEventStream, provider.Name);
-                        return ProxyOutcome.Fail(GatewayError.StreamInterrupted, null);
+                    return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
                 }
+                admission = provider.Health.TryAdmit(out var again) ? again : Admission.Forced;
             }
         }
-        return failure;
+        return failures.ToOutcome(attempts);
     }
 
-    private static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client)
+    /// <summary>
+    /// Another attempt on the same provider: for connect errors, resets, 5xx and 429 without Retry-After after a
+    /// jittered backoff; for a 429 with a short Retry-After when the strategy waits (or no other target is left).
+    /// Never after a timeout, never past the deadline, never once the circuit opened while other targets remain.
+    /// </summary>
+    private static bool WillRetry(
+        UpstreamAttempt attempt, int retries, ProviderResilience resilience, StrategyRoute? strategy, in TargetPicker picker,
+        bool circuitOpened, TimeSpan remaining, out TimeSpan wait)
     {
-        var all = body.Data;
-        var request = new HttpRequestMessage(HttpMethod.Post, target.Provider.UriFor(client.Path, client.Query))
+        wait = TimeSpan.Zero;
+        if (retries >= resilience.Retries || (circuitOpened && picker.HasUntried))
         {
-            Content = new UpstreamBodyContent(
-                all.Slice(0, inspection.ModelValueStart), target.Model, all.Slice(inspection.ModelValueStart + inspection.ModelValueLength)),
+            return false;
+        }
+        if (attempt.FailureClass == FailureClasses.RateLimited && attempt.RetryAfter is { } retryAfter)
+        {
+            bool waitHere = strategy?.Config.RateLimited == RateLimitedPolicy.Wait || !picker.HasUntried;
+            if (!waitHere || retryAfter > resilience.MaxRetryWait)
+            {
+                return false;
+            }
+            wait = retryAfter;
+        }
+        else if (attempt.Retryable)
+        {
+            wait = Backoff.Delay(retries + 1, resilience.MaxRetryWait);
+        }
+        else
+        {
+            return false;
+        }
+        return remaining == Timeout.InfiniteTimeSpan || wait + MinAttemptTime <= remaining;
+    }
+
+    /// <summary>An attempt is not started with less of the deadline left than this: it could not get its headers in time.</summary>
+    private static readonly TimeSpan MinAttemptTime = TimeSpan.FromMilliseconds(50);
+
+    private static void ReportAnswer(UpstreamAttempt attempt)
+    {
+        var provider = attempt.Target.Provider;
+        if (attempt.Status >= 500)
+        {
+            provider.Health.ReportFailure(attempt.Admission, provider.Config.Resilience.FailureThreshold, provider.Config.Resilience.Cooldown);
+        }
+        else
+        {
+            provider.Health.ReportSuccess(attempt.Admission);
+        }
+    }
+
+    /// <returns>True when the failure opened the provider's circuit (consecutive failures).</returns>
+    private bool ReportFailure(UpstreamAttempt attempt)
+    {
+        var provider = attempt.Target.Provider;
+        var resilience = provider.Config.Resilience;
+        if (attempt.FailureClass == FailureClasses.None)
+        {
+            // A listed 4xx (e.g. context_length_exceeded): the provider is fine, the request was too big for it.
+            provider.Health.ReportSuccess(attempt.Admission);
+            return false;
+        }
+        if (attempt.FailureClass == FailureClasses.RateLimited && attempt.RetryAfter is { } retryAfter)
+        {
+            // Cooling for a Retry-After is not the circuit opening: with rate_limited: wait the same provider may be retried.
+            provider.Health.ReportRateLimited(attempt.Admission, retryAfter, resilience.Cooldown);
+            return false;
+        }
+        bool opened = provider.Health.ReportFailure(attempt.Admission, resilience.FailureThreshold, resilience.Cooldown);
+        if (opened)
+        {
+            GatewayLog.CircuitOpened(_logger, provider.Name, Durations.Format(resilience.Cooldown));
+        }
+        return opened;
+    }
+
+    /// <summary>Steps 6–9: the answer goes to the client; from here on the gateway never switches target.</summary>
+    private async ValueTask<ProxyOutcome> CommitAsync(
+        UpstreamAttempt attempt, StrategyRoute? strategy, TargetPicker picker, RequestBody body, RequestInspection inspection,
+        IDownstream client, int attempts, CancellationToken clientAborted)
+    {
+        using var owned = attempt;
+        var response = attempt.Response!;
+        var provider = attempt.Target.Provider;
+        bool isEventStream = attempt.IsEventStream;
+        // The header and first-token timeouts are over; from here the watchdog measures silence.
+        attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
+
+        // :: Step 6 — start the client response: upstream status and allowed headers, plus ours, and the bytes read before the commit point.
+        StartResponse(client, response, attempt.Target, isEventStream, attempts);
+        bool rescuable = isEventStream && strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
+            && inspection.Stream && client.Path == "chat/completions";
+        if (rescuable)
+        {
+            return await StreamRescue.RunAsync(this, attempt, picker, body, inspection, client, attempts, clientAborted);
+        }
+
+        using var events = isEventStream ? new SseScanner() : null;
+
+        // :: Step 7 — copy the body as it arrives, straight into the client's pipe, watched for silence.
+        var resilience = provider.Config.Resilience;
+        using var watchdog = new StreamWatchdog(_time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
+        var upstreamBody = attempt.Body ?? response.Content.ReadAsStream(attempt.Cancellation.Token);
+        var (copy, bytes) = await StreamCopier.CopyAsync(
+            upstreamBody, client.ResponseBody, events, isEventStream, attempt.Cancellation.Token, watchdog, attempt.PrefixMemory);
+        await watchdog.StopAsync();
+
+        // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
+        string? broken = Interruption(copy, watchdog, events);
+        if (broken is null)
+        {
+            return new ProxyOutcome(GatewayError.None, null, attempts);
+        }
+        if (copy == CopyResult.ClientGone && !watchdog.Expired)
+        {
+            // :: Step 9 — the client left: cancel the upstream read so generation stops now.
+            await attempt.Cancellation.CancelAsync();
+            GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
+            return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
+        }
+        await attempt.Cancellation.CancelAsync();
+        provider.Health.ReportFailure(Admission.Closed, resilience.FailureThreshold, resilience.Cooldown);
+        GatewayLog.StreamInterrupted(_logger, client.RequestId, provider.Name, bytes, broken);
+        await EndAbnormallyAsync(client, isEventStream, $"The stream from provider '{provider.Name}' {broken}.");
+        return new ProxyOutcome(GatewayError.StreamInterrupted, null, attempts);
+    }
+
+    /// <summary>Null when the body ended as a complete answer; otherwise how it broke.</summary>
+    internal static string? Interruption(CopyResult copy, StreamWatchdog watchdog, SseScanner? events)
+    {
+        if (watchdog.Expired)
+        {
+            // After a finish_reason, the answer is whole: an upstream that does not close is simply finished for it.
+            return events is { IsComplete: true } ? null : $"stalled for {Durations.Format(watchdog.IdleTimeout)}";
+        }
+        return copy switch
+        {
+            CopyResult.Success when events is { IsComplete: false } => "ended without a finish_reason or [DONE]",
+            CopyResult.Success => null,
+            CopyResult.ClientGone => "client gone",
+            _ => "was interrupted before it completed",
         };
+    }
+
+    internal static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client) =>
+        BuildRequest(target, client, new UpstreamBodyContent(
+            body.Data.Slice(0, inspection.ModelValueStart), target.Model, body.Data.Slice(inspection.ModelValueStart + inspection.ModelValueLength)));
+
+    internal static HttpRequestMessage BuildRequest(RouteTarget target, IDownstream client, HttpContent content)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, target.Provider.UriFor(client.Path, client.Query)) { Content = content };
         var provider = target.Provider;
         if (provider.Config.BaseUrl.Scheme == Uri.UriSchemeHttps)
         {
@@ -196,12 +328,13 @@ public sealed class ProxyEngine
         return request;
     }
 
-    private static void StartResponse(IDownstream client, HttpResponseMessage response, RouteTarget target, bool isEventStream)
+    private static void StartResponse(IDownstream client, HttpResponseMessage response, RouteTarget target, bool isEventStream, int attempts)
     {
         client.SetStatus((int)response.StatusCode);
         HeaderPolicy.CopyResponseHeaders(response, client);
         client.SetHeader("X-Gateway-Provider", target.Provider.Name);
         client.SetHeader("X-Gateway-Model", target.QualifiedName);
+        client.SetHeader("X-Gateway-Attempts", AttemptCount(attempts));
         if (isEventStream)
         {
             // Proxies in front (nginx and friends) must not buffer events either.
@@ -214,13 +347,18 @@ public sealed class ProxyEngine
         }
     }
 
-    private static async ValueTask EndAbnormallyAsync(IDownstream client, bool isEventStream, string provider)
+    private static readonly string[] s_attemptCounts = ["0", "1", "2", "3", "4", "5", "6", "7", "8"];
+
+    /// <summary>The X-Gateway-Attempts value, without formatting a number for the common counts.</summary>
+    public static string AttemptCount(int attempts) =>
+        attempts < s_attemptCounts.Length ? s_attemptCounts[attempts] : attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    internal static async ValueTask EndAbnormallyAsync(IDownstream client, bool isEventStream, string message)
     {
         if (isEventStream)
         {
             // SDKs that read in-band errors raise this one; the abort below fails the others.
-            ErrorBody.WriteSseEvent(client.ResponseBody, GatewayError.StreamInterrupted,
-                $"The stream from provider '{provider}' was interrupted before it completed.");
+            ErrorBody.WriteSseEvent(client.ResponseBody, GatewayError.StreamInterrupted, message);
             try
             {
                 await client.ResponseBody.FlushAsync();
@@ -233,43 +371,22 @@ public sealed class ProxyEngine
         client.Abort();
     }
 
-    private static (GatewayError, string) Classify(Exception e, Providers.ProviderEndpoint provider, CancellationToken clientAborted)
-    {
-        if (clientAborted.IsCancellationRequested)
-        {
-            return (GatewayError.ClientClosedRequest, "The client closed the request.");
-        }
-        if (e is OperationCanceledException)
-        {
-            return (GatewayError.UpstreamTimeout, $"did not answer within {Config.Durations.Format(provider.Config.Timeout)}");
-        }
-        if (e is HttpRequestException http)
-        {
-            if (http.InnerException is TimeoutException || http.InnerException is OperationCanceledException)
-            {
-                return (GatewayError.UpstreamTimeout, "could not be connected to in time");
-            }
-            return http.HttpRequestError switch
-            {
-                HttpRequestError.NameResolutionError => (GatewayError.UpstreamUnreachable, "is unreachable (host name not resolved)"),
-                HttpRequestError.ConnectionError when http.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused }
-                    => (GatewayError.UpstreamUnreachable, "is unreachable (connection refused)"),
-                HttpRequestError.ConnectionError => (GatewayError.UpstreamUnreachable, "is unreachable (connection failed)"),
-                HttpRequestError.SecureConnectionError => (GatewayError.UpstreamUnreachable, "is unreachable (TLS handshake failed)"),
-                HttpRequestError.ResponseEnded => (GatewayError.UpstreamBadResponse, "closed the connection without answering"),
-                HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError => (GatewayError.UpstreamBadResponse, "sent an invalid HTTP response"),
-                _ when http.InnerException is IOException => (GatewayError.UpstreamBadResponse, "reset the connection before answering"),
-                _ => (GatewayError.UpstreamUnreachable, "could not be reached"),
-            };
-        }
-        return (GatewayError.UpstreamUnreachable, "could not be reached");
-    }
+    private TimeSpan Remaining(long started, TimeSpan deadline) =>
+        deadline == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : deadline - _time.GetElapsedTime(started);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => b == Timeout.InfiniteTimeSpan || a < b ? a : b;
+
+    internal TimeProvider Time => _time;
+
+    internal ILogger Logger => _logger;
 
     /// <summary>Model name → targets. Runs synchronously so the model can be decoded on the stack.</summary>
     /// <param name="knownModels">When routing.require_known_model is on: "provider/model" must be listed here.</param>
-    private static IReadOnlyList<RouteTarget> Resolve(
-        RouteTable routes, ModelCatalog? knownModels, RequestBody body, in RequestInspection inspection, out GatewayError error, out string? detail)
+    /// <returns>The strategy, or null with <paramref name="direct"/> set for a "provider/model" request.</returns>
+    private static StrategyRoute? Resolve(
+        RouteTable routes, ModelCatalog? knownModels, RequestBody body, in RequestInspection inspection, out RouteTarget direct, out GatewayError error, out string? detail)
     {
+        direct = default;
         Span<byte> model = stackalloc byte[RequestInspector.MaxModelLength];
         int length = RequestInspector.GetModel(body.Data, inspection, model);
         if (length <= 0)
@@ -278,7 +395,7 @@ public sealed class ProxyEngine
             detail = length == 0
                 ? "'model' must not be empty."
                 : $"'model' must be at most {RequestInspector.MaxModelLength} characters of letters, digits and . _ : @ / + -";
-            return [];
+            return null;
         }
         model = model[..length];
         Span<char> name = stackalloc char[RequestInspector.MaxModelLength];
@@ -290,13 +407,13 @@ public sealed class ProxyEngine
         {
             if (routes.TryGetStrategy(name, out var strategy))
             {
-                error = GatewayError.None;
-                detail = null;
-                return strategy.Targets;
+                error = strategy.Targets.Count == 0 ? GatewayError.NoAvailableProvider : GatewayError.None;
+                detail = strategy.Targets.Count == 0 ? $"No enabled provider can serve strategy '{strategy.Name}'." : null;
+                return strategy;
             }
             error = GatewayError.ModelNotFound;
             detail = $"The model '{name}' does not exist: use \"provider/model\" (providers: {routes.ProviderNames}) or a strategy (strategies: {Describe(routes.StrategyNames)}).";
-            return [];
+            return null;
         }
 
         var prefix = name[..slash];
@@ -308,7 +425,7 @@ public sealed class ProxyEngine
                 : slash == length - 1 && provider is not null
                     ? $"The model '{name}' names no model after the provider prefix."
                     : $"Unknown provider '{prefix}' in model '{name}'. Valid prefixes: {Describe(routes.ProviderNames)}.";
-            return [];
+            return null;
         }
 
         // The upstream model is the rest after the first slash, sliced from the body in place (no copy) unless it
@@ -322,11 +439,12 @@ public sealed class ProxyEngine
         {
             error = GatewayError.ModelNotFound;
             detail = $"The model '{qualifiedName}' is not in the model list (GET /v1/models), and routing.require_known_model is on.";
-            return [];
+            return null;
         }
         error = GatewayError.None;
         detail = null;
-        return [new RouteTarget(provider, upstreamModel, qualifiedName)];
+        direct = new RouteTarget(provider, upstreamModel, qualifiedName);
+        return null;
     }
 
     private static string Describe(string names) => names.Length == 0 ? "none" : names;

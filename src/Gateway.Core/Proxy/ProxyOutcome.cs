@@ -4,7 +4,9 @@ namespace Gateway.Core.Proxy;
 /// How one proxied request ended, as a value. Before the response started, the transport answers
 /// <see cref="Error"/> with <see cref="ErrorDetail"/>; after it, the response has already been completed or ended.
 /// </summary>
-public readonly record struct ProxyOutcome(GatewayError Error, string? ErrorDetail)
+/// <param name="Attempts">Upstream attempts made (X-Gateway-Attempts).</param>
+/// <param name="RetryAfter">For a rate-limit error: when the client may try again.</param>
+public readonly record struct ProxyOutcome(GatewayError Error, string? ErrorDetail, int Attempts = 0, TimeSpan? RetryAfter = null)
 {
     public static ProxyOutcome Success { get; } = new(GatewayError.None, null);
 

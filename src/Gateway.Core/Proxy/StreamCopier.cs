@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 
 namespace Gateway.Core.Proxy;
@@ -39,13 +40,30 @@ public static class StreamCopier
     /// True for event streams: every read is flushed at once, before the next read is issued, so an event never
     /// waits even for the cost of asking the upstream for more. Other bodies flush when the next read would wait.
     /// </param>
+    /// <param name="watchdog">Idle timeout and keepalives while waiting for the upstream; null for none.</param>
+    /// <param name="prefix">Body bytes already read from the upstream (before the commit point): they go first.</param>
     public static async ValueTask<(CopyResult Result, long Bytes)> CopyAsync(
-        Stream upstream, PipeWriter client, IBodyTee? tee, bool flushEachRead, CancellationToken cancellationToken)
+        Stream upstream, PipeWriter client, IBodyTee? tee, bool flushEachRead, CancellationToken cancellationToken,
+        StreamWatchdog? watchdog = null, ReadOnlyMemory<byte> prefix = default)
     {
-        long total = 0;
-        int unflushed = 0;
+        long total = prefix.Length;
+        int unflushed = prefix.Length;
         try
         {
+            if (!prefix.IsEmpty)
+            {
+                client.Write(prefix.Span);
+                tee?.Append(prefix.Span);
+                if (flushEachRead)
+                {
+                    unflushed = 0;
+                    if ((await client.FlushAsync(cancellationToken)).IsCompleted)
+                    {
+                        return (CopyResult.ClientGone, total);
+                    }
+                }
+            }
+
             while (true)
             {
                 var wait = upstream.ReadAsync(Memory<byte>.Empty, cancellationToken);
@@ -59,7 +77,16 @@ public static class StreamCopier
                             return (CopyResult.ClientGone, total);
                         }
                     }
-                    await wait;
+                    if (watchdog is null)
+                    {
+                        await wait;
+                    }
+                    else
+                    {
+                        watchdog.Waiting();
+                        await wait;
+                        await watchdog.ResumeAsync();
+                    }
                 }
                 else
                 {

@@ -1,5 +1,6 @@
 using Gateway.Core.Config;
 using Gateway.Core.Providers;
+using Gateway.Core.Resilience;
 
 namespace Gateway.Core.Routing;
 
@@ -7,9 +8,14 @@ namespace Gateway.Core.Routing;
 public sealed class SnapshotBuilder
 {
     private readonly ProviderClientFactory _clients;
+    private readonly ProviderHealthRegistry _health;
     private long _revision;
 
-    public SnapshotBuilder(ProviderClientFactory clients) => _clients = clients;
+    public SnapshotBuilder(ProviderClientFactory clients, ProviderHealthRegistry health)
+    {
+        _clients = clients;
+        _health = health;
+    }
 
     public GatewaySnapshot Build(GatewayConfig config)
     {
@@ -19,7 +25,7 @@ public sealed class SnapshotBuilder
         {
             if (provider.Enabled)
             {
-                providers.Add(_clients.Create(provider));
+                providers.Add(_clients.Create(provider, _health.For(provider.Name)));
             }
             else
             {
@@ -30,16 +36,16 @@ public sealed class SnapshotBuilder
         var strategies = new List<StrategyRoute>();
         foreach (var strategy in config.Strategies)
         {
-            var targets = new List<(ProviderEndpoint, string)>();
+            var targets = new List<(ProviderEndpoint, StrategyTarget)>();
             foreach (var target in strategy.Targets)
             {
                 var endpoint = providers.Find(p => string.Equals(p.Name, target.Provider, StringComparison.OrdinalIgnoreCase));
                 if (endpoint is not null)
                 {
-                    targets.Add((endpoint, target.Model));
+                    targets.Add((endpoint, target));
                 }
             }
-            strategies.Add(new StrategyRoute(strategy.Name, targets));
+            strategies.Add(new StrategyRoute(strategy, targets));
         }
 
         var routes = new RouteTable(providers, disabled, strategies);

@@ -37,7 +37,7 @@ internal sealed class ProxyHandler
         }
         if (outcome.Error is not (GatewayError.None or GatewayError.ClientClosedRequest or GatewayError.StreamInterrupted))
         {
-            await OpenAiErrorWriter.WriteAsync(context, outcome.Error, outcome.ErrorDetail ?? "The request failed.");
+            await OpenAiErrorWriter.WriteAsync(context, outcome);
         }
     }
 

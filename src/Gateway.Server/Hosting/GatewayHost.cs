@@ -4,6 +4,7 @@ using Gateway.Core.Config;
 using Gateway.Core.Models;
 using Gateway.Core.Providers;
 using Gateway.Core.Proxy;
+using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
 using Gateway.Server.Dispatch;
 using Gateway.Server.Handlers;
@@ -74,8 +75,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server));
 
         var time = options.TimeProvider ?? TimeProvider.System;
-        var snapshots = new SnapshotHolder(new SnapshotBuilder(options.ClientFactory ?? new ProviderClientFactory()).Build(config));
+        var health = new ProviderHealthRegistry(time);
+        var snapshots = new SnapshotHolder(new SnapshotBuilder(options.ClientFactory ?? new ProviderClientFactory(), health).Build(config));
         builder.Services.AddSingleton(snapshots);
+        builder.Services.AddSingleton(health);
         builder.Services.AddSingleton(new ModelCatalogHolder(ModelRefresher.Initial(snapshots.Current)));
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<ModelRefresher>();

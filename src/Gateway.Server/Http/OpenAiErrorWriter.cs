@@ -1,11 +1,16 @@
+using System.Globalization;
 using Gateway.Core.Proxy;
+using Gateway.Core.Resilience;
 
 namespace Gateway.Server.Http;
 
 /// <summary>Answers with a gateway error in OpenAI's envelope, with the status from <see cref="GatewayErrors"/>.</summary>
 internal static class OpenAiErrorWriter
 {
-    public static Task WriteAsync(HttpContext context, GatewayError error, string message)
+    public static Task WriteAsync(HttpContext context, in ProxyOutcome outcome) =>
+        WriteAsync(context, outcome.Error, outcome.ErrorDetail ?? "The request failed.", outcome.Attempts, outcome.RetryAfter);
+
+    public static Task WriteAsync(HttpContext context, GatewayError error, string message, int attempts = 0, TimeSpan? retryAfter = null)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -23,6 +28,15 @@ internal static class OpenAiErrorWriter
         {
             // The OpenAI SDKs retry 4xx like 409 and 5xx by default; a request that cannot succeed should not be re-sent.
             response.Headers["x-should-retry"] = "false";
+        }
+        if (attempts > 0)
+        {
+            response.Headers["X-Gateway-Attempts"] = ProxyEngine.AttemptCount(attempts);
+        }
+        if (error == GatewayError.UpstreamRateLimited)
+        {
+            // Every provider is cooling down: tell the client when one will be back (never a Retry-After of 0).
+            response.Headers.RetryAfter = RetryAfter.ToHeaderSeconds(retryAfter ?? TimeSpan.FromSeconds(1)).ToString(CultureInfo.InvariantCulture);
         }
         if (error == GatewayError.RequestTooLarge)
         {

@@ -6,12 +6,47 @@ namespace Gateway.Server.Tests.Infrastructure;
 public sealed class LogCollector : ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource Signal)> _waiters = [];
 
     public IReadOnlyCollection<string> Lines => _lines;
 
     public string All => string.Join('\n', _lines);
 
     public ILogger CreateLogger(string categoryName) => new Collector(this, categoryName);
+
+    /// <summary>Completes when a line matching <paramref name="match"/> has been logged (a signal, not a poll).</summary>
+    public Task WaitForAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waiters)
+        {
+            if (_lines.Any(match))
+            {
+                return Task.CompletedTask;
+            }
+            _waiters.Add((match, signal));
+        }
+        return signal.Task.WaitAsync(timeout);
+    }
+
+    /// <summary>Counts the lines containing <paramref name="text"/>.</summary>
+    public int Count(string text) => _lines.Count(line => line.Contains(text, StringComparison.Ordinal));
+
+    private void Add(string line)
+    {
+        lock (_waiters)
+        {
+            _lines.Enqueue(line);
+            for (int i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Match(line))
+                {
+                    _waiters[i].Signal.TrySetResult();
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+    }
 
     public void Dispose() { }
 
@@ -22,6 +57,6 @@ public sealed class LogCollector : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+            owner.Add($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }

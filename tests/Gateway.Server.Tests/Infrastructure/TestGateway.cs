@@ -59,14 +59,20 @@ public sealed class TestGateway : IAsyncDisposable
     /// <summary>A config with one provider per mock, named as given, all using the canary key.</summary>
     public static string Config(params (string Name, Uri BaseUrl)[] providers) => Config("", providers);
 
-    public static string Config(string extra, params (string Name, Uri BaseUrl)[] providers)
+    public static string Config(string extra, params (string Name, Uri BaseUrl)[] providers) =>
+        Config(extra, providers.Select(p => (p.Name, p.BaseUrl, "")).ToArray());
+
+    /// <param name="providers">Each with more provider keys for its flow mapping, e.g. "retries: 0, first_token_timeout: 300ms".</param>
+    public static string Config(string extra, params (string Name, Uri BaseUrl, string Options)[] providers)
     {
         var yaml = new StringBuilder();
         yaml.AppendLine("server: { host: 127.0.0.1, port: 0, max_request_body_bytes: 65536, drain_timeout: 5s }");
         yaml.AppendLine("providers:");
-        foreach (var (name, url) in providers)
+        foreach (var (name, url, options) in providers)
         {
-            yaml.AppendLine($"  {name}: {{ type: openai, base_url: {url}, api_key: \"${{TEST_PROVIDER_KEY}}\", timeout: 5s, connect_timeout: 2s }}");
+            var more = options.Length == 0 ? "" : ", " + options;
+            var timeout = options.StartsWith("timeout:", StringComparison.Ordinal) || options.Contains(" timeout:", StringComparison.Ordinal) ? "" : ", timeout: 5s";
+            yaml.AppendLine($"  {name}: {{ type: openai, base_url: {url}, api_key: \"${{TEST_PROVIDER_KEY}}\", connect_timeout: 2s{timeout}{more} }}");
         }
         yaml.Append(extra);
         return yaml.ToString();

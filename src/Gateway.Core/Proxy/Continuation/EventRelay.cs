@@ -1,0 +1,180 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+
+namespace Gateway.Core.Proxy.Continuation;
+
+/// <summary>
+/// Forwards an event stream whole events at a time, for streams that may be continued: a partial event is held
+/// back until its blank line arrives, so the client never holds half an event that a continuation could not finish.
+/// A continuation's chunks get the original response's id on the way through.
+/// </summary>
+public sealed class EventRelay : IDisposable
+{
+    private const int MaxEventBytes = 1 << 20;
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+    private int _length;
+
+    /// <summary>Bytes read before the commit point come first.</summary>
+    public void Load(ReadOnlySpan<byte> prefix)
+    {
+        EnsureSpace(prefix.Length);
+        prefix.CopyTo(_buffer.AsSpan(_length));
+        _length += prefix.Length;
+    }
+
+    /// <param name="id">The id every chunk is given (raw JSON string contents), or null to pass chunks unchanged.</param>
+    public async ValueTask<CopyResult> RunAsync(
+        Stream upstream, PipeWriter client, SseScanner events, byte[]? id, StreamWatchdog watchdog, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                if (Emit(client, events, id) && (await client.FlushAsync(cancellationToken)).IsCompleted)
+                {
+                    return CopyResult.ClientGone;
+                }
+                var wait = upstream.ReadAsync(Memory<byte>.Empty, cancellationToken);
+                if (!wait.IsCompletedSuccessfully)
+                {
+                    watchdog.Waiting();
+                    await wait;
+                    await watchdog.ResumeAsync();
+                }
+                if (!EnsureSpace(4096))
+                {
+                    // An event larger than any chunk a model sends: not a stream this relay can hold back.
+                    return CopyResult.UpstreamError;
+                }
+                int read = await upstream.ReadAsync(_buffer.AsMemory(_length), cancellationToken);
+                if (read == 0)
+                {
+                    // A trailing partial event is dropped: the client never gets half an event.
+                    return CopyResult.Success;
+                }
+                _length += read;
+            }
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            return CopyResult.ClientGone;
+        }
+        catch (Exception)
+        {
+            return CopyResult.UpstreamError;
+        }
+    }
+
+    /// <returns>True when complete events were written.</returns>
+    private bool Emit(PipeWriter client, SseScanner events, byte[]? id)
+    {
+        var buffered = _buffer.AsSpan(0, _length);
+        int end = LastEventEnd(buffered);
+        if (end <= 0)
+        {
+            return false;
+        }
+        var complete = buffered[..end];
+        if (id is null)
+        {
+            client.Write(complete);
+        }
+        else
+        {
+            WriteWithId(client, complete, id);
+        }
+        events.Append(complete);
+        buffered[end..].CopyTo(_buffer);
+        _length -= end;
+        return true;
+    }
+
+    private static int LastEventEnd(ReadOnlySpan<byte> buffered)
+    {
+        int lf = buffered.LastIndexOf("\n\n"u8);
+        int crlf = buffered.LastIndexOf("\n\r\n"u8);
+        return Math.Max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 3);
+    }
+
+    private static void WriteWithId(PipeWriter client, ReadOnlySpan<byte> events, byte[] id)
+    {
+        while (!events.IsEmpty)
+        {
+            int newline = events.IndexOf((byte)'\n');
+            var line = newline < 0 ? events : events[..(newline + 1)];
+            events = events[line.Length..];
+            int valueStart = line.StartsWith("data:"u8) ? IdValueStart(line) : -1;
+            if (valueStart < 0)
+            {
+                client.Write(line);
+                continue;
+            }
+            int valueEnd = line[valueStart..].IndexOf((byte)'"') + valueStart;
+            client.Write(line[..valueStart]);
+            client.Write(id);
+            client.Write(line[valueEnd..]);
+        }
+    }
+
+    /// <summary>Offset in <paramref name="line"/> of the top-level "id" string's contents, or -1.</summary>
+    private static int IdValueStart(ReadOnlySpan<byte> line)
+    {
+        int brace = line.IndexOf((byte)'{');
+        if (brace < 0)
+        {
+            return -1;
+        }
+        var json = line[brace..];
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { AllowMultipleValues = true });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return -1;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isId = reader.ValueTextEquals("id"u8);
+                reader.Read();
+                if (isId)
+                {
+                    // The raw contents end at the first unescaped quote; ids never contain escaped quotes, so the first quote after the start.
+                    return reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped ? brace + (int)reader.TokenStartIndex + 1 : -1;
+                }
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return -1;
+    }
+
+    private bool EnsureSpace(int needed)
+    {
+        if (_buffer.Length - _length >= needed)
+        {
+            return true;
+        }
+        int size = Math.Max(_buffer.Length * 2, _length + needed);
+        if (size > MaxEventBytes + 4096)
+        {
+            return false;
+        }
+        var larger = ArrayPool<byte>.Shared.Rent(size);
+        _buffer.AsSpan(0, _length).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = larger;
+        return true;
+    }
+
+    public void Dispose()
+    {
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace Gateway.Core.Proxy;
+
+public enum FirstEventKind
+{
+    /// <summary>No complete data line yet: read more.</summary>
+    NeedMore,
+
+    /// <summary>The first data event carries content (or any non-error payload): the stream can be committed.</summary>
+    Content,
+
+    /// <summary>The first event is an error (event: error, or a data object with a top-level "error"): not an answer.</summary>
+    Error,
+}
+
+/// <summary>Decides, before anything is sent to the client, whether an event stream's first event is an answer.</summary>
+public static class FirstEvent
+{
+    public static FirstEventKind Inspect(ReadOnlySpan<byte> buffered)
+    {
+        while (true)
+        {
+            int newline = buffered.IndexOf((byte)'\n');
+            if (newline < 0)
+            {
+                return FirstEventKind.NeedMore;
+            }
+            var line = buffered[..newline].TrimEnd((byte)'\r');
+            buffered = buffered[(newline + 1)..];
+            if (line.StartsWith("event:"u8) && line[6..].Trim((byte)' ').SequenceEqual("error"u8))
+            {
+                return FirstEventKind.Error;
+            }
+            if (line.StartsWith("data:"u8))
+            {
+                return IsErrorObject(line[5..]) ? FirstEventKind.Error : FirstEventKind.Content;
+            }
+            // Blank lines, comments (": ping"), id: and retry: lines come before the first data.
+        }
+    }
+
+    /// <summary>A JSON object with a top-level "error" and no "choices" (some providers stream {"error": ...} with status 200).</summary>
+    public static bool IsErrorObject(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        bool hasError = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("choices"u8))
+                {
+                    return false;
+                }
+                hasError |= reader.ValueTextEquals("error"u8);
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Not valid JSON: not ours to judge; the client gets it as sent.
+        }
+        return hasError;
+    }
+}

@@ -1,0 +1,171 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Gateway.Core.Proxy;
+
+/// <summary>
+/// Watches a committed response while the copy loop waits for the upstream: after keepalive_interval of silence it
+/// writes an SSE comment (only on an event boundary), and after stream_idle_timeout it cancels the upstream read so
+/// the response ends as interrupted. A stream whose answer is already complete gets a short grace instead.
+/// </summary>
+/// <remarks>
+/// The client's writer has one owner at a time, handed over through a semaphore: the copy loop owns it except while
+/// it waits for upstream data, and only then may the timer write. The timer is created on the first wait, so a
+/// response that never waits costs no timer.
+/// </remarks>
+public sealed class StreamWatchdog : IDisposable
+{
+    private static readonly byte[] s_keepalive = ": keepalive\n\n"u8.ToArray();
+
+    /// <summary>After a finish_reason, the stream is complete: it is closed this soon if the upstream does not.</summary>
+    public static readonly TimeSpan FinishGrace = TimeSpan.FromSeconds(1);
+
+    private readonly TimeProvider _time;
+    private readonly PipeWriter _client;
+    private readonly SseScanner? _events;
+    private readonly CancellationTokenSource _upstream;
+    private readonly long _idle;
+    private readonly long _keepalive;
+    private readonly long _finishGrace;
+    private readonly SemaphoreSlim _gate = new(0, 1);
+    private ITimer? _timer;
+    private long _waitingSince;
+    private long _lastKeepalive;
+    private volatile bool _stopped;
+    private volatile bool _expired;
+    private bool _loopOwnsWriter = true;
+
+    /// <param name="events">The scanner of an event stream; null for other bodies (no keepalives).</param>
+    /// <param name="upstream">Cancelled when the idle timeout expires.</param>
+    public StreamWatchdog(TimeProvider time, PipeWriter client, SseScanner? events, CancellationTokenSource upstream, TimeSpan idleTimeout, TimeSpan keepaliveInterval)
+    {
+        _time = time;
+        _client = client;
+        _events = events;
+        _upstream = upstream;
+        _idle = ToTicks(idleTimeout);
+        _keepalive = events is null || keepaliveInterval >= idleTimeout ? 0 : ToTicks(keepaliveInterval);
+        _finishGrace = Math.Min(_idle, ToTicks(FinishGrace));
+    }
+
+    /// <summary>The idle timeout (or the finish grace) expired and cancelled the upstream read.</summary>
+    public bool Expired => _expired;
+
+    public int KeepalivesSent { get; private set; }
+
+    public TimeSpan IdleTimeout => TimeSpan.FromSeconds(_idle / (double)_time.TimestampFrequency);
+
+    /// <summary>The copy loop is about to wait for the upstream: the timer may use the writer until <see cref="ResumeAsync"/>.</summary>
+    public void Waiting()
+    {
+        long now = _time.GetTimestamp();
+        Volatile.Write(ref _waitingSince, now);
+        _loopOwnsWriter = false;
+        _timer ??= _time.CreateTimer(static state => ((StreamWatchdog)state!).OnTimer(), this, ToSpan(NextDue(now, now) - now), Timeout.InfiniteTimeSpan);
+        _gate.Release();
+    }
+
+    /// <summary>Data arrived: the copy loop takes the writer back (waiting only if a keepalive is being flushed).</summary>
+    public async ValueTask ResumeAsync()
+    {
+        await _gate.WaitAsync();
+        _loopOwnsWriter = true;
+    }
+
+    /// <summary>The copy ended: no timer writes from now on, and the caller owns the writer.</summary>
+    public async ValueTask StopAsync()
+    {
+        _stopped = true;
+        if (_timer is not null)
+        {
+            await _timer.DisposeAsync();
+        }
+        if (!_loopOwnsWriter)
+        {
+            await _gate.WaitAsync();
+            _loopOwnsWriter = true;
+        }
+    }
+
+    /// <summary>After <see cref="StopAsync"/>: nothing can touch the gate any more.</summary>
+    public void Dispose() => _gate.Dispose();
+
+    private void OnTimer()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+        if (!_gate.Wait(0))
+        {
+            // The loop is writing (or waiting on a slow client): that is not upstream silence. Look again later.
+            _timer?.Change(ToSpan(_keepalive > 0 ? _keepalive : _idle), Timeout.InfiniteTimeSpan);
+            return;
+        }
+        bool release = true;
+        try
+        {
+            long now = _time.GetTimestamp();
+            long since = Volatile.Read(ref _waitingSince);
+            long limit = _events is { IsComplete: true } ? _finishGrace : _idle;
+            if (now - since >= limit)
+            {
+                _expired = true;
+                _stopped = true;
+                _upstream.Cancel();
+                return;
+            }
+            if (_keepalive > 0 && _events!.AtEventBoundary && now - Math.Max(since, _lastKeepalive) >= _keepalive)
+            {
+                _lastKeepalive = now;
+                KeepalivesSent++;
+                _client.Write(s_keepalive);
+                var flush = _client.FlushAsync();
+                if (!flush.IsCompleted)
+                {
+                    release = false;
+                    _ = ReleaseAfterAsync(flush);
+                }
+            }
+            _timer?.Change(ToSpan(NextDue(since, now) - now), Timeout.InfiniteTimeSpan);
+        }
+        finally
+        {
+            if (release)
+            {
+                _gate.Release();
+            }
+        }
+    }
+
+    private async Task ReleaseAfterAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            await flush;
+        }
+        catch (Exception)
+        {
+            // The client is gone; the copy loop finds out on its own next flush.
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private long NextDue(long since, long now)
+    {
+        long limit = _events is { IsComplete: true } ? _finishGrace : _idle;
+        long due = since + limit;
+        if (_keepalive > 0)
+        {
+            due = Math.Min(due, Math.Max(since, _lastKeepalive) + _keepalive);
+        }
+        return Math.Max(due, now + 1);
+    }
+
+    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    private TimeSpan ToSpan(long ticks) => TimeSpan.FromSeconds(Math.Max(ticks, 1) / (double)_time.TimestampFrequency);
+}

@@ -1,0 +1,329 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Text.Json;
+using Gateway.Core.Config;
+using Gateway.Core.Resilience;
+using Gateway.Core.Routing;
+
+namespace Gateway.Core.Proxy;
+
+public enum AttemptState
+{
+    /// <summary>An answer to give the client: a success with its first content, or a status that is not for fallback_on.</summary>
+    Committable,
+
+    /// <summary>A failure before the commit point (see <see cref="UpstreamAttempt.MayMoveOn"/>).</summary>
+    Failed,
+
+    ClientGone,
+}
+
+/// <summary>
+/// One exchange with one target, up to the commit point: send, wait for the headers, then for the first content
+/// (the first data event of a stream, the first bytes of any other body). Bytes read before the commit point are
+/// kept in <see cref="Prefix"/> and go to the client first if this attempt is committed; nothing is sent before.
+/// </summary>
+public sealed class UpstreamAttempt : IDisposable
+{
+    // Enough for any first event; a provider that sends more without one is streaming content anyway.
+    private const int MaxPrefixBytes = 64 * 1024;
+    private const int FirstReadBytes = 4096;
+
+    private readonly CancellationTokenRegistration _abortRegistration;
+    private byte[]? _prefix;
+
+    public UpstreamAttempt(RouteTarget target, Admission admission, TimeProvider time, CancellationToken clientAborted)
+    {
+        Target = target;
+        Admission = admission;
+        Cancellation = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        _abortRegistration = clientAborted.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), Cancellation);
+    }
+
+    public RouteTarget Target { get; }
+
+    public Admission Admission { get; }
+
+    /// <summary>Cancels everything upstream for this attempt: the client's abort, our timeouts, the idle watchdog.</summary>
+    public CancellationTokenSource Cancellation { get; }
+
+    public HttpResponseMessage? Response { get; private set; }
+
+    public Stream? Body { get; private set; }
+
+    public int Status { get; private set; }
+
+    public bool IsEventStream { get; private set; }
+
+    public ReadOnlySpan<byte> Prefix => _prefix.AsSpan(0, PrefixLength);
+
+    public ReadOnlyMemory<byte> PrefixMemory => _prefix.AsMemory(0, PrefixLength);
+
+    public int PrefixLength { get; private set; }
+
+    public FailureClasses FailureClass { get; private set; }
+
+    public GatewayError Error { get; private set; }
+
+    /// <summary>Why the attempt failed, short and safe for clients and logs ("answered 503", "timed out after 5s").</summary>
+    public string Reason { get; private set; } = "";
+
+    /// <summary>The failure is listed in fallback_on: the chain may retry or move on. Otherwise it is the answer.</summary>
+    public bool MayMoveOn { get; private set; }
+
+    /// <summary>Worth another try on the same provider (connect errors, resets, 5xx, 429 without Retry-After).</summary>
+    public bool Retryable { get; private set; }
+
+    public TimeSpan? RetryAfter { get; private set; }
+
+    /// <param name="headerTimeout">Until the response headers (the provider's timeout, clipped by the chain's deadline).</param>
+    /// <param name="firstTokenTimeout">From the headers until the first content.</param>
+    /// <param name="streamRequested">The request asked for a stream: an answer that is not an event stream is not one.</param>
+    public async ValueTask<AttemptState> RunAsync(
+        HttpRequestMessage request, TimeSpan headerTimeout, TimeSpan firstTokenTimeout, FallbackPolicy policy, bool streamRequested,
+        TimeProvider time, CancellationToken clientAborted)
+    {
+        var provider = Target.Provider;
+        var token = Cancellation.Token;
+        Cancellation.CancelAfter(headerTimeout);
+        try
+        {
+            Response = await provider.Invoker.SendAsync(request, token);
+        }
+        catch (Exception e)
+        {
+            if (clientAborted.IsCancellationRequested)
+            {
+                return AttemptState.ClientGone;
+            }
+            var (error, failure, reason) = ClassifySendFailure(e, headerTimeout);
+            return Fail(policy, failure, error, reason, retryable: failure == FailureClasses.Connect);
+        }
+
+        Status = (int)Response.StatusCode;
+        if (Status is >= 200 and < 300)
+        {
+            Cancellation.CancelAfter(firstTokenTimeout);
+            IsEventStream = HeaderPolicy.IsEventStream(Response);
+            if (streamRequested && !IsEventStream)
+            {
+                return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "answered a streaming request without an event stream", retryable: false);
+            }
+            return await ReadFirstContentAsync(policy, firstTokenTimeout, clientAborted);
+        }
+        if (Status is >= 300 and < 400)
+        {
+            // Never followed, never passed on: a redirect would take the provider key or the client elsewhere.
+            DisposeResponse();
+            return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, $"answered with a redirect ({Status})", retryable: false);
+        }
+        if (Status == 429)
+        {
+            RetryAfter = Resilience.RetryAfter.From(Response, time);
+            return Fail(policy, FailureClasses.RateLimited, GatewayError.UpstreamRateLimited, "answered 429 (rate limited)", retryable: RetryAfter is null);
+        }
+        if (Status >= 500)
+        {
+            return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, $"answered {Status}", retryable: true);
+        }
+        if (policy.AllowsStatus(Status))
+        {
+            return Fail(policy, FailureClasses.None, GatewayError.UpstreamBadResponse, $"answered {Status}", retryable: false, listed: true);
+        }
+        if (policy.ErrorCodes.Count > 0)
+        {
+            return await MatchErrorCodeAsync(policy, clientAborted);
+        }
+        return AttemptState.Committable;
+    }
+
+    private async ValueTask<AttemptState> ReadFirstContentAsync(FallbackPolicy policy, TimeSpan firstTokenTimeout, CancellationToken clientAborted)
+    {
+        var token = Cancellation.Token;
+        try
+        {
+            Body = await Response!.Content.ReadAsStreamAsync(token);
+            if (!IsEventStream)
+            {
+                int read = await ReadIntoPrefixAsync(token);
+                if (read == 0 && Response.Content.Headers.ContentLength != 0)
+                {
+                    return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "closed the connection before sending a body", retryable: true);
+                }
+                Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
+                return AttemptState.Committable;
+            }
+            while (true)
+            {
+                if (PrefixLength == MaxPrefixBytes)
+                {
+                    break;
+                }
+                if (await ReadIntoPrefixAsync(token) == 0)
+                {
+                    return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "ended the stream before its first event", retryable: true);
+                }
+                var first = FirstEvent.Inspect(Prefix);
+                if (first == FirstEventKind.Error)
+                {
+                    return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "sent an error as its first event", retryable: true);
+                }
+                if (first == FirstEventKind.Content)
+                {
+                    break;
+                }
+            }
+            Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
+            return AttemptState.Committable;
+        }
+        catch (Exception e)
+        {
+            if (clientAborted.IsCancellationRequested)
+            {
+                return AttemptState.ClientGone;
+            }
+            return e is OperationCanceledException
+                ? Fail(policy, FailureClasses.Timeout, GatewayError.UpstreamTimeout, $"sent no first token within {Durations.Format(firstTokenTimeout)}", retryable: false)
+                : Fail(policy, FailureClasses.Connect, GatewayError.UpstreamBadResponse, "broke the connection before the first token", retryable: true);
+        }
+    }
+
+    /// <summary>A 4xx whose error code is listed in fallback_on (e.g. context_length_exceeded) moves on; others are the answer.</summary>
+    private async ValueTask<AttemptState> MatchErrorCodeAsync(FallbackPolicy policy, CancellationToken clientAborted)
+    {
+        try
+        {
+            Body = await Response!.Content.ReadAsStreamAsync(Cancellation.Token);
+            while (PrefixLength < MaxPrefixBytes && await ReadIntoPrefixAsync(Cancellation.Token) > 0)
+            {
+            }
+        }
+        catch (Exception) when (!clientAborted.IsCancellationRequested)
+        {
+            // An unreadable error body matches no code; what was read is still passed on.
+        }
+        catch (Exception)
+        {
+            return AttemptState.ClientGone;
+        }
+        var code = ReadErrorCode(Prefix);
+        if (code is not null && policy.AllowsCode(code))
+        {
+            return Fail(policy, FailureClasses.None, GatewayError.UpstreamBadResponse, $"answered {Status} ({code})", retryable: false, listed: true);
+        }
+        return AttemptState.Committable;
+    }
+
+    private async ValueTask<int> ReadIntoPrefixAsync(CancellationToken token)
+    {
+        if (_prefix is null)
+        {
+            _prefix = ArrayPool<byte>.Shared.Rent(FirstReadBytes);
+        }
+        else if (PrefixLength == _prefix.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(_prefix.Length * 2, MaxPrefixBytes));
+            _prefix.AsSpan(0, PrefixLength).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_prefix);
+            _prefix = larger;
+        }
+        int read = await Body!.ReadAsync(_prefix.AsMemory(PrefixLength, Math.Min(_prefix.Length, MaxPrefixBytes) - PrefixLength), token);
+        PrefixLength += read;
+        return read;
+    }
+
+    /// <summary>error.code of an OpenAI-shaped error body, when it is a plain identifier.</summary>
+    private static string? ReadErrorCode(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isError = reader.ValueTextEquals("error"u8);
+                reader.Read();
+                if (!isError || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool isCode = reader.ValueTextEquals("code"u8);
+                    reader.Read();
+                    if (isCode && reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 64)
+                    {
+                        return reader.GetString();
+                    }
+                    reader.Skip();
+                }
+                return null;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
+    }
+
+    private AttemptState Fail(FallbackPolicy policy, FailureClasses failure, GatewayError error, string reason, bool retryable, bool listed = false)
+    {
+        FailureClass = failure;
+        Error = error;
+        Reason = reason;
+        Retryable = retryable;
+        MayMoveOn = listed || policy.Allows(failure);
+        return AttemptState.Failed;
+    }
+
+    private static (GatewayError, FailureClasses, string) ClassifySendFailure(Exception e, TimeSpan headerTimeout)
+    {
+        if (e is OperationCanceledException)
+        {
+            return (GatewayError.UpstreamTimeout, FailureClasses.Timeout, $"did not answer within {Durations.Format(headerTimeout)}");
+        }
+        if (e is HttpRequestException http)
+        {
+            if (http.InnerException is TimeoutException || http.InnerException is OperationCanceledException)
+            {
+                return (GatewayError.UpstreamTimeout, FailureClasses.Timeout, "could not be connected to in time");
+            }
+            return http.HttpRequestError switch
+            {
+                HttpRequestError.NameResolutionError => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "is unreachable (host name not resolved)"),
+                HttpRequestError.ConnectionError when http.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused }
+                    => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "is unreachable (connection refused)"),
+                HttpRequestError.ConnectionError => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "is unreachable (connection failed)"),
+                HttpRequestError.SecureConnectionError => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "is unreachable (TLS handshake failed)"),
+                HttpRequestError.ResponseEnded => (GatewayError.UpstreamBadResponse, FailureClasses.Connect, "closed the connection without answering"),
+                HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError => (GatewayError.UpstreamBadResponse, FailureClasses.ServerError, "sent an invalid HTTP response"),
+                _ when http.InnerException is IOException => (GatewayError.UpstreamBadResponse, FailureClasses.Connect, "reset the connection before answering"),
+                _ => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "could not be reached"),
+            };
+        }
+        return (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "could not be reached");
+    }
+
+    private void DisposeResponse()
+    {
+        Response?.Dispose();
+        Response = null;
+    }
+
+    public void Dispose()
+    {
+        _abortRegistration.Dispose();
+        Body?.Dispose();
+        Response?.Dispose();
+        Cancellation.Dispose();
+        if (_prefix is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_prefix);
+            _prefix = null;
+        }
+    }
+}
