@@ -30,7 +30,7 @@ for report in reports:
             checked += 1
             seen.add(key)
             allocated = parse_bytes(row.get('Allocated', ''))
-            params = ', '.join(f'{k}={v}' for k, v in row.items() if k in ('Body', 'Providers', 'ChunkSize', 'Tee'))
+            params = ', '.join(f'{k}={v}' for k, v in row.items() if k in ('Body', 'Providers', 'ChunkSize', 'Tee', 'Chunks'))
             status = 'ok' if allocated <= budget[key] else 'OVER BUDGET'
             print(f'{status:12} {key} ({params}): {allocated} B/op (budget {budget[key]})')
             if allocated > budget[key]:

@@ -1,0 +1,97 @@
+using System.IO.Pipelines;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using Gateway.Core.Proxy;
+
+namespace Gateway.Benchmarks;
+
+/// <summary>
+/// Step 7 for a committed chat stream: a 200-chunk SSE answer through the copy loop with the stream scanner as its
+/// tee (finish_reason / [DONE] / event boundaries), chunks either one event each or cut at 100 bytes so events and
+/// lines straddle reads. Budget: the scanner object per stream, nothing per chunk (its carry buffer is pooled).
+/// </summary>
+[BenchmarkCategory("HotPath")]
+public class SseStreamBenchmarks
+{
+    private static readonly byte[] s_stream = BuildStream(200);
+
+    private readonly EventStream _upstream = new(s_stream);
+    private readonly NullPipeWriter _client = new();
+
+    [Params("event", "100B")]
+    public string Chunks { get; set; } = "event";
+
+    [GlobalSetup]
+    public void Setup() => _upstream.SplitEvery = Chunks == "event" ? 0 : 100;
+
+    [Benchmark]
+    public bool ScanStream()
+    {
+        _upstream.Rewind();
+        using var scanner = new SseScanner();
+        var task = StreamCopier.CopyAsync(_upstream, _client, scanner, flushEachRead: true, CancellationToken.None);
+        _ = task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+        return scanner.IsComplete;
+    }
+
+    private static byte[] BuildStream(int chunks)
+    {
+        var text = new StringBuilder();
+        for (int i = 0; i < chunks; i++)
+        {
+            text.Append("data: {\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion.chunk\",\"created\":1741570283,")
+                .Append("\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" token").Append(i)
+                .Append("\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+        }
+        text.Append("data: {\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    /// <summary>An upstream that returns one event per read (or fixed-size cuts), synchronously.</summary>
+    private sealed class EventStream(byte[] data) : Stream
+    {
+        private int _position;
+
+        public int SplitEvery { get; set; }
+
+        public void Rewind() => _position = 0;
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var rest = data.AsSpan(_position);
+            int n = SplitEvery > 0 ? Math.Min(SplitEvery, rest.Length) : rest.IndexOf("\n\n"u8) is var end and >= 0 ? end + 2 : rest.Length;
+            n = Math.Min(n, buffer.Length);
+            rest[..n].CopyTo(buffer.Span);
+            _position += n;
+            return new ValueTask<int>(n);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => data.Length;
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    private sealed class NullPipeWriter : PipeWriter
+    {
+        private readonly byte[] _block = new byte[4096];
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _block;
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _block;
+
+        public override void Advance(int bytes) { }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => new(new FlushResult(false, false));
+
+        public override void CancelPendingFlush() { }
+
+        public override void Complete(Exception? exception = null) { }
+    }
+}
