@@ -118,7 +118,7 @@ public sealed class MockProviderServer : IAsyncDisposable
 
         try
         {
-            var (model, stream, behavior, prefill) = Parse(body, Defaults);
+            var (model, stream, behavior, prefill, includeUsage) = Parse(body, Defaults);
             if (behavior.FailTimes > 0 && Interlocked.Increment(ref _failuresServed) > behavior.FailTimes)
             {
                 behavior = behavior.Healthy();
@@ -164,7 +164,7 @@ public sealed class MockProviderServer : IAsyncDisposable
             switch (path)
             {
                 case "/v1/chat/completions" when stream:
-                    await StreamChatAsync(context, model, behavior, record, chat: true, prefill);
+                    await StreamChatAsync(context, model, behavior, record, chat: true, prefill, includeUsage);
                     break;
                 case "/v1/completions" when stream:
                     await StreamChatAsync(context, model, behavior, record, chat: false);
@@ -257,7 +257,8 @@ public sealed class MockProviderServer : IAsyncDisposable
         return result;
     }
 
-    private static async Task StreamChatAsync(HttpContext context, string model, MockBehavior behavior, RecordedRequest? record, bool chat, string? prefill = null)
+    private static async Task StreamChatAsync(
+        HttpContext context, string model, MockBehavior behavior, RecordedRequest? record, bool chat, string? prefill = null, bool includeUsage = false)
     {
         var response = context.Response;
         response.StatusCode = 200;
@@ -303,6 +304,10 @@ public sealed class MockProviderServer : IAsyncDisposable
             ? $$$"""{"id":{{{id}}},"object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"""
             : $$$"""{"id":"cmpl-mock","object":"text_completion","created":1700000000,"model":{{{model}}},"choices":[{"index":0,"text":"","finish_reason":"stop"}]}""";
         WriteEvent(writer, finish);
+        if (includeUsage)
+        {
+            WriteEvent(writer, $$$"""{"id":{{{id}}},"object":"chat.completion.chunk","created":1700000000,"model":{{{model}}},"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":{{{tokens.Count}}},"total_tokens":{{{9 + tokens.Count}}}}}""");
+        }
         if (!behavior.NoDone)
         {
             writer.Write(s_done);
@@ -348,15 +353,16 @@ public sealed class MockProviderServer : IAsyncDisposable
     /// The model as a JSON string literal (ready to embed), the stream flag, the behaviour for this request, and the
     /// content of a trailing assistant message (a prefill to continue), if any.
     /// </returns>
-    private static (string Model, bool Stream, MockBehavior Behavior, string? Prefill) Parse(byte[] body, MockBehavior defaults)
+    private static (string Model, bool Stream, MockBehavior Behavior, string? Prefill, bool IncludeUsage) Parse(byte[] body, MockBehavior defaults)
     {
         string model = "\"unknown\"";
         bool stream = false;
         var behavior = defaults;
         string? prefill = null;
+        bool includeUsage = false;
         if (body.Length == 0)
         {
-            return (model, stream, behavior, prefill);
+            return (model, stream, behavior, prefill, includeUsage);
         }
         var reader = new Utf8JsonReader(body);
         reader.Read();
@@ -377,6 +383,13 @@ public sealed class MockProviderServer : IAsyncDisposable
                 reader.Read();
                 behavior = behavior.With(ref reader);
             }
+            else if (reader.ValueTextEquals("stream_options"u8))
+            {
+                reader.Read();
+                using var options = JsonDocument.ParseValue(ref reader);
+                includeUsage = options.RootElement.ValueKind == JsonValueKind.Object
+                    && options.RootElement.TryGetProperty("include_usage", out var include) && include.ValueKind == JsonValueKind.True;
+            }
             else if (reader.ValueTextEquals("messages"u8))
             {
                 reader.Read();
@@ -389,7 +402,7 @@ public sealed class MockProviderServer : IAsyncDisposable
                 reader.Skip();
             }
         }
-        return (model, stream, behavior, prefill);
+        return (model, stream, behavior, prefill, includeUsage);
     }
 
     private static string? TrailingAssistantContent(JsonElement messages)

@@ -57,6 +57,12 @@ public static class ConfigLoader
         var strategies = ReadStrategies(reader, providers);
         var models = ReadModels(reader.Mapping("models"));
         var routing = ReadRouting(reader.Mapping("routing"));
+        var auth = ReadAuth(reader.Mapping("auth"));
+        var requestLog = ReadRequestLog(reader.Mapping("request_log"));
+        var headerRules = ReadHeaderRules(reader.Mapping("headers"));
+        var completionLog = ReadCompletionLog(reader.Mapping("completion_log"));
+        var bufferMax = reader.Integer("completion_buffer_max_bytes", 1024, 1L << 30) ?? GatewayConfig.DefaultCompletionBufferMaxBytes;
+        var redact = ReadRedact(reader.Mapping("redact"));
         reader.ReportUnknownKeys();
 
         if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
@@ -66,7 +72,8 @@ public static class ConfigLoader
 
         return errors.Count > 0
             ? new ConfigLoadResult(null, errors)
-            : new ConfigLoadResult(new GatewayConfig(server, providers, strategies, models, routing), errors);
+            : new ConfigLoadResult(new GatewayConfig(
+                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact), errors);
     }
 
     private static ServerConfig ReadServer(YamlMappingReader? server)
@@ -315,6 +322,245 @@ public static class ConfigLoader
         var requireKnown = routing.Boolean("require_known_model") ?? false;
         routing.ReportUnknownKeys();
         return new RoutingConfig(requireKnown);
+    }
+
+    private static AuthConfig? ReadAuth(YamlMappingReader? auth)
+    {
+        if (auth is null)
+        {
+            return null;
+        }
+        var keys = new List<ClientKeyConfig>();
+        var node = auth.Take("keys");
+        if (node is not YamlSequenceNode sequence || sequence.Children.Count == 0)
+        {
+            auth.Error("keys", node, "required: a list of { name, key } (remove auth for an open gateway)");
+            auth.ReportUnknownKeys();
+            return null;
+        }
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < sequence.Children.Count; i++)
+        {
+            var path = $"keys[{i}]";
+            if (sequence.Children[i] is not YamlMappingNode mapping)
+            {
+                auth.Error(path, sequence.Children[i], "expected { name, key, models, rpm, tpm, max_concurrent }");
+                continue;
+            }
+            var k = auth.Nested(path, mapping);
+            var name = k.String("name");
+            if (name is null || !IsValidName(name))
+            {
+                k.Error("name", k.Take("name"), "required: letters, digits, '.', '_' and '-' (it appears in logs)");
+            }
+            else if (!names.Add(name))
+            {
+                k.Error("name", k.Take("name"), $"duplicate key name '{name}'");
+            }
+            var keyText = k.String("key", out var missing, out var keyNode);
+            Secret? key = null;
+            string? disabled = null;
+            if (missing is not null)
+            {
+                disabled = $"key: environment variable {missing} is not set";
+            }
+            else if (keyText is null)
+            {
+                k.Error("key", null, "required");
+            }
+            else
+            {
+                keyText = keyText.Trim();
+                if (keyText.Length is < 8 or > 256 || !IsHeaderSafe(keyText) || keyText.Contains(' ', StringComparison.Ordinal))
+                {
+                    k.Error("key", keyNode, "must be 8 to 256 characters without spaces or control characters");
+                }
+                else if (!values.Add(keyText))
+                {
+                    k.Error("key", keyNode, "the same key is configured twice");
+                }
+                else
+                {
+                    key = new Secret(keyText);
+                }
+            }
+            var models = ReadStringList(k, "models", "a list of model globs such as \"openai/*\"");
+            var rpm = (int?)k.Integer("rpm", 1, 10_000_000);
+            var tpm = k.Integer("tpm", 1, long.MaxValue / 2);
+            var concurrent = (int?)k.Integer("max_concurrent", 1, 1_000_000);
+            k.ReportUnknownKeys();
+            if (name is not null && (key is not null || disabled is not null))
+            {
+                keys.Add(new ClientKeyConfig(name, key, models, rpm, tpm, concurrent, disabled));
+            }
+        }
+        auth.ReportUnknownKeys();
+        return new AuthConfig(keys);
+    }
+
+    private static List<string>? ReadStringList(YamlMappingReader reader, string key, string expected)
+    {
+        var node = reader.Take(key);
+        if (node is null)
+        {
+            return null;
+        }
+        if (node is not YamlSequenceNode sequence)
+        {
+            reader.Error(key, node, "expected " + expected);
+            return null;
+        }
+        var result = new List<string>();
+        for (int i = 0; i < sequence.Children.Count; i++)
+        {
+            var text = reader.ScalarOf($"{key}[{i}]", sequence.Children[i], out var missing);
+            if (missing is not null || string.IsNullOrWhiteSpace(text))
+            {
+                reader.Error($"{key}[{i}]", sequence.Children[i], "expected " + expected);
+                continue;
+            }
+            result.Add(text);
+        }
+        return result;
+    }
+
+    private static RequestLogConfig? ReadRequestLog(YamlMappingReader? log)
+    {
+        if (log is null)
+        {
+            return null;
+        }
+        var format = log.String("format");
+        log.ReportUnknownKeys();
+        switch (format)
+        {
+            case null or "json":
+                return new RequestLogConfig(RequestLogFormat.Json);
+            case "text":
+                return new RequestLogConfig(RequestLogFormat.Text);
+            default:
+                log.Error("format", log.Take("format"), $"expected json or text, got '{format}'");
+                return null;
+        }
+    }
+
+    // Credentials and hop-by-hop headers: forwarding them would leak the client's secret or break the connection.
+    private static readonly HashSet<string> s_neverForwarded = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "authorization", "x-api-key", "api-key", "cookie", "proxy-authorization", "host", "connection", "content-length",
+        "transfer-encoding", "te", "upgrade", "keep-alive", "x-goog-api-key",
+    };
+
+    private static HeaderRulesConfig? ReadHeaderRules(YamlMappingReader? headers)
+    {
+        if (headers is null)
+        {
+            return null;
+        }
+        var drop = ReadStringList(headers, "drop_from_client", "a list of header names") ?? [];
+        var forward = ReadStringList(headers, "forward_from_client", "a list of header names") ?? [];
+        foreach (var name in drop.Concat(forward))
+        {
+            if (!IsToken(name))
+            {
+                headers.Error("drop_from_client", null, $"'{name}' is not a header name");
+            }
+        }
+        foreach (var name in forward)
+        {
+            if (s_neverForwarded.Contains(name))
+            {
+                headers.Error("forward_from_client", null, $"'{name}' can never be forwarded (a credential or hop-by-hop header)");
+            }
+        }
+        headers.ReportUnknownKeys();
+        return new HeaderRulesConfig(drop, forward);
+    }
+
+    private static CompletionLogConfig? ReadCompletionLog(YamlMappingReader? log)
+    {
+        if (log is null)
+        {
+            return null;
+        }
+        var sinkText = log.String("sink") ?? "file";
+        var sink = sinkText switch
+        {
+            "file" => CompletionSink.File,
+            "elasticsearch" => CompletionSink.Elasticsearch,
+            _ => (CompletionSink?)null,
+        };
+        if (sink is null)
+        {
+            log.Error("sink", log.Take("sink"), $"expected file or elasticsearch, got '{sinkText}'");
+        }
+        var path = log.String("path") ?? "logs/completions.jsonl";
+        var maxFile = log.Integer("max_file_bytes", 4096, long.MaxValue / 2) ?? CompletionLogConfig.DefaultMaxFileBytes;
+        var capture = log.Boolean("capture_bodies") ?? false;
+        var capacity = (int)(log.Integer("queue_capacity", 1, 10_000_000) ?? CompletionLogConfig.DefaultQueueCapacity);
+        ElasticsearchConfig? elasticsearch = null;
+        if (log.Mapping("elasticsearch") is { } es)
+        {
+            var urlText = es.String("url");
+            Uri? url = null;
+            if (urlText is null || !Uri.TryCreate(urlText, UriKind.Absolute, out url) || url.Scheme is not ("http" or "https") || url.UserInfo.Length > 0)
+            {
+                es.Error("url", es.Take("url"), "required: an absolute http(s) URL without credentials (put them in api_key)");
+                url = null;
+            }
+            var index = es.String("index") ?? "gateway-completions";
+            var apiKeyText = es.String("api_key", out var missing, out _);
+            if (missing is not null)
+            {
+                es.Error("api_key", es.Take("api_key"), $"environment variable {missing} is not set");
+            }
+            var batch = (int)(es.Integer("batch_size", 1, 100_000) ?? 500);
+            var interval = es.Duration("flush_interval", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10)) ?? TimeSpan.FromSeconds(1);
+            es.ReportUnknownKeys();
+            if (url is not null)
+            {
+                elasticsearch = new ElasticsearchConfig(url, index, string.IsNullOrWhiteSpace(apiKeyText) ? null : new Secret(apiKeyText.Trim()), batch, interval);
+            }
+        }
+        if (sink == CompletionSink.Elasticsearch && elasticsearch is null && log.Take("elasticsearch") is null)
+        {
+            log.Error("elasticsearch", null, "required when sink is elasticsearch: { url, index, api_key }");
+        }
+        log.ReportUnknownKeys();
+        return sink is null ? null : new CompletionLogConfig(sink.Value, path, maxFile, capture, elasticsearch, capacity);
+    }
+
+    private static RedactConfig? ReadRedact(YamlMappingReader? redact)
+    {
+        if (redact is null)
+        {
+            return null;
+        }
+        var patterns = new List<System.Text.RegularExpressions.Regex>();
+        var texts = ReadStringList(redact, "patterns", "a list of regular expressions");
+        if (texts is null || texts.Count == 0)
+        {
+            redact.Error("patterns", redact.Take("patterns"), "required: a non-empty list of regular expressions");
+        }
+        foreach (var text in texts ?? [])
+        {
+            try
+            {
+                patterns.Add(new System.Text.RegularExpressions.Regex(
+                    text, System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.Compiled,
+                    TimeSpan.FromMilliseconds(100)));
+            }
+            catch (ArgumentException e)
+            {
+                redact.Error("patterns", null, $"invalid regular expression '{text}': {e.Message}");
+            }
+        }
+        var replacement = redact.String("replacement") ?? "[redacted]";
+        var models = ReadStringList(redact, "models", "a list of model globs");
+        var maxMatch = (int)(redact.Integer("max_match_chars", 1, 4096) ?? 64);
+        redact.ReportUnknownKeys();
+        return patterns.Count == 0 ? null : new RedactConfig(patterns, replacement, models, maxMatch);
     }
 
     private static List<StrategyConfig> ReadStrategies(YamlMappingReader root, List<ProviderConfig> providers)

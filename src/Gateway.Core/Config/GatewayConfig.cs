@@ -6,7 +6,16 @@ public sealed record GatewayConfig(
     IReadOnlyList<ProviderConfig> Providers,
     IReadOnlyList<StrategyConfig> Strategies,
     ModelsConfig Models,
-    RoutingConfig Routing);
+    RoutingConfig Routing,
+    AuthConfig? Auth = null,
+    RequestLogConfig? RequestLog = null,
+    HeaderRulesConfig? Headers = null,
+    CompletionLogConfig? CompletionLog = null,
+    long CompletionBufferMaxBytes = GatewayConfig.DefaultCompletionBufferMaxBytes,
+    RedactConfig? Redact = null)
+{
+    public const long DefaultCompletionBufferMaxBytes = 4 * 1024 * 1024;
+}
 
 /// <summary>The background discovery of each provider's models, behind GET /v1/models.</summary>
 public sealed record ModelsConfig(TimeSpan RefreshInterval, TimeSpan FetchTimeout)
@@ -192,3 +201,50 @@ public sealed record FallbackPolicy(FailureClasses Classes, IReadOnlyList<int> S
         return false;
     }
 }
+
+/// <summary>Gateway keys: who may call, which models, how much. Absent = an open gateway.</summary>
+public sealed record AuthConfig(IReadOnlyList<ClientKeyConfig> Keys);
+
+/// <param name="Name">Appears in logs, metrics and completion records; the key itself never does.</param>
+/// <param name="Models">Glob allow-list ("openai/*", "smart"); null = every model.</param>
+/// <param name="DisabledReason">Set when the key's variable is unset: the key is refused, with a start-up warning.</param>
+public sealed record ClientKeyConfig(string Name, Secret? Key, IReadOnlyList<string>? Models, int? Rpm, long? Tpm, int? MaxConcurrent, string? DisabledReason);
+
+public enum RequestLogFormat
+{
+    Json,
+    Text,
+}
+
+public sealed record RequestLogConfig(RequestLogFormat Format);
+
+/// <summary>Gateway-wide rules for client headers on their way to providers (per-provider additions are provider.headers).</summary>
+/// <param name="DropFromClient">Never forwarded, even when otherwise allowed.</param>
+/// <param name="ForwardFromClient">Forwarded in addition to the built-in allow-list (credentials can never be added).</param>
+public sealed record HeaderRulesConfig(IReadOnlyList<string> DropFromClient, IReadOnlyList<string> ForwardFromClient)
+{
+    public static readonly HeaderRulesConfig Default = new([], []);
+}
+
+public enum CompletionSink
+{
+    File,
+    Elasticsearch,
+}
+
+/// <summary>One record per completed request, written off the request path.</summary>
+public sealed record CompletionLogConfig(
+    CompletionSink Sink, string Path, long MaxFileBytes, bool CaptureBodies, ElasticsearchConfig? Elasticsearch, int QueueCapacity)
+{
+    public const long DefaultMaxFileBytes = 100L * 1024 * 1024;
+    public const int DefaultQueueCapacity = 10_000;
+}
+
+/// <summary>An Elasticsearch/OpenSearch _bulk endpoint; batches by count or time, retried with backoff.</summary>
+public sealed record ElasticsearchConfig(Uri Url, string Index, Secret? ApiKey, int BatchSize, TimeSpan FlushInterval);
+
+/// <summary>Regex redaction of generated text (delta.content of SSE events, message content of JSON answers).</summary>
+/// <param name="Models">Glob list of requested models it applies to; null = all.</param>
+/// <param name="MaxMatchChars">The longest text a pattern can match: a stream holds back this many characters so a match split across events is still caught.</param>
+public sealed record RedactConfig(IReadOnlyList<System.Text.RegularExpressions.Regex> Patterns, string Replacement, IReadOnlyList<string>? Models, int MaxMatchChars);
+

@@ -15,11 +15,13 @@ public readonly record struct DiscoveredModel(string Id, long Created);
 public sealed class ModelCatalog
 {
     private readonly FrozenDictionary<string, byte[]> _entries;
+    private readonly string[] _ids;
 
-    private ModelCatalog(byte[] listJson, FrozenDictionary<string, byte[]> entries, long revision)
+    private ModelCatalog(byte[] listJson, FrozenDictionary<string, byte[]> entries, string[] ids, long revision)
     {
         ListJson = listJson;
         _entries = entries;
+        _ids = ids;
         Revision = revision;
     }
 
@@ -34,6 +36,28 @@ public sealed class ModelCatalog
     public bool TryGetEntry(string id, out byte[] json) => _entries.TryGetValue(id, out json!);
 
     public bool Contains(string id) => _entries.ContainsKey(id);
+
+    /// <summary>The list document with only the models a caller may use (keys with a models allow-list).</summary>
+    public byte[] ListJsonFor(Access.ClientKey caller)
+    {
+        var list = new ArrayBufferWriter<byte>(ListJson.Length);
+        list.Write("{\"object\":\"list\",\"data\":["u8);
+        bool first = true;
+        foreach (var id in _ids)
+        {
+            if (caller.MayUse(id))
+            {
+                if (!first)
+                {
+                    list.Write(","u8);
+                }
+                list.Write(_entries[id]);
+                first = false;
+            }
+        }
+        list.Write("]}"u8);
+        return list.WrittenSpan.ToArray();
+    }
 
     /// <param name="discovered">Per enabled provider name: the models it last reported successfully.</param>
     public static ModelCatalog Build(GatewaySnapshot snapshot, IReadOnlyDictionary<string, IReadOnlyList<DiscoveredModel>> discovered, long revision)
@@ -78,7 +102,7 @@ public sealed class ModelCatalog
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        return new ModelCatalog(list.WrittenSpan.ToArray(), single.ToFrozenDictionary(StringComparer.Ordinal), revision);
+        return new ModelCatalog(list.WrittenSpan.ToArray(), single.ToFrozenDictionary(StringComparer.Ordinal), [.. entries.Keys], revision);
     }
 
     private static void WriteEntry(Utf8JsonWriter json, string id, long created, string owner)

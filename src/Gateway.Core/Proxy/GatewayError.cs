@@ -24,6 +24,12 @@ public enum GatewayError
     UnknownUrl,
     MethodNotAllowed,
 
+    // Policy errors: the caller may not do this (gateway keys and their limits).
+    MissingApiKey,
+    InvalidApiKey,
+    ModelNotAllowed,
+    RateLimitExceeded,
+
     // Provider errors: the upstream could not give an answer.
     UpstreamUnreachable,
     UpstreamTimeout,
@@ -65,6 +71,10 @@ public static class GatewayErrors
         GatewayError.ModelNotFound => new(404, "invalid_request_error", "model_not_found", "model"),
         GatewayError.UnknownUrl => new(404, "invalid_request_error", "unknown_url", null),
         GatewayError.MethodNotAllowed => new(405, "invalid_request_error", "method_not_allowed", null),
+        GatewayError.MissingApiKey => new(401, "authentication_error", "missing_api_key", null),
+        GatewayError.InvalidApiKey => new(401, "authentication_error", "invalid_api_key", null),
+        GatewayError.ModelNotAllowed => new(403, "permission_error", "model_not_allowed", "model"),
+        GatewayError.RateLimitExceeded => new(429, "rate_limit_error", "rate_limit_exceeded", null),
         GatewayError.UpstreamUnreachable => new(502, "server_error", "upstream_error", null),
         GatewayError.UpstreamTimeout => new(504, "server_error", "upstream_timeout", null),
         GatewayError.UpstreamBadResponse => new(502, "server_error", "upstream_bad_response", null),

@@ -23,10 +23,25 @@ public static class HeaderPolicy
         "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-    public static void CopyRequestHeaders(IDownstream client, HttpRequestMessage upstream)
+    /// <summary>The built-in allow-list plus headers.forward_from_client, minus headers.drop_from_client.</summary>
+    public static string[] ForwardedHeaders(Config.HeaderRulesConfig rules)
+    {
+        var names = new List<string>(ForwardedRequestHeaders);
+        foreach (var name in rules.ForwardFromClient)
+        {
+            if (!names.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                names.Add(name);
+            }
+        }
+        names.RemoveAll(name => rules.DropFromClient.Contains(name, StringComparer.OrdinalIgnoreCase));
+        return names.ToArray();
+    }
+
+    public static void CopyRequestHeaders(IDownstream client, HttpRequestMessage upstream, string[] forwarded)
     {
         var connectionTokens = client.RequestHeader("Connection");
-        foreach (var name in ForwardedRequestHeaders)
+        foreach (var name in forwarded)
         {
             if (client.RequestHeader(name) is { } value && !IsNamedIn(connectionTokens, name) && IsSafe(value))
             {
@@ -35,11 +50,13 @@ public static class HeaderPolicy
         }
     }
 
-    public static void CopyResponseHeaders(HttpResponseMessage upstream, IDownstream client)
+    /// <param name="ownRateLimits">The gateway sets x-ratelimit-* for the caller's key: the provider's (for the gateway's provider key) are dropped.</param>
+    public static void CopyResponseHeaders(HttpResponseMessage upstream, IDownstream client, bool ownRateLimits)
     {
         foreach (var header in upstream.Headers.NonValidated)
         {
-            if (s_forwardedResponseHeaders.Contains(header.Key))
+            if (s_forwardedResponseHeaders.Contains(header.Key)
+                && !(ownRateLimits && header.Key.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)))
             {
                 client.SetHeader(header.Key, header.Value);
             }

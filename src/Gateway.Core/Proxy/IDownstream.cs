@@ -21,6 +21,12 @@ public interface IDownstream
 
     string RequestId { get; }
 
+    /// <summary>The gateway key that authenticated this request; null on an open gateway.</summary>
+    Access.ClientKey? Caller { get; }
+
+    /// <summary>What this request did (model, target, attempts, bytes, timings), for the request log and completion records.</summary>
+    ExchangeInfo Exchange { get; }
+
     /// <summary>A request header, or null when absent (several values joined by commas).</summary>
     string? RequestHeader(string name);
 

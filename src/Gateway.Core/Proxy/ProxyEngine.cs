@@ -4,6 +4,7 @@ using Gateway.Core.Diagnostics;
 using Gateway.Core.Models;
 using Gateway.Core.Proxy.Continuation;
 using Gateway.Core.Resilience;
+using Gateway.Core.Responses;
 using Gateway.Core.Routing;
 using Microsoft.Extensions.Logging;
 
@@ -27,18 +28,22 @@ public sealed class ProxyEngine
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ModelCatalogHolder _catalog;
+    private readonly ResponsePipeline _responses;
 
-    public ProxyEngine(ILogger<ProxyEngine> logger, TimeProvider time, ModelCatalogHolder catalog)
+    public ProxyEngine(ILogger<ProxyEngine> logger, TimeProvider time, ModelCatalogHolder catalog, ResponsePipeline responses)
     {
         _logger = logger;
         _time = time;
         _catalog = catalog;
+        _responses = responses;
     }
 
     /// <param name="snapshot">Pinned by the caller for this whole request.</param>
     /// <param name="clientAborted">Signals that the client went away: the upstream request is cancelled at once.</param>
     public async ValueTask<ProxyOutcome> ForwardAsync(GatewaySnapshot snapshot, IDownstream client, CancellationToken clientAborted)
     {
+        client.Exchange.ForwardedHeaders = snapshot.ForwardedRequestHeaders;
+
         // :: Step 1 — read the whole body, bounded by max_request_body_bytes; it stays in the pipe's buffers (or one rented array).
         var (readError, body) = await RequestBodyReader.ReadAsync(
             client.RequestBody, client.RequestContentLength, snapshot.MaxRequestBodyBytes, clientAborted);
@@ -60,14 +65,16 @@ public sealed class ProxyEngine
 
             // :: Step 3 — route: "provider/model" (split at the first slash) or a strategy name.
             var knownModels = snapshot.Config.Routing.RequireKnownModel ? _catalog.Current : null;
-            var strategy = Resolve(snapshot.Routes, knownModels, body, inspection, out var direct, out var routeError, out var routeDetail);
+            client.Exchange.Stream = inspection.Stream;
+            client.Exchange.BytesIn = body.Data.Length;
+            var strategy = Resolve(snapshot.Routes, knownModels, body, inspection, client, out var direct, out var routeError, out var routeDetail);
             if (routeError != GatewayError.None)
             {
                 return ProxyOutcome.Fail(routeError, routeDetail);
             }
 
             var picker = strategy is null ? new TargetPicker(direct) : new TargetPicker(strategy);
-            return await RunChainAsync(picker, strategy, body, inspection, client, clientAborted);
+            return await RunChainAsync(snapshot, picker, strategy, body, inspection, client, clientAborted);
         }
         finally
         {
@@ -77,7 +84,7 @@ public sealed class ProxyEngine
     }
 
     private async ValueTask<ProxyOutcome> RunChainAsync(
-        TargetPicker picker, StrategyRoute? strategy, RequestBody body, RequestInspection inspection, IDownstream client, CancellationToken clientAborted)
+        GatewaySnapshot snapshot, TargetPicker picker, StrategyRoute? strategy, RequestBody body, RequestInspection inspection, IDownstream client, CancellationToken clientAborted)
     {
         var policy = strategy?.Config.FallbackOn ?? FallbackPolicy.Default;
         long started = _time.GetTimestamp();
@@ -110,7 +117,7 @@ public sealed class ProxyEngine
                 if (state == AttemptState.Committable)
                 {
                     ReportAnswer(attempt);
-                    return await CommitAsync(attempt, strategy, picker, body, inspection, client, attempts, clientAborted);
+                    return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, clientAborted);
                 }
                 if (state == AttemptState.ClientGone)
                 {
@@ -131,7 +138,7 @@ public sealed class ProxyEngine
                     // Not for fallback_on, or the last word of a "provider/model" request: the provider's own answer goes back as is.
                     if (attempt.Response is not null)
                     {
-                        return await CommitAsync(attempt, strategy, picker, body, inspection, client, attempts, clientAborted);
+                        return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, clientAborted);
                     }
                     attempt.Dispose();
                     return failures.ToOutcome(attempts);
@@ -234,7 +241,7 @@ public sealed class ProxyEngine
 
     /// <summary>Steps 6–9: the answer goes to the client; from here on the gateway never switches target.</summary>
     private async ValueTask<ProxyOutcome> CommitAsync(
-        UpstreamAttempt attempt, StrategyRoute? strategy, TargetPicker picker, RequestBody body, RequestInspection inspection,
+        GatewaySnapshot snapshot, UpstreamAttempt attempt, StrategyRoute? strategy, TargetPicker picker, RequestBody body, RequestInspection inspection,
         IDownstream client, int attempts, CancellationToken clientAborted)
     {
         using var owned = attempt;
@@ -243,40 +250,74 @@ public sealed class ProxyEngine
         bool isEventStream = attempt.IsEventStream;
         // The header and first-token timeouts are over; from here the watchdog measures silence.
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
+        var exchange = client.Exchange;
+        exchange.ServedBy = attempt.Target.QualifiedName;
+        exchange.Attempts = attempts;
 
-        // :: Step 6 — start the client response: upstream status and allowed headers, plus ours, and the bytes read before the commit point.
+        // :: Step 6 — start the client response: upstream status and allowed headers, plus ours; then the response
+        // middleware may change headers and ask for the body, a completion callback or a transform.
         StartResponse(client, response, attempt.Target, isEventStream, attempts);
+        var tracking = _responses.Begin(client, attempt.Status, isEventStream, attempt.Target.QualifiedName, exchange.StartTimestamp, body.Data, snapshot.Config.CompletionBufferMaxBytes);
+        var transform = tracking?.Transform;
+        if (!isEventStream && transform is null && response.Content.Headers.ContentLength is { } length)
+        {
+            client.SetContentLength(length);
+        }
+        exchange.FirstByteTimestamp = _time.GetTimestamp();
+
         bool rescuable = isEventStream && strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
             && inspection.Stream && client.Path == "chat/completions";
-        if (rescuable)
+        if (rescuable || (transform is not null && isEventStream))
         {
-            return await StreamRescue.RunAsync(this, attempt, picker, body, inspection, client, attempts, clientAborted);
+            return await StreamRescue.RunAsync(this, attempt, rescuable ? picker : null, body, inspection, client, attempts, tracking, clientAborted);
+        }
+        if (transform is not null)
+        {
+            return await TransformedBody.RunAsync(this, attempt, transform, client, attempts, tracking!);
         }
 
         using var events = isEventStream ? new SseScanner() : null;
+        IBodyTee? tee = tracking?.Buffer is { } buffer ? (events is null ? buffer : new TeePair(events, buffer)) : events;
 
         // :: Step 7 — copy the body as it arrives, straight into the client's pipe, watched for silence.
         var resilience = provider.Config.Resilience;
         using var watchdog = new StreamWatchdog(_time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
         var upstreamBody = attempt.Body ?? response.Content.ReadAsStream(attempt.Cancellation.Token);
         var (copy, bytes) = await StreamCopier.CopyAsync(
-            upstreamBody, client.ResponseBody, events, isEventStream, attempt.Cancellation.Token, watchdog, attempt.PrefixMemory);
+            upstreamBody, client.ResponseBody, tee, isEventStream, attempt.Cancellation.Token, watchdog, attempt.PrefixMemory);
         await watchdog.StopAsync();
+        exchange.BytesOut = bytes;
 
         // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
-        string? broken = Interruption(copy, watchdog, events);
+        var outcome = await FinishAsync(Interruption(copy, watchdog, events), copy == CopyResult.ClientGone && !watchdog.Expired, attempt, client, isEventStream, attempts, bytes);
+        tracking?.Complete(EndOf(outcome), bytes);
+        return outcome;
+    }
+
+    internal static CompletionEnd EndOf(in ProxyOutcome outcome) => outcome.Error switch
+    {
+        GatewayError.None => CompletionEnd.Completed,
+        GatewayError.ClientClosedRequest => CompletionEnd.ClientAborted,
+        _ => CompletionEnd.UpstreamFailed,
+    };
+
+    /// <summary>Ends a committed response: normally, as the client's departure, or abnormally with the interruption.</summary>
+    internal async ValueTask<ProxyOutcome> FinishAsync(
+        string? broken, bool clientGone, UpstreamAttempt attempt, IDownstream client, bool isEventStream, int attempts, long bytes)
+    {
+        var provider = attempt.Target.Provider;
         if (broken is null)
         {
             return new ProxyOutcome(GatewayError.None, null, attempts);
         }
-        if (copy == CopyResult.ClientGone && !watchdog.Expired)
+        // :: Step 9 — the client left (or the stream broke): cancel the upstream read so generation stops now.
+        await attempt.Cancellation.CancelAsync();
+        if (clientGone)
         {
-            // :: Step 9 — the client left: cancel the upstream read so generation stops now.
-            await attempt.Cancellation.CancelAsync();
             GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
             return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
         }
-        await attempt.Cancellation.CancelAsync();
+        var resilience = provider.Config.Resilience;
         provider.Health.ReportFailure(Admission.Closed, resilience.FailureThreshold, resilience.Cooldown);
         GatewayLog.StreamInterrupted(_logger, client.RequestId, provider.Name, bytes, broken);
         await EndAbnormallyAsync(client, isEventStream, $"The stream from provider '{provider.Name}' {broken}.");
@@ -314,7 +355,7 @@ public sealed class ProxyEngine
             request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
         }
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        HeaderPolicy.CopyRequestHeaders(client, request);
+        HeaderPolicy.CopyRequestHeaders(client, request, client.Exchange.ForwardedHeaders);
         request.Headers.TryAddWithoutValidation("X-Request-Id", client.RequestId);
         foreach (var (name, value) in provider.Config.Headers)
         {
@@ -331,7 +372,7 @@ public sealed class ProxyEngine
     private static void StartResponse(IDownstream client, HttpResponseMessage response, RouteTarget target, bool isEventStream, int attempts)
     {
         client.SetStatus((int)response.StatusCode);
-        HeaderPolicy.CopyResponseHeaders(response, client);
+        HeaderPolicy.CopyResponseHeaders(response, client, client.Exchange.GatewayRateLimits);
         client.SetHeader("X-Gateway-Provider", target.Provider.Name);
         client.SetHeader("X-Gateway-Model", target.QualifiedName);
         client.SetHeader("X-Gateway-Attempts", AttemptCount(attempts));
@@ -340,10 +381,6 @@ public sealed class ProxyEngine
             // Proxies in front (nginx and friends) must not buffer events either.
             client.SetHeader("Cache-Control", "no-cache");
             client.SetHeader("X-Accel-Buffering", "no");
-        }
-        else if (response.Content.Headers.ContentLength is { } length)
-        {
-            client.SetContentLength(length);
         }
     }
 
@@ -384,7 +421,8 @@ public sealed class ProxyEngine
     /// <param name="knownModels">When routing.require_known_model is on: "provider/model" must be listed here.</param>
     /// <returns>The strategy, or null with <paramref name="direct"/> set for a "provider/model" request.</returns>
     private static StrategyRoute? Resolve(
-        RouteTable routes, ModelCatalog? knownModels, RequestBody body, in RequestInspection inspection, out RouteTarget direct, out GatewayError error, out string? detail)
+        RouteTable routes, ModelCatalog? knownModels, RequestBody body, in RequestInspection inspection, IDownstream client,
+        out RouteTarget direct, out GatewayError error, out string? detail)
     {
         direct = default;
         Span<byte> model = stackalloc byte[RequestInspector.MaxModelLength];
@@ -401,6 +439,16 @@ public sealed class ProxyEngine
         Span<char> name = stackalloc char[RequestInspector.MaxModelLength];
         System.Text.Ascii.ToUtf16(model, name, out _);
         name = name[..length];
+        if (client.Exchange.RecordNames)
+        {
+            client.Exchange.RequestedModel = new string(name);
+        }
+        if (client.Caller is { } caller && !caller.MayUse(name))
+        {
+            error = GatewayError.ModelNotAllowed;
+            detail = $"The key '{caller.Name}' may not use the model '{name}'.";
+            return null;
+        }
 
         int slash = name.IndexOf('/');
         if (slash < 0)

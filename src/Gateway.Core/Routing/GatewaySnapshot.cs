@@ -16,7 +16,15 @@ public sealed class GatewaySnapshot : IDisposable
         Routes = routes;
         Revision = revision;
         MaxRequestBodyBytes = config.Server.MaxRequestBodyBytes;
+        Keys = new Access.KeyTable(config.Auth);
+        ForwardedRequestHeaders = Proxy.HeaderPolicy.ForwardedHeaders(config.Headers ?? HeaderRulesConfig.Default);
     }
+
+    /// <summary>The gateway keys (auth section); open when there is none.</summary>
+    public Access.KeyTable Keys { get; }
+
+    /// <summary>Client headers forwarded to providers: the built-in allow-list with the config's header rules applied.</summary>
+    public string[] ForwardedRequestHeaders { get; }
 
     public GatewayConfig Config { get; }
 

@@ -11,12 +11,17 @@ internal sealed class ModelsHandler
 
     public ModelsHandler(ModelCatalogHolder catalog) => _catalog = catalog;
 
-    public Task ListAsync(HttpContext context) => WriteAsync(context, _catalog.Current.ListJson);
+    /// <summary>The whole list, or only the models the caller's key may use.</summary>
+    public Task ListAsync(HttpContext context) =>
+        WriteAsync(context, GatewayRequest.Of(context).Caller is { Config.Models: not null } caller
+            ? _catalog.Current.ListJsonFor(caller)
+            : _catalog.Current.ListJson);
 
     /// <param name="id">Everything after /v1/models/; it may contain slashes ("openrouter/meta-llama/llama-3-70b").</param>
     public Task GetAsync(HttpContext context, string id)
     {
-        if (_catalog.Current.TryGetEntry(id, out var json))
+        var caller = GatewayRequest.Of(context).Caller;
+        if (_catalog.Current.TryGetEntry(id, out var json) && (caller is null || caller.MayUse(id)))
         {
             return WriteAsync(context, json);
         }

@@ -1,5 +1,4 @@
 using Gateway.Core.Proxy;
-using Gateway.Core.Routing;
 using Gateway.Server.Http;
 
 namespace Gateway.Server.Handlers;
@@ -7,13 +6,11 @@ namespace Gateway.Server.Handlers;
 /// <summary>POST /v1/{endpoint}: pins the snapshot, hands the exchange to Core, answers Core's error if nothing was sent.</summary>
 internal sealed class ProxyHandler
 {
-    private readonly SnapshotHolder _snapshots;
     private readonly ProxyEngine _engine;
     private readonly TimeProvider _time;
 
-    public ProxyHandler(SnapshotHolder snapshots, ProxyEngine engine, TimeProvider time)
+    public ProxyHandler(ProxyEngine engine, TimeProvider time)
     {
-        _snapshots = snapshots;
         _engine = engine;
         _time = time;
     }
@@ -26,10 +23,11 @@ internal sealed class ProxyHandler
             return;
         }
 
-        // Pinned once: this request uses this snapshot to its last byte, whatever reloads happen meanwhile.
-        var snapshot = _snapshots.Current;
-        var client = new HttpContextDownstream(context, path, context.TraceIdentifier);
-        var outcome = await _engine.ForwardAsync(snapshot, client, context.RequestAborted);
+        // Pinned when the request arrived: it uses that snapshot to its last byte, whatever reloads happen meanwhile.
+        var request = GatewayRequest.Of(context);
+        var client = new HttpContextDownstream(context, path, context.TraceIdentifier, request);
+        var outcome = await _engine.ForwardAsync(request.Snapshot, client, context.RequestAborted);
+        request.Outcome = outcome.Error;
         if (client.EndAbnormally)
         {
             await AbnormalEnd.CompleteAsync(context, _time);

@@ -5,6 +5,9 @@ using Gateway.Core.Models;
 using Gateway.Core.Providers;
 using Gateway.Core.Proxy;
 using Gateway.Core.Resilience;
+using Gateway.Core.Responses;
+using Gateway.Core.Responses.CompletionLog;
+using Gateway.Core.Responses.Redaction;
 using Gateway.Core.Routing;
 using Gateway.Server.Dispatch;
 using Gateway.Server.Handlers;
@@ -23,6 +26,9 @@ internal sealed class GatewayHostOptions
     public ProviderClientFactory? ClientFactory { get; init; }
 
     public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Response middleware added after the built-in ones (embedding: your own extensions).</summary>
+    public IReadOnlyList<IResponseMiddleware> ResponseMiddleware { get; init; } = [];
 }
 
 /// <summary>
@@ -83,6 +89,16 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<ModelRefresher>();
         builder.Services.AddHostedService<ModelRefreshService>();
+        var limiters = new KeyLimiters(time);
+        builder.Services.AddSingleton(limiters);
+        builder.Services.AddSingleton(sp => new CompletionQueue(CompletionQueue.DefaultCapacity, sp.GetRequiredService<ILogger<CompletionQueue>>()));
+        if (config.CompletionLog is { } completionLog)
+        {
+            builder.Services.AddSingleton(sp => new CompletionLogWriter(
+                completionLog, CreateSink(completionLog, time), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.CompletionLog")));
+        }
+        builder.Services.AddSingleton(sp => new ResponsePipeline(ResponseMiddleware(sp, config, snapshots, limiters, time, options.ResponseMiddleware), sp.GetRequiredService<CompletionQueue>(), time));
+        builder.Services.AddHostedService(sp => new CompletionService(sp.GetRequiredService<CompletionQueue>(), sp.GetService<CompletionLogWriter>()));
         builder.Services.AddSingleton<ProxyEngine>();
         builder.Services.AddSingleton<ProxyHandler>();
         builder.Services.AddSingleton<HealthHandler>();
@@ -93,15 +109,50 @@ internal sealed class GatewayHost : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
         LogStartup(logger, config);
 
-        // The transport middleware chain, in order. Each is a Func<RequestDelegate, RequestDelegate>.
-        app.Use(RequestIdMiddleware.Create());
+        // The transport middleware chain, in order. Each is a Func<RequestDelegate, RequestDelegate>; each one that
+        // config can switch off reads the request's pinned snapshot and passes straight through when it is off.
+        bool recordNames = !app.Services.GetRequiredService<ResponsePipeline>().IsEmpty;
+        app.Use(RequestIdMiddleware.Create(snapshots, time, recordNames));
+        app.Use(RequestLogMiddleware.Create(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Requests"), time));
         app.Use(ErrorBarrierMiddleware.Create(logger));
+        app.Use(AuthenticationMiddleware.Create());
+        app.Use(RateLimitMiddleware.Create(limiters));
         var dispatcher = app.Services.GetRequiredService<Dispatcher>();
         app.Run(dispatcher.DispatchAsync);
 
         app.Lifetime.ApplicationStopped.Register(() => snapshots.Current.Dispose());
         return new GatewayHost(app, snapshots);
     }
+
+    /// <summary>
+    /// The response middleware, in the order their completion callbacks run. Only what config asks for is
+    /// registered: with none, a response costs nothing in this layer.
+    /// </summary>
+    private static List<IResponseMiddleware> ResponseMiddleware(
+        IServiceProvider services, GatewayConfig config, SnapshotHolder snapshots, KeyLimiters limiters, TimeProvider time, IReadOnlyList<IResponseMiddleware> extra)
+    {
+        var middleware = new List<IResponseMiddleware>();
+        if (config.Auth?.Keys.Any(k => k.Tpm is not null) == true)
+        {
+            middleware.Add(new TokenChargeMiddleware(limiters));
+        }
+        if (config.CompletionLog is { } completionLog)
+        {
+            middleware.Add(new CompletionLogMiddleware(services.GetRequiredService<CompletionLogWriter>(), completionLog, time));
+        }
+        if (config.Redact is not null)
+        {
+            middleware.Add(new RedactionMiddleware(() => snapshots.Current.Config.Redact));
+        }
+        middleware.AddRange(extra);
+        return middleware;
+    }
+
+    private static ICompletionSink CreateSink(CompletionLogConfig config, TimeProvider time) => config.Sink switch
+    {
+        CompletionSink.Elasticsearch => new BulkSink(config.Elasticsearch!, time),
+        _ => new FileSink(config.Path, config.MaxFileBytes),
+    };
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -170,6 +221,17 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             HostLog.Strategy(logger, strategy.Name, string.Join(" -> ", strategy.Targets));
         }
+        if (config.Auth is null)
+        {
+            HostLog.OpenGateway(logger);
+        }
+        foreach (var key in config.Auth?.Keys ?? [])
+        {
+            if (key.DisabledReason is not null)
+            {
+                HostLog.KeyDisabled(logger, key.Name, key.DisabledReason);
+            }
+        }
     }
 }
 
@@ -183,6 +245,12 @@ internal static partial class HostLog
 
     [LoggerMessage(102, LogLevel.Information, "strategy {Name}: {Targets}")]
     public static partial void Strategy(ILogger logger, string name, string targets);
+
+    [LoggerMessage(105, LogLevel.Warning, "auth: no auth section, so the gateway is open to anyone who can reach it")]
+    public static partial void OpenGateway(ILogger logger);
+
+    [LoggerMessage(106, LogLevel.Warning, "auth: key {Name} is DISABLED ({Reason}); requests with it get 401")]
+    public static partial void KeyDisabled(ILogger logger, string name, string reason);
 
     [LoggerMessage(104, LogLevel.Information, "listening on {Address}")]
     public static partial void Listening(ILogger logger, string address);

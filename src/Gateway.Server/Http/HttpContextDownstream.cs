@@ -9,9 +9,11 @@ internal sealed class HttpContextDownstream : IDownstream
 {
     private readonly HttpContext _context;
 
-    public HttpContextDownstream(HttpContext context, string path, string requestId)
+    public HttpContextDownstream(HttpContext context, string path, string requestId, GatewayRequest request)
     {
         _context = context;
+        Caller = request.Caller;
+        Exchange = request.Exchange;
         Path = path;
         RequestId = requestId;
         var query = context.Request.QueryString.Value;
@@ -27,6 +29,10 @@ internal sealed class HttpContextDownstream : IDownstream
     public string Query { get; }
 
     public string RequestId { get; }
+
+    public Gateway.Core.Access.ClientKey? Caller { get; }
+
+    public ExchangeInfo Exchange { get; }
 
     public bool HasStarted => _context.Response.HasStarted;
 

@@ -33,7 +33,7 @@ internal static class OpenAiErrorWriter
         {
             response.Headers["X-Gateway-Attempts"] = ProxyEngine.AttemptCount(attempts);
         }
-        if (error == GatewayError.UpstreamRateLimited)
+        if (error is GatewayError.UpstreamRateLimited or GatewayError.RateLimitExceeded)
         {
             // Every provider is cooling down: tell the client when one will be back (never a Retry-After of 0).
             response.Headers.RetryAfter = RetryAfter.ToHeaderSeconds(retryAfter ?? TimeSpan.FromSeconds(1)).ToString(CultureInfo.InvariantCulture);

@@ -1,16 +1,23 @@
+using Gateway.Core.Routing;
+using Gateway.Server.Http;
+
 namespace Gateway.Server.Middleware;
 
 /// <summary>
-/// Gives every request an id: the client's X-Request-Id when it is a sane token, else a new one. Echoed on every
-/// response (errors included) and sent to the provider, so one id follows a request through every log.
+/// Starts every request: pins the current config snapshot (<see cref="GatewayRequest"/>) and gives it an id — the
+/// client's X-Request-Id when it is a sane token, else a new one. The id is echoed on every response (errors
+/// included) and sent to the provider, so one id follows a request through every log.
 /// </summary>
 internal static class RequestIdMiddleware
 {
     private static readonly string s_prefix = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()));
     private static long s_counter;
 
-    public static Func<RequestDelegate, RequestDelegate> Create() => next => context =>
+    public static Func<RequestDelegate, RequestDelegate> Create(SnapshotHolder snapshots, TimeProvider time, bool recordNames) => next => context =>
     {
+        var request = new GatewayRequest(snapshots.Current, time.GetTimestamp());
+        request.Exchange.RecordNames = recordNames || request.Snapshot.Config.RequestLog is not null;
+        context.Features.Set(request);
         var id = context.Request.Headers["X-Request-Id"].ToString();
         if (!IsAcceptable(id))
         {

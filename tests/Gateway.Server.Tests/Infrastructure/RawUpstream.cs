@@ -13,9 +13,14 @@ public sealed class RawUpstream : IAsyncDisposable
     private int _connections;
 
     private RawUpstream(TcpListener listener, byte[] response)
+        : this(listener, [response], TimeSpan.Zero)
+    {
+    }
+
+    private RawUpstream(TcpListener listener, byte[][] pieces, TimeSpan gap)
     {
         _listener = listener;
-        _loop = Task.Run(() => ServeAsync(response));
+        _loop = Task.Run(() => ServeAsync(pieces, gap));
     }
 
     public Uri BaseUrl => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/v1");
@@ -30,7 +35,15 @@ public sealed class RawUpstream : IAsyncDisposable
         return Task.FromResult(new RawUpstream(listener, response is null ? [] : Encoding.ASCII.GetBytes(response)));
     }
 
-    private async Task ServeAsync(byte[] response)
+    /// <summary>Sends the response in separate TCP writes, <paramref name="gap"/> apart: events and characters split across reads.</summary>
+    public static Task<RawUpstream> StartPiecesAsync(TimeSpan gap, params byte[][] pieces)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return Task.FromResult(new RawUpstream(listener, pieces, gap));
+    }
+
+    private async Task ServeAsync(byte[][] pieces, TimeSpan gap)
     {
         try
         {
@@ -49,9 +62,17 @@ public sealed class RawUpstream : IAsyncDisposable
                     }
                     received.Append(Encoding.ASCII.GetString(buffer, 0, n));
                 }
-                if (response.Length > 0)
+                socket.NoDelay = true;
+                for (int i = 0; i < pieces.Length; i++)
                 {
-                    await socket.SendAsync(response, SocketFlags.None, _stop.Token);
+                    if (i > 0 && gap > TimeSpan.Zero)
+                    {
+                        await Task.Delay(gap, _stop.Token);
+                    }
+                    if (pieces[i].Length > 0)
+                    {
+                        await socket.SendAsync(pieces[i], SocketFlags.None, _stop.Token);
+                    }
                 }
                 socket.Shutdown(SocketShutdown.Both);
             }

@@ -31,8 +31,13 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Uri BaseUrl => Client.BaseAddress!;
 
+    /// <summary>The environment of test configs: the canary provider key, two gateway keys and anything in <paramref name="extra"/>.</summary>
+    public static Func<string, string?> Environment(params (string Name, string Value)[] extra) => name =>
+        name == "TEST_PROVIDER_KEY" ? ProviderKey : extra.FirstOrDefault(e => e.Name == name).Value;
+
     public static async Task<TestGateway> StartAsync(
-        string yaml, ProviderClientFactory? clients = null, Func<string, string?>? environment = null, TimeProvider? time = null)
+        string yaml, ProviderClientFactory? clients = null, Func<string, string?>? environment = null, TimeProvider? time = null,
+        IReadOnlyList<Gateway.Core.Responses.IResponseMiddleware>? responseMiddleware = null)
     {
         var load = ConfigLoader.Parse(yaml, new EnvironmentExpander(environment ?? (name => name == "TEST_PROVIDER_KEY" ? ProviderKey : null)));
         if (load.Config is null)
@@ -49,6 +54,7 @@ public sealed class TestGateway : IAsyncDisposable
             },
             ClientFactory = clients,
             TimeProvider = time,
+            ResponseMiddleware = responseMiddleware ?? [],
         });
         await host.StartAsync();
         var address = host.Addresses[0];

@@ -5,15 +5,23 @@ using System.Text.Json;
 namespace Gateway.Core.Proxy.Continuation;
 
 /// <summary>
-/// Forwards an event stream whole events at a time, for streams that may be continued: a partial event is held
-/// back until its blank line arrives, so the client never holds half an event that a continuation could not finish.
+/// Forwards an event stream whole events at a time: a partial event is held back until its blank line arrives, so
+/// the client never holds half an event that a continuation could not finish, and a transform sees whole events.
 /// A continuation's chunks get the original response's id on the way through.
 /// </summary>
 public sealed class EventRelay : IDisposable
 {
     private const int MaxEventBytes = 1 << 20;
+    private readonly Responses.IBodyTransform? _transform;
+    private readonly ArrayBufferWriter<byte>? _transformed;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private int _length;
+
+    public EventRelay(Responses.IBodyTransform? transform = null)
+    {
+        _transform = transform;
+        _transformed = transform is null ? null : new ArrayBufferWriter<byte>(4096);
+    }
 
     /// <summary>Bytes read before the commit point come first.</summary>
     public void Load(ReadOnlySpan<byte> prefix)
@@ -23,9 +31,13 @@ public sealed class EventRelay : IDisposable
         _length += prefix.Length;
     }
 
+    /// <summary>Bytes written to the client so far.</summary>
+    public long BytesSent { get; private set; }
+
+    /// <param name="events">Sees every byte the client gets (the stream scanner, and the completion buffer when teed).</param>
     /// <param name="id">The id every chunk is given (raw JSON string contents), or null to pass chunks unchanged.</param>
     public async ValueTask<CopyResult> RunAsync(
-        Stream upstream, PipeWriter client, SseScanner events, byte[]? id, StreamWatchdog watchdog, CancellationToken cancellationToken)
+        Stream upstream, PipeWriter client, IBodyTee events, byte[]? id, StreamWatchdog watchdog, CancellationToken cancellationToken)
     {
         try
         {
@@ -51,6 +63,15 @@ public sealed class EventRelay : IDisposable
                 if (read == 0)
                 {
                     // A trailing partial event is dropped: the client never gets half an event.
+                    if (_transform is not null)
+                    {
+                        _transformed!.ResetWrittenCount();
+                        _transform.Finish(_transformed);
+                        client.Write(_transformed.WrittenSpan);
+                        events.Append(_transformed.WrittenSpan);
+                        BytesSent += _transformed.WrittenCount;
+                        await client.FlushAsync(cancellationToken);
+                    }
                     return CopyResult.Success;
                 }
                 _length += read;
@@ -67,7 +88,7 @@ public sealed class EventRelay : IDisposable
     }
 
     /// <returns>True when complete events were written.</returns>
-    private bool Emit(PipeWriter client, SseScanner events, byte[]? id)
+    private bool Emit(PipeWriter client, IBodyTee events, byte[]? id)
     {
         var buffered = _buffer.AsSpan(0, _length);
         int end = LastEventEnd(buffered);
@@ -76,18 +97,54 @@ public sealed class EventRelay : IDisposable
             return false;
         }
         var complete = buffered[..end];
-        if (id is null)
+        if (_transform is not null)
+        {
+            _transformed!.ResetWrittenCount();
+            Transform(complete, _transform, _transformed);
+            client.Write(_transformed.WrittenSpan);
+            events.Append(_transformed.WrittenSpan);
+        }
+        else if (id is null)
         {
             client.Write(complete);
+            events.Append(complete);
         }
         else
         {
             WriteWithId(client, complete, id);
+            events.Append(complete);
         }
-        events.Append(complete);
+        BytesSent += end;
         buffered[end..].CopyTo(_buffer);
         _length -= end;
         return true;
+    }
+
+    /// <summary>Each data line goes through the transform, which writes whole events in its place; other lines pass.</summary>
+    private static void Transform(ReadOnlySpan<byte> events, Responses.IBodyTransform transform, IBufferWriter<byte> output)
+    {
+        while (!events.IsEmpty)
+        {
+            int newline = events.IndexOf((byte)'\n');
+            var line = newline < 0 ? events : events[..(newline + 1)];
+            events = events[line.Length..];
+            var content = line.TrimEnd("\r\n"u8);
+            if (!content.StartsWith("data:"u8))
+            {
+                // Comments and field lines pass; the blank line after a transformed data line is already written.
+                if (!content.IsEmpty)
+                {
+                    output.Write(line);
+                }
+                continue;
+            }
+            var payload = content[5..];
+            if (!payload.IsEmpty && payload[0] == (byte)' ')
+            {
+                payload = payload[1..];
+            }
+            transform.TransformEvent(payload, output);
+        }
     }
 
     private static int LastEventEnd(ReadOnlySpan<byte> buffered)

@@ -1,45 +1,56 @@
 using Gateway.Core.Config;
 using Gateway.Core.Diagnostics;
 using Gateway.Core.Resilience;
+using Gateway.Core.Responses;
 
 namespace Gateway.Core.Proxy.Continuation;
 
 /// <summary>
-/// on_interrupt: continue. A committed chat stream that breaks (cut or stalled) is finished by the chain's next
+/// Event streams that go through <see cref="EventRelay"/>: those with a body transform, and on_interrupt: continue. A committed chat stream that breaks (cut or stalled) is finished by the chain's next
 /// prefill-capable target: it receives the original messages plus the text already delivered as an assistant
 /// message to continue, and its chunks reach the client as the rest of the same response (same id). If no target
 /// accepts, the stream ends with the original interruption error, never the rejection.
 /// </summary>
 internal static class StreamRescue
 {
+    /// <param name="continuation">The chain's remaining targets when on_interrupt is continue; null to end a broken stream with its error.</param>
     public static async ValueTask<ProxyOutcome> RunAsync(
-        ProxyEngine engine, UpstreamAttempt first, TargetPicker picker, RequestBody body, RequestInspection inspection,
-        IDownstream client, int attempts, CancellationToken clientAborted)
+        ProxyEngine engine, UpstreamAttempt first, TargetPicker? continuation, RequestBody body, RequestInspection inspection,
+        IDownstream client, int attempts, ResponseTracking? tracking, CancellationToken clientAborted)
     {
-        var tracker = new ContinuationTracker();
+        var outcome = await RelayChainAsync(engine, first, continuation, body, inspection, client, attempts, tracking, clientAborted);
+        tracking?.Complete(ProxyEngine.EndOf(outcome), client.Exchange.BytesOut);
+        return outcome;
+    }
+
+    private static async ValueTask<ProxyOutcome> RelayChainAsync(
+        ProxyEngine engine, UpstreamAttempt first, TargetPicker? continuation, RequestBody body, RequestInspection inspection,
+        IDownstream client, int attempts, ResponseTracking? tracking, CancellationToken clientAborted)
+    {
+        var tracker = continuation is null ? null : new ContinuationTracker();
         using var events = new SseScanner(tracker);
+        IBodyTee observer = tracking?.Buffer is { } buffer ? new TeePair(events, buffer) : events;
+        var transform = tracking?.Transform;
         var origin = first.Target.Provider;
-        var broken = await RelayAsync(engine, first, events, null, client);
-        if (broken is null)
+        var (broken, bytes) = await RelayAsync(engine, first, events, observer, transform, null, client);
+        client.Exchange.BytesOut += bytes;
+        if (broken is null || broken == Gone || tracker is null)
         {
-            return new ProxyOutcome(GatewayError.None, null, attempts);
-        }
-        if (broken == Gone)
-        {
-            return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
+            return await engine.FinishAsync(broken, broken == Gone, first, client, isEventStream: true, attempts, client.Exchange.BytesOut);
         }
         origin.Health.ReportFailure(Admission.Closed, origin.Config.Resilience.FailureThreshold, origin.Config.Resilience.Cooldown);
         var interruption = $"The stream from provider '{origin.Name}' {broken}.";
-        GatewayLog.StreamInterrupted(engine.Logger, client.RequestId, origin.Name, 0, broken);
+        GatewayLog.StreamInterrupted(engine.Logger, client.RequestId, origin.Name, client.Exchange.BytesOut, broken);
+        var picker = continuation!.Value;
 
         while (tracker.CanContinue && picker.TryNext(out var target, out var admission))
         {
             var provider = target.Provider;
             var mode = provider.Config.Resilience.Prefill;
-            var continuation = mode == PrefillMode.None
+            var request = mode == PrefillMode.None
                 ? null
                 : ContinuationBody.Build(body.Data, inspection, target.Model.Span, tracker.DeliveredText, mode);
-            if (continuation is null)
+            if (request is null)
             {
                 provider.Health.Release(admission);
                 continue;
@@ -47,11 +58,11 @@ internal static class StreamRescue
             GatewayLog.StreamContinuing(engine.Logger, client.RequestId, origin.Name, broken, target.QualifiedName);
             attempts++;
             using var attempt = new UpstreamAttempt(target, admission, engine.Time, clientAborted);
-            using var content = new ByteArrayContent(continuation);
-            using var request = ProxyEngine.BuildRequest(target, client, content);
+            using var content = new ByteArrayContent(request);
+            using var message = ProxyEngine.BuildRequest(target, client, content);
             var resilience = provider.Config.Resilience;
             var state = await attempt.RunAsync(
-                request, provider.Config.Timeout, resilience.FirstTokenTimeout, FallbackPolicy.Default, streamRequested: true, engine.Time, clientAborted);
+                message, provider.Config.Timeout, resilience.FirstTokenTimeout, FallbackPolicy.Default, streamRequested: true, engine.Time, clientAborted);
             if (state == AttemptState.ClientGone)
             {
                 provider.Health.Release(admission);
@@ -72,7 +83,10 @@ internal static class StreamRescue
                 continue;
             }
             provider.Health.ReportSuccess(admission);
-            broken = await RelayAsync(engine, attempt, events, tracker.Id, client);
+            client.Exchange.ServedBy = target.QualifiedName;
+            client.Exchange.Attempts = attempts;
+            (broken, bytes) = await RelayAsync(engine, attempt, events, observer, transform, tracker.Id, client);
+            client.Exchange.BytesOut += bytes;
             if (broken is null)
             {
                 return new ProxyOutcome(GatewayError.None, null, attempts);
@@ -90,18 +104,22 @@ internal static class StreamRescue
 
     private const string Gone = "client gone";
 
-    /// <returns>Null when the stream completed, <see cref="Gone"/> when the client left, else how it broke.</returns>
-    private static async ValueTask<string?> RelayAsync(ProxyEngine engine, UpstreamAttempt attempt, SseScanner events, byte[]? id, IDownstream client)
+    /// <returns>Null when the stream completed, <see cref="Gone"/> when the client left, else how it broke; and the bytes sent.</returns>
+    private static async ValueTask<(string? Broken, long Bytes)> RelayAsync(
+        ProxyEngine engine, UpstreamAttempt attempt, SseScanner events, IBodyTee observer, IBodyTransform? transform, byte[]? id, IDownstream client)
     {
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
         var resilience = attempt.Target.Provider.Config.Resilience;
-        using var relay = new EventRelay();
+        using var relay = new EventRelay(transform);
         relay.Load(attempt.Prefix);
         using var watchdog = new StreamWatchdog(engine.Time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
-        var copy = await relay.RunAsync(attempt.Body!, client.ResponseBody, events, id, watchdog, attempt.Cancellation.Token);
+        var copy = await relay.RunAsync(attempt.Body!, client.ResponseBody, observer, id, watchdog, attempt.Cancellation.Token);
         await watchdog.StopAsync();
-        await attempt.Cancellation.CancelAsync();
         var broken = ProxyEngine.Interruption(copy, watchdog, events);
-        return broken == "client gone" ? Gone : broken;
+        if (broken is not null)
+        {
+            await attempt.Cancellation.CancelAsync();
+        }
+        return (broken == "client gone" ? Gone : broken, relay.BytesSent);
     }
 }

@@ -1,0 +1,37 @@
+namespace Gateway.Core.Proxy;
+
+/// <summary>
+/// What one request did, filled in by Core as it goes and read by the transport's request log when it ends.
+/// Names and numbers only: never bodies or credentials.
+/// </summary>
+public sealed class ExchangeInfo
+{
+    /// <summary>The model the client asked for ("smart", "openai/gpt-4o"), when the body got that far.</summary>
+    public string? RequestedModel { get; set; }
+
+    /// <summary>"provider/model" of the target whose answer the client got.</summary>
+    public string? ServedBy { get; set; }
+
+    public int Attempts { get; set; }
+
+    public bool Stream { get; set; }
+
+    public long BytesIn { get; set; }
+
+    public long BytesOut { get; set; }
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when the request arrived.</summary>
+    public long StartTimestamp { get; set; }
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when the response started (0: it never did).</summary>
+    public long FirstByteTimestamp { get; set; }
+
+    /// <summary>The transport set the gateway's own x-ratelimit-* headers: the provider's are not passed on.</summary>
+    public bool GatewayRateLimits { get; set; }
+
+    /// <summary>Set by the transport when something will read <see cref="RequestedModel"/>: only then is it made a string.</summary>
+    public bool RecordNames { get; set; }
+
+    /// <summary>The client headers this request's snapshot forwards (pinned with the snapshot).</summary>
+    internal string[] ForwardedHeaders { get; set; } = HeaderPolicy.ForwardedRequestHeaders;
+}

@@ -1,0 +1,66 @@
+using System.Buffers;
+using Gateway.Core.Responses;
+
+namespace Gateway.Core.Proxy;
+
+/// <summary>
+/// A non-stream answer with a body transform: read whole (bounded), transformed, then sent with its new length.
+/// Only responses whose middleware registered a transform take this path; all others keep the zero-copy loop.
+/// </summary>
+internal static class TransformedBody
+{
+    // A JSON answer is at most a few MiB; past this it is not transformed but refused, never passed on unredacted.
+    private const long MaxBytes = 64L * 1024 * 1024;
+
+    public static async ValueTask<ProxyOutcome> RunAsync(ProxyEngine engine, UpstreamAttempt attempt, IBodyTransform transform, IDownstream client, int attempts, ResponseTracking tracking)
+    {
+        using var whole = new CompletionBuffer(MaxBytes);
+        whole.Append(attempt.Prefix);
+        var upstream = attempt.Body ?? await attempt.Response!.Content.ReadAsStreamAsync(attempt.Cancellation.Token);
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        string? broken = null;
+        bool clientGone = false;
+        try
+        {
+            int read;
+            while ((read = await upstream.ReadAsync(chunk, attempt.Cancellation.Token)) > 0)
+            {
+                whole.Append(chunk.AsSpan(0, read));
+            }
+            if (whole.Truncated)
+            {
+                broken = "was too large to transform";
+            }
+        }
+        catch (Exception) when (attempt.Cancellation.IsCancellationRequested)
+        {
+            broken = "client gone";
+            clientGone = true;
+        }
+        catch (Exception)
+        {
+            broken = "was interrupted before it completed";
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        long sent = 0;
+        if (broken is null)
+        {
+            tracking.Buffer?.Append(whole.Written.Span);
+            var output = new ArrayBufferWriter<byte>((int)Math.Min(whole.Written.Length + 256, int.MaxValue));
+            transform.TransformBody(whole.Written.Span, output);
+            client.SetContentLength(output.WrittenCount);
+            client.ResponseBody.Write(output.WrittenSpan);
+            sent = output.WrittenCount;
+            clientGone = (await client.ResponseBody.FlushAsync(attempt.Cancellation.Token)).IsCompleted;
+            broken = clientGone ? "client gone" : null;
+        }
+        client.Exchange.BytesOut = sent;
+        var outcome = await engine.FinishAsync(broken, clientGone, attempt, client, isEventStream: false, attempts, sent);
+        tracking.Complete(ProxyEngine.EndOf(outcome), sent);
+        return outcome;
+    }
+}

@@ -1,0 +1,91 @@
+namespace Gateway.Core.Responses;
+
+public enum CompletionEnd
+{
+    /// <summary>The whole answer reached the client.</summary>
+    Completed,
+
+    /// <summary>The provider's body broke or stalled; the client got an interruption error and an abnormal end.</summary>
+    UpstreamFailed,
+
+    /// <summary>The client went away before the end.</summary>
+    ClientAborted,
+}
+
+/// <summary>Prompt/completion/total tokens as the provider reported them.</summary>
+public readonly record struct TokenUsage(long PromptTokens, long CompletionTokens, long TotalTokens);
+
+/// <summary>A response after its end, handed to <see cref="OnCompletion"/> callbacks on the completion worker.</summary>
+public sealed class CompletedResponse
+{
+    private bool _parsed;
+    private TokenUsage? _usage;
+    private string? _finishReason;
+    private string? _text;
+
+    internal CompletedResponse(ResponseStart start, CompletionEnd end, ReadOnlyMemory<byte> body, bool truncated, long totalBytes, TimeSpan timeToFirstByte, TimeSpan duration)
+    {
+        Start = start;
+        End = end;
+        Body = body;
+        Truncated = truncated;
+        TotalBytes = totalBytes;
+        TimeToFirstByte = timeToFirstByte;
+        Duration = duration;
+    }
+
+    public ResponseStart Start { get; }
+
+    public CompletionEnd End { get; }
+
+    /// <summary>The upstream body as received (empty unless a middleware asked for it); valid during the callbacks only.</summary>
+    public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>The body passed completion_buffer_max_bytes: <see cref="Body"/> holds its beginning only.</summary>
+    public bool Truncated { get; }
+
+    public long TotalBytes { get; }
+
+    public TimeSpan TimeToFirstByte { get; }
+
+    public TimeSpan Duration { get; }
+
+    /// <summary>Token usage from the JSON body or the stream's usage chunk; null when the provider sent none.</summary>
+    public TokenUsage? Usage
+    {
+        get
+        {
+            Parse();
+            return _usage;
+        }
+    }
+
+    public string? FinishReason
+    {
+        get
+        {
+            Parse();
+            return _finishReason;
+        }
+    }
+
+    /// <summary>The generated text: message content, or the concatenated delta.content of a stream.</summary>
+    public string? Text
+    {
+        get
+        {
+            Parse();
+            return _text;
+        }
+    }
+
+    private void Parse()
+    {
+        if (_parsed)
+        {
+            return;
+        }
+        _parsed = true;
+        (_usage, _finishReason, _text) = Start.IsEventStream ? UsageParser.FromEvents(Body.Span) : UsageParser.FromJson(Body.Span);
+    }
+}

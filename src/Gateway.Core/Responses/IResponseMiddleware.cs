@@ -1,0 +1,40 @@
+namespace Gateway.Core.Responses;
+
+/// <summary>
+/// The core extension point after forwarding: consulted once per committed response, before its headers are sent.
+/// It may change the response headers (<see cref="ResponseStart.SetHeader"/>), and returns what it wants from the
+/// rest of the response: nothing (<c>default</c>), the body (teed into a pooled completion buffer), a callback run
+/// after the response ended, and/or a body transform for this one response.
+/// </summary>
+/// <remarks>
+/// Callbacks run off the request path, on the completion worker, in registration order; a response with no
+/// interested middleware keeps the plain zero-copy loop and allocates nothing for this layer.
+/// </remarks>
+public interface IResponseMiddleware
+{
+    ResponseHook OnResponse(ResponseStart response);
+}
+
+/// <summary>Runs after the response ended (completed, failed or abandoned by the client), on the completion worker.</summary>
+public delegate ValueTask OnCompletion(CompletedResponse response);
+
+/// <param name="WantsBody">Tee the body into the completion buffer (capped by completion_buffer_max_bytes).</param>
+/// <param name="Completion">Called once the response ended.</param>
+/// <param name="Transform">Takes this response off the zero-copy path: its body passes through the transform.</param>
+public readonly record struct ResponseHook(bool WantsBody = false, OnCompletion? Completion = null, IBodyTransform? Transform = null);
+
+/// <summary>
+/// Rewrites one response body. Event streams are handed whole events (never raw chunks), so a pattern split
+/// across network reads is still seen whole; any other body is handed whole once it has arrived.
+/// </summary>
+public interface IBodyTransform
+{
+    /// <summary>One event's data payload (JSON); writes the payload to send instead (possibly empty to drop the event).</summary>
+    void TransformEvent(ReadOnlySpan<byte> data, System.Buffers.IBufferWriter<byte> output);
+
+    /// <summary>Before the stream ends: events to add (text held back so far), as complete "data: ...\n\n" events.</summary>
+    void Finish(System.Buffers.IBufferWriter<byte> output);
+
+    /// <summary>A whole non-stream body (JSON); writes its replacement.</summary>
+    void TransformBody(ReadOnlySpan<byte> body, System.Buffers.IBufferWriter<byte> output);
+}

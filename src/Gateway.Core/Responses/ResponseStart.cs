@@ -1,0 +1,47 @@
+using Gateway.Core.Access;
+using Gateway.Core.Proxy;
+
+namespace Gateway.Core.Responses;
+
+/// <summary>A committed response as the response middleware sees it, before its headers go out.</summary>
+public sealed class ResponseStart
+{
+    private readonly IDownstream _client;
+
+    internal ResponseStart(IDownstream client, int status, bool isEventStream, string servedBy, long startedTimestamp, System.Buffers.ReadOnlySequence<byte> requestBody)
+    {
+        _client = client;
+        Status = status;
+        IsEventStream = isEventStream;
+        ServedBy = servedBy;
+        StartedTimestamp = startedTimestamp;
+        RequestBody = requestBody;
+    }
+
+    public string RequestId => _client.RequestId;
+
+    /// <summary>The path below /v1/ ("chat/completions").</summary>
+    public string Path => _client.Path;
+
+    public ClientKey? Caller => _client.Caller;
+
+    public ExchangeInfo Exchange => _client.Exchange;
+
+    public string? RequestedModel => _client.Exchange.RequestedModel;
+
+    public string ServedBy { get; }
+
+    public int Status { get; }
+
+    public bool IsEventStream { get; }
+
+    public bool StreamRequested => _client.Exchange.Stream;
+
+    internal long StartedTimestamp { get; }
+
+    /// <summary>The client's request body: valid only during <see cref="IResponseMiddleware.OnResponse"/> (copy what you keep).</summary>
+    public System.Buffers.ReadOnlySequence<byte> RequestBody { get; }
+
+    /// <summary>Sets or replaces a response header; the headers have not been sent yet.</summary>
+    public void SetHeader(string name, string value) => _client.SetHeader(name, value);
+}

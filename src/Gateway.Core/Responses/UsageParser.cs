@@ -1,0 +1,179 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Gateway.Core.Responses;
+
+/// <summary>Reads usage, finish reason and generated text from an OpenAI-shaped answer: a JSON body or an event stream.</summary>
+public static class UsageParser
+{
+    public static (TokenUsage? Usage, string? FinishReason, string? Text) FromJson(ReadOnlySpan<byte> body)
+    {
+        TokenUsage? usage = null;
+        string? finish = null;
+        StringBuilder? text = null;
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            ReadChunk(ref reader, ref usage, ref finish, ref text, "message"u8);
+        }
+        catch (JsonException)
+        {
+            // A truncated or foreign body: whatever was read before the error stands.
+        }
+        return (usage, finish, text?.ToString());
+    }
+
+    public static (TokenUsage? Usage, string? FinishReason, string? Text) FromEvents(ReadOnlySpan<byte> stream)
+    {
+        TokenUsage? usage = null;
+        string? finish = null;
+        StringBuilder? text = null;
+        while (!stream.IsEmpty)
+        {
+            int newline = stream.IndexOf((byte)'\n');
+            var line = newline < 0 ? stream : stream[..newline];
+            stream = newline < 0 ? default : stream[(newline + 1)..];
+            if (!line.StartsWith("data:"u8) || newline < 0)
+            {
+                continue;
+            }
+            var payload = line[5..].Trim(" \r"u8);
+            if (payload.IsEmpty || payload[0] != (byte)'{')
+            {
+                continue;
+            }
+            try
+            {
+                var reader = new Utf8JsonReader(payload);
+                ReadChunk(ref reader, ref usage, ref finish, ref text, "delta"u8);
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return (usage, finish, text?.ToString());
+    }
+
+    private static void ReadChunk(ref Utf8JsonReader reader, ref TokenUsage? usage, ref string? finish, ref StringBuilder? text, ReadOnlySpan<byte> messageProperty)
+    {
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("usage"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    usage = ReadUsage(ref reader);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("choices"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    reader.Skip();
+                    continue;
+                }
+                while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    ReadChoice(ref reader, ref finish, ref text, messageProperty);
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static void ReadChoice(ref Utf8JsonReader reader, ref string? finish, ref StringBuilder? text, ReadOnlySpan<byte> messageProperty)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("finish_reason"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    finish = reader.GetString();
+                }
+            }
+            else if (reader.ValueTextEquals("text"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    (text ??= new StringBuilder()).Append(reader.GetString());
+                }
+            }
+            else if (reader.ValueTextEquals(messageProperty))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool isContent = reader.ValueTextEquals("content"u8);
+                    reader.Read();
+                    if (isContent && reader.TokenType == JsonTokenType.String)
+                    {
+                        (text ??= new StringBuilder()).Append(reader.GetString());
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static TokenUsage ReadUsage(ref Utf8JsonReader reader)
+    {
+        long prompt = 0, completion = 0, total = -1;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isPrompt = reader.ValueTextEquals("prompt_tokens"u8);
+            bool isCompletion = reader.ValueTextEquals("completion_tokens"u8);
+            bool isTotal = reader.ValueTextEquals("total_tokens"u8);
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+            {
+                if (isPrompt)
+                {
+                    prompt = value;
+                }
+                else if (isCompletion)
+                {
+                    completion = value;
+                }
+                else if (isTotal)
+                {
+                    total = value;
+                }
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return new TokenUsage(prompt, completion, total >= 0 ? total : prompt + completion);
+    }
+}

@@ -1,0 +1,32 @@
+using Gateway.Core.Responses;
+using Gateway.Core.Responses.CompletionLog;
+
+namespace Gateway.Server.Hosting;
+
+/// <summary>
+/// Runs the response middleware's completion callbacks beside the request path, and on shutdown lets them (and the
+/// completion log's queue) drain within the host's drain timeout.
+/// </summary>
+internal sealed class CompletionService : BackgroundService
+{
+    private readonly CompletionQueue _queue;
+    private readonly CompletionLogWriter? _completionLog;
+
+    public CompletionService(CompletionQueue queue, CompletionLogWriter? completionLog = null)
+    {
+        _queue = queue;
+        _completionLog = completionLog;
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _queue.RunAsync(stoppingToken);
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await _queue.DrainAsync();
+        if (_completionLog is not null)
+        {
+            await _completionLog.DisposeAsync().AsTask().WaitAsync(cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Gateway.Core.Proxy;
+using Gateway.Server.Http;
+
+namespace Gateway.Server.Middleware;
+
+/// <summary>
+/// Per-key limits: rpm, max_concurrent and tpm → 429 rate_limit_exceeded with Retry-After, and OpenAI's
+/// x-ratelimit-* headers on every answer to a limited key (the gateway's limits, not the provider's).
+/// </summary>
+internal static class RateLimitMiddleware
+{
+    public static Func<RequestDelegate, RequestDelegate> Create(KeyLimiters limiters) => next => async context =>
+    {
+        var request = GatewayRequest.Of(context);
+        if (request.Caller is not { } caller || limiters.For(caller) is not { } limiter)
+        {
+            await next(context);
+            return;
+        }
+
+        using var concurrency = limiter.Concurrency?.AttemptAcquire();
+        if (concurrency is { IsAcquired: false })
+        {
+            await Refuse(context, $"The key '{caller.Name}' already has {caller.Config.MaxConcurrent} requests in flight.", TimeSpan.FromSeconds(1));
+            return;
+        }
+        using var lease = limiter.Requests?.AttemptAcquire();
+        if (lease is { IsAcquired: false })
+        {
+            var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(10);
+            await Refuse(context, $"The key '{caller.Name}' is limited to {caller.Config.Rpm} requests per minute.", retryAfter);
+            return;
+        }
+        long remainingTokens = 0;
+        if (limiter.Tokens is { } tokens && !tokens.HasRoom(out remainingTokens, out var tokensBack))
+        {
+            await Refuse(context, $"The key '{caller.Name}' is limited to {caller.Config.Tpm} tokens per minute.", tokensBack);
+            return;
+        }
+        var headers = context.Response.Headers;
+        if (limiter.RequestLimit is { } rpm)
+        {
+            headers["x-ratelimit-limit-requests"] = rpm.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-remaining-requests"] = (limiter.Requests!.GetStatistics()?.CurrentAvailablePermits ?? 0).ToString(CultureInfo.InvariantCulture);
+        }
+        if (limiter.Tokens is { } budget)
+        {
+            headers["x-ratelimit-limit-tokens"] = budget.Limit.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-remaining-tokens"] = remainingTokens.ToString(CultureInfo.InvariantCulture);
+        }
+        request.Exchange.GatewayRateLimits = true;
+        await next(context);
+    };
+
+    private static Task Refuse(HttpContext context, string message, TimeSpan retryAfter) =>
+        OpenAiErrorWriter.WriteAsync(context, GatewayError.RateLimitExceeded, message, retryAfter: retryAfter);
+}

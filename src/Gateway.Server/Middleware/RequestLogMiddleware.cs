@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Gateway.Core.Config;
+using Gateway.Core.Proxy;
+using Gateway.Server.Http;
+
+namespace Gateway.Server.Middleware;
+
+/// <summary>
+/// request_log: one line per request when it ends — id, method, path, key name, requested model, served target,
+/// status, attempts, bytes in/out, total and time-to-first-byte ms, and how Core ended it — as JSON or key=value
+/// text, through the "Gateway.Requests" logger. Names and numbers only: no bodies, no secrets.
+/// </summary>
+internal static partial class RequestLogMiddleware
+{
+    public static Func<RequestDelegate, RequestDelegate> Create(ILogger logger, TimeProvider time) => next => async context =>
+    {
+        var request = GatewayRequest.Of(context);
+        if (request.Snapshot.Config.RequestLog is not { } config)
+        {
+            await next(context);
+            return;
+        }
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            LogRequest(logger, Format(context, request, config.Format, time));
+        }
+    };
+
+    private static string Format(HttpContext context, GatewayRequest request, RequestLogFormat format, TimeProvider time)
+    {
+        var exchange = request.Exchange;
+        long now = time.GetTimestamp();
+        double totalMs = time.GetElapsedTime(exchange.StartTimestamp, now).TotalMilliseconds;
+        double? ttfbMs = exchange.FirstByteTimestamp == 0 ? null : time.GetElapsedTime(exchange.StartTimestamp, exchange.FirstByteTimestamp).TotalMilliseconds;
+        int status = context.Response.StatusCode;
+        var error = request.Outcome == GatewayError.None ? null : GatewayErrors.Describe(request.Outcome).Code;
+        if (format == RequestLogFormat.Text)
+        {
+            var text = new StringBuilder(256);
+            text.Append("request_id=").Append(context.TraceIdentifier)
+                .Append(" method=").Append(context.Request.Method)
+                .Append(" path=").Append(context.Request.Path.Value)
+                .Append(" key=").Append(request.Caller?.Name ?? "-")
+                .Append(" model=").Append(exchange.RequestedModel ?? "-")
+                .Append(" served_by=").Append(exchange.ServedBy ?? "-")
+                .Append(" status=").Append(status)
+                .Append(" attempts=").Append(exchange.Attempts)
+                .Append(" bytes_in=").Append(exchange.BytesIn)
+                .Append(" bytes_out=").Append(exchange.BytesOut)
+                .Append(" total_ms=").Append(totalMs.ToString("0.###", CultureInfo.InvariantCulture))
+                .Append(" ttfb_ms=").Append(ttfbMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? "-");
+            if (error is not null)
+            {
+                text.Append(" error=").Append(error);
+            }
+            return text.ToString();
+        }
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("request_id", context.TraceIdentifier);
+            json.WriteString("method", context.Request.Method);
+            json.WriteString("path", context.Request.Path.Value);
+            WriteNullable(json, "key", request.Caller?.Name);
+            WriteNullable(json, "model", exchange.RequestedModel);
+            WriteNullable(json, "served_by", exchange.ServedBy);
+            json.WriteNumber("status", status);
+            json.WriteNumber("attempts", exchange.Attempts);
+            json.WriteNumber("bytes_in", exchange.BytesIn);
+            json.WriteNumber("bytes_out", exchange.BytesOut);
+            json.WriteNumber("total_ms", Math.Round(totalMs, 3));
+            if (ttfbMs is { } ttfb)
+            {
+                json.WriteNumber("ttfb_ms", Math.Round(ttfb, 3));
+            }
+            else
+            {
+                json.WriteNull("ttfb_ms");
+            }
+            WriteNullable(json, "error", error);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    [LoggerMessage(100, LogLevel.Information, "{Line}")]
+    private static partial void LogRequest(ILogger logger, string line);
+}

@@ -1,0 +1,31 @@
+using Gateway.Core.Responses;
+
+namespace Gateway.Server.Middleware;
+
+/// <summary>
+/// The response-middleware half of tpm: once an answer to a key with a tokens-per-minute limit has ended, its
+/// usage (from the JSON body or the stream's usage chunk) is charged to the key's budget, off the request path.
+/// </summary>
+internal sealed class TokenChargeMiddleware : IResponseMiddleware
+{
+    private readonly KeyLimiters _limiters;
+    private readonly OnCompletion _charge;
+
+    public TokenChargeMiddleware(KeyLimiters limiters)
+    {
+        _limiters = limiters;
+        _charge = Charge;
+    }
+
+    public ResponseHook OnResponse(ResponseStart response) =>
+        response.Caller?.Config.Tpm is null ? default : new ResponseHook(WantsBody: true, Completion: _charge);
+
+    private ValueTask Charge(CompletedResponse response)
+    {
+        if (response.Usage is { } usage && response.Start.Caller is { } caller)
+        {
+            _limiters.For(caller)?.Tokens?.Charge(usage.TotalTokens);
+        }
+        return ValueTask.CompletedTask;
+    }
+}
