@@ -121,4 +121,28 @@ public sealed class ResponseMiddlewareTests
         await failing.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(CompletionEnd.UpstreamFailed, Assert.Single(failing.Seen).End);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task IncludeInStreams_GetsUsageForEveryStream_AndTheClientOnlySeesWhatItAskedFor(bool clientAsked)
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var recorder = new Recorder();
+        await using var gateway = await TestGateway.StartAsync(
+            TestGateway.Config("usage: { include_in_streams: true }\n", ("local", mock.BaseUrl)), responseMiddleware: [recorder]);
+        var body = clientAsked
+            ? """{"model":"local/m","stream":true,"stream_options":{"include_usage":true}}"""
+            : """{"model":"local/m","stream":true}""";
+
+        using var response = await gateway.ChatAsync(body);
+        var text = await response.Content.ReadAsStringAsync();
+        await recorder.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(clientAsked ? """{"model":"m","stream":true,"stream_options":{"include_usage":true}}""" : """{"stream_options":{"include_usage":true},"model":"m","stream":true}""",
+            mock.LastRequest.BodyText);
+        Assert.Equal(clientAsked, text.Contains("\"usage\"", StringComparison.Ordinal));
+        Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+        Assert.Equal(new TokenUsage(9, 5, 14), Assert.Single(recorder.Seen).Usage);
+    }
 }

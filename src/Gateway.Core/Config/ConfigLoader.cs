@@ -63,6 +63,7 @@ public static class ConfigLoader
         var completionLog = ReadCompletionLog(reader.Mapping("completion_log"));
         var bufferMax = reader.Integer("completion_buffer_max_bytes", 1024, 1L << 30) ?? GatewayConfig.DefaultCompletionBufferMaxBytes;
         var redact = ReadRedact(reader.Mapping("redact"));
+        var usage = ReadUsage(reader.Mapping("usage"));
         reader.ReportUnknownKeys();
 
         if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
@@ -73,7 +74,7 @@ public static class ConfigLoader
         return errors.Count > 0
             ? new ConfigLoadResult(null, errors)
             : new ConfigLoadResult(new GatewayConfig(
-                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact), errors);
+                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage), errors);
     }
 
     private static ServerConfig ReadServer(YamlMappingReader? server)
@@ -561,6 +562,17 @@ public static class ConfigLoader
         var maxMatch = (int)(redact.Integer("max_match_chars", 1, 4096) ?? 64);
         redact.ReportUnknownKeys();
         return patterns.Count == 0 ? null : new RedactConfig(patterns, replacement, models, maxMatch);
+    }
+
+    private static UsageConfig? ReadUsage(YamlMappingReader? usage)
+    {
+        if (usage is null)
+        {
+            return null;
+        }
+        var include = usage.Boolean("include_in_streams") ?? false;
+        usage.ReportUnknownKeys();
+        return new UsageConfig(include);
     }
 
     private static List<StrategyConfig> ReadStrategies(YamlMappingReader root, List<ProviderConfig> providers)

@@ -12,7 +12,8 @@ public sealed record GatewayConfig(
     HeaderRulesConfig? Headers = null,
     CompletionLogConfig? CompletionLog = null,
     long CompletionBufferMaxBytes = GatewayConfig.DefaultCompletionBufferMaxBytes,
-    RedactConfig? Redact = null)
+    RedactConfig? Redact = null,
+    UsageConfig? Usage = null)
 {
     public const long DefaultCompletionBufferMaxBytes = 4 * 1024 * 1024;
 }
@@ -248,3 +249,11 @@ public sealed record ElasticsearchConfig(Uri Url, string Index, Secret? ApiKey, 
 /// <param name="MaxMatchChars">The longest text a pattern can match: a stream holds back this many characters so a match split across events is still caught.</param>
 public sealed record RedactConfig(IReadOnlyList<System.Text.RegularExpressions.Regex> Patterns, string Replacement, IReadOnlyList<string>? Models, int MaxMatchChars);
 
+
+/// <param name="IncludeInStreams">Ask providers for the final usage chunk (stream_options.include_usage) on chat streams
+/// whose client did not, so usage (tpm, completion log) is known for every stream; the extra chunk is removed from
+/// what the client receives.</param>
+public sealed record UsageConfig(bool IncludeInStreams)
+{
+    public static readonly UsageConfig Default = new(false);
+}

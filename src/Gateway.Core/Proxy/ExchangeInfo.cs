@@ -26,6 +26,9 @@ public sealed class ExchangeInfo
     /// <summary><see cref="TimeProvider.GetTimestamp"/> when the response started (0: it never did).</summary>
     public long FirstByteTimestamp { get; set; }
 
+    /// <summary>The gateway asked the provider for a usage chunk the client did not ask for: it is removed on the way back.</summary>
+    public bool InjectedStreamUsage { get; set; }
+
     /// <summary>The transport set the gateway's own x-ratelimit-* headers: the provider's are not passed on.</summary>
     public bool GatewayRateLimits { get; set; }
 

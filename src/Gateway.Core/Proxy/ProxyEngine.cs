@@ -66,6 +66,8 @@ public sealed class ProxyEngine
             // :: Step 3 — route: "provider/model" (split at the first slash) or a strategy name.
             var knownModels = snapshot.Config.Routing.RequireKnownModel ? _catalog.Current : null;
             client.Exchange.Stream = inspection.Stream;
+            client.Exchange.InjectedStreamUsage = inspection.Stream && !inspection.HasStreamOptions
+                && snapshot.Config.Usage?.IncludeInStreams == true && client.Path == "chat/completions";
             client.Exchange.BytesIn = body.Data.Length;
             var strategy = Resolve(snapshot.Routes, knownModels, body, inspection, client, out var direct, out var routeError, out var routeDetail);
             if (routeError != GatewayError.None)
@@ -267,7 +269,7 @@ public sealed class ProxyEngine
 
         bool rescuable = isEventStream && strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
             && inspection.Stream && client.Path == "chat/completions";
-        if (rescuable || (transform is not null && isEventStream))
+        if (rescuable || (isEventStream && (transform is not null || exchange.InjectedStreamUsage)))
         {
             return await StreamRescue.RunAsync(this, attempt, rescuable ? picker : null, body, inspection, client, attempts, tracking, clientAborted);
         }
@@ -341,9 +343,20 @@ public sealed class ProxyEngine
         };
     }
 
-    internal static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client) =>
-        BuildRequest(target, client, new UpstreamBodyContent(
-            body.Data.Slice(0, inspection.ModelValueStart), target.Model, body.Data.Slice(inspection.ModelValueStart + inspection.ModelValueLength)));
+    private static readonly byte[] s_includeUsage = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
+
+    internal static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client)
+    {
+        var data = body.Data;
+        var suffix = data.Slice(inspection.ModelValueStart + inspection.ModelValueLength);
+        if (!client.Exchange.InjectedStreamUsage)
+        {
+            return BuildRequest(target, client, new UpstreamBodyContent(data.Slice(0, inspection.ModelValueStart), target.Model, suffix));
+        }
+        long afterBrace = inspection.ObjectStart + 1;
+        return BuildRequest(target, client, new UpstreamBodyContent(
+            data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), target.Model, suffix));
+    }
 
     internal static HttpRequestMessage BuildRequest(RouteTarget target, IDownstream client, HttpContent content)
     {

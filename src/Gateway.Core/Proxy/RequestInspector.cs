@@ -20,6 +20,12 @@ internal struct RequestInspection
     public bool ModelIsEscaped;
 
     public bool Stream;
+
+    /// <summary>The client set stream_options itself (then the gateway never adds it).</summary>
+    public bool HasStreamOptions;
+
+    /// <summary>Offset of the body's opening brace.</summary>
+    public long ObjectStart;
 }
 
 /// <summary>
@@ -63,6 +69,7 @@ internal static class RequestInspector
                 }
                 return Fail(GatewayError.InvalidBodyType, "The request body must be a JSON object.");
             }
+            result.ObjectStart = reader.TokenStartIndex;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("model"u8))
@@ -107,6 +114,7 @@ internal static class RequestInspector
                 }
                 else
                 {
+                    result.HasStreamOptions |= reader.ValueTextEquals("stream_options"u8);
                     reader.Read();
                     reader.Skip();
                 }

@@ -4,18 +4,29 @@ using System.Net;
 namespace Gateway.Core.Proxy;
 
 /// <summary>
-/// The upstream request body: the client's bytes with only the model value replaced, written as three slices —
-/// before the model, the upstream model name, after it — straight from the buffers that hold the request body.
-/// Nothing is re-serialized or copied.
+/// The upstream request body: the client's bytes with only the model value replaced, written as slices — before
+/// the model, the upstream model name, after it — straight from the buffers that hold the request body. Nothing is
+/// re-serialized or copied. Optionally one property is inserted right after the opening brace (usage.include_in_streams).
 /// </summary>
 internal sealed class UpstreamBodyContent : HttpContent
 {
+    private readonly ReadOnlySequence<byte> _head;
+    private readonly ReadOnlyMemory<byte> _inserted;
     private readonly ReadOnlySequence<byte> _prefix;
     private readonly ReadOnlyMemory<byte> _model;
     private readonly ReadOnlySequence<byte> _suffix;
 
     public UpstreamBodyContent(ReadOnlySequence<byte> prefix, ReadOnlyMemory<byte> model, ReadOnlySequence<byte> suffix)
+        : this(default, default, prefix, model, suffix)
     {
+    }
+
+    /// <param name="head">The body up to and including its opening brace.</param>
+    /// <param name="inserted">A property (with its trailing comma) placed after the brace.</param>
+    public UpstreamBodyContent(ReadOnlySequence<byte> head, ReadOnlyMemory<byte> inserted, ReadOnlySequence<byte> prefix, ReadOnlyMemory<byte> model, ReadOnlySequence<byte> suffix)
+    {
+        _head = head;
+        _inserted = inserted;
         _prefix = prefix;
         _model = model;
         _suffix = suffix;
@@ -26,6 +37,11 @@ internal sealed class UpstreamBodyContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
+        if (!_inserted.IsEmpty)
+        {
+            await WriteAsync(stream, _head, cancellationToken);
+            await stream.WriteAsync(_inserted, cancellationToken);
+        }
         await WriteAsync(stream, _prefix, cancellationToken);
         await stream.WriteAsync(_model, cancellationToken);
         await WriteAsync(stream, _suffix, cancellationToken);
@@ -59,6 +75,11 @@ internal sealed class UpstreamBodyContent : HttpContent
 
     protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
+        foreach (var segment in _head)
+        {
+            stream.Write(segment.Span);
+        }
+        stream.Write(_inserted.Span);
         foreach (var segment in _prefix)
         {
             stream.Write(segment.Span);
@@ -72,7 +93,7 @@ internal sealed class UpstreamBodyContent : HttpContent
 
     protected override bool TryComputeLength(out long length)
     {
-        length = _prefix.Length + _model.Length + _suffix.Length;
+        length = _head.Length + _inserted.Length + _prefix.Length + _model.Length + _suffix.Length;
         return true;
     }
 }

@@ -22,6 +22,7 @@ public sealed class CompletedResponse
     private TokenUsage? _usage;
     private string? _finishReason;
     private string? _text;
+    private bool _textParsed;
 
     internal CompletedResponse(ResponseStart start, CompletionEnd end, ReadOnlyMemory<byte> body, bool truncated, long totalBytes, TimeSpan timeToFirstByte, TimeSpan duration)
     {
@@ -74,7 +75,11 @@ public sealed class CompletedResponse
     {
         get
         {
-            Parse();
+            if (!_textParsed)
+            {
+                _textParsed = true;
+                _text = (Start.IsEventStream ? UsageParser.FromEvents(Body.Span) : UsageParser.FromJson(Body.Span)).Text;
+            }
             return _text;
         }
     }
@@ -86,6 +91,6 @@ public sealed class CompletedResponse
             return;
         }
         _parsed = true;
-        (_usage, _finishReason, _text) = Start.IsEventStream ? UsageParser.FromEvents(Body.Span) : UsageParser.FromJson(Body.Span);
+        (_usage, _finishReason, _) = Start.IsEventStream ? UsageParser.FromEvents(Body.Span, withText: false) : UsageParser.FromJson(Body.Span, withText: false);
     }
 }

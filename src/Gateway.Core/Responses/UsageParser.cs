@@ -6,7 +6,8 @@ namespace Gateway.Core.Responses;
 /// <summary>Reads usage, finish reason and generated text from an OpenAI-shaped answer: a JSON body or an event stream.</summary>
 public static class UsageParser
 {
-    public static (TokenUsage? Usage, string? FinishReason, string? Text) FromJson(ReadOnlySpan<byte> body)
+    /// <param name="withText">Also assemble the generated text (allocates); usage alone allocates nothing per chunk.</param>
+    public static (TokenUsage? Usage, string? FinishReason, string? Text) FromJson(ReadOnlySpan<byte> body, bool withText = true)
     {
         TokenUsage? usage = null;
         string? finish = null;
@@ -14,7 +15,7 @@ public static class UsageParser
         try
         {
             var reader = new Utf8JsonReader(body);
-            ReadChunk(ref reader, ref usage, ref finish, ref text, "message"u8);
+            ReadChunk(ref reader, ref usage, ref finish, ref text, "message"u8, withText);
         }
         catch (JsonException)
         {
@@ -23,7 +24,8 @@ public static class UsageParser
         return (usage, finish, text?.ToString());
     }
 
-    public static (TokenUsage? Usage, string? FinishReason, string? Text) FromEvents(ReadOnlySpan<byte> stream)
+    /// <param name="withText">Also assemble the generated text (allocates); usage alone allocates nothing per chunk.</param>
+    public static (TokenUsage? Usage, string? FinishReason, string? Text) FromEvents(ReadOnlySpan<byte> stream, bool withText = true)
     {
         TokenUsage? usage = null;
         string? finish = null;
@@ -42,10 +44,15 @@ public static class UsageParser
             {
                 continue;
             }
+            // Without text, only the chunks that carry usage or a finish reason are worth parsing.
+            if (!withText && payload.IndexOf("\"usage\""u8) < 0 && !Proxy.SseScanner.HasFinishReason(payload))
+            {
+                continue;
+            }
             try
             {
                 var reader = new Utf8JsonReader(payload);
-                ReadChunk(ref reader, ref usage, ref finish, ref text, "delta"u8);
+                ReadChunk(ref reader, ref usage, ref finish, ref text, "delta"u8, withText);
             }
             catch (JsonException)
             {
@@ -54,7 +61,8 @@ public static class UsageParser
         return (usage, finish, text?.ToString());
     }
 
-    private static void ReadChunk(ref Utf8JsonReader reader, ref TokenUsage? usage, ref string? finish, ref StringBuilder? text, ReadOnlySpan<byte> messageProperty)
+    private static void ReadChunk(
+        ref Utf8JsonReader reader, ref TokenUsage? usage, ref string? finish, ref StringBuilder? text, ReadOnlySpan<byte> messageProperty, bool withText)
     {
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
@@ -84,7 +92,7 @@ public static class UsageParser
                 }
                 while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
                 {
-                    ReadChoice(ref reader, ref finish, ref text, messageProperty);
+                    ReadChoice(ref reader, ref finish, ref text, messageProperty, withText);
                 }
             }
             else
@@ -95,19 +103,19 @@ public static class UsageParser
         }
     }
 
-    private static void ReadChoice(ref Utf8JsonReader reader, ref string? finish, ref StringBuilder? text, ReadOnlySpan<byte> messageProperty)
+    private static void ReadChoice(ref Utf8JsonReader reader, ref string? finish, ref StringBuilder? text, ReadOnlySpan<byte> messageProperty, bool withText)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("finish_reason"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
+                if (reader.TokenType == JsonTokenType.String && (finish is null || !reader.ValueTextEquals(finish)))
                 {
                     finish = reader.GetString();
                 }
             }
-            else if (reader.ValueTextEquals("text"u8))
+            else if (withText && reader.ValueTextEquals("text"u8))
             {
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.String)
@@ -115,7 +123,7 @@ public static class UsageParser
                     (text ??= new StringBuilder()).Append(reader.GetString());
                 }
             }
-            else if (reader.ValueTextEquals(messageProperty))
+            else if (withText && reader.ValueTextEquals(messageProperty))
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.StartObject)

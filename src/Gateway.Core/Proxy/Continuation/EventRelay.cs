@@ -13,14 +13,17 @@ public sealed class EventRelay : IDisposable
 {
     private const int MaxEventBytes = 1 << 20;
     private readonly Responses.IBodyTransform? _transform;
+    private readonly bool _dropUsageChunks;
     private readonly ArrayBufferWriter<byte>? _transformed;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private int _length;
 
-    public EventRelay(Responses.IBodyTransform? transform = null)
+    /// <param name="dropUsageChunks">Remove the usage-only chunk ("choices": [] with "usage") the gateway asked for on the client's behalf.</param>
+    public EventRelay(Responses.IBodyTransform? transform = null, bool dropUsageChunks = false)
     {
         _transform = transform;
-        _transformed = transform is null ? null : new ArrayBufferWriter<byte>(4096);
+        _dropUsageChunks = dropUsageChunks;
+        _transformed = transform is null && !dropUsageChunks ? null : new ArrayBufferWriter<byte>(4096);
     }
 
     /// <summary>Bytes read before the commit point come first.</summary>
@@ -97,7 +100,15 @@ public sealed class EventRelay : IDisposable
             return false;
         }
         var complete = buffered[..end];
-        if (_transform is not null)
+        if (_dropUsageChunks)
+        {
+            // The tee still sees the usage chunk (usage extraction reads it); the client does not get it.
+            events.Append(complete);
+            _transformed!.ResetWrittenCount();
+            WithoutUsageChunks(complete, _transform, _transformed);
+            client.Write(_transformed.WrittenSpan);
+        }
+        else if (_transform is not null)
         {
             _transformed!.ResetWrittenCount();
             Transform(complete, _transform, _transformed);
@@ -118,6 +129,29 @@ public sealed class EventRelay : IDisposable
         buffered[end..].CopyTo(_buffer);
         _length -= end;
         return true;
+    }
+
+    private static void WithoutUsageChunks(ReadOnlySpan<byte> events, Responses.IBodyTransform? transform, ArrayBufferWriter<byte> output)
+    {
+        var kept = new ArrayBufferWriter<byte>(events.Length);
+        while (!events.IsEmpty)
+        {
+            int end = events.IndexOf("\n\n"u8);
+            var one = end < 0 ? events : events[..(end + 2)];
+            events = events[one.Length..];
+            if (!(one.StartsWith("data:"u8) && one.IndexOf("\"choices\":[]"u8) >= 0 && one.IndexOf("\"usage\":{"u8) >= 0))
+            {
+                kept.Write(one);
+            }
+        }
+        if (transform is null)
+        {
+            output.Write(kept.WrittenSpan);
+        }
+        else
+        {
+            Transform(kept.WrittenSpan, transform, output);
+        }
     }
 
     /// <summary>Each data line goes through the transform, which writes whole events in its place; other lines pass.</summary>

@@ -6,7 +6,8 @@ using Gateway.Core.Responses;
 namespace Gateway.Core.Proxy.Continuation;
 
 /// <summary>
-/// Event streams that go through <see cref="EventRelay"/>: those with a body transform, and on_interrupt: continue. A committed chat stream that breaks (cut or stalled) is finished by the chain's next
+/// Event streams that go through <see cref="EventRelay"/>: those with a body transform, those whose usage chunk the
+/// gateway asked for (it is removed again), and on_interrupt: continue. A committed chat stream that breaks (cut or stalled) is finished by the chain's next
 /// prefill-capable target: it receives the original messages plus the text already delivered as an assistant
 /// message to continue, and its chunks reach the client as the rest of the same response (same id). If no target
 /// accepts, the stream ends with the original interruption error, never the rejection.
@@ -110,7 +111,7 @@ internal static class StreamRescue
     {
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
         var resilience = attempt.Target.Provider.Config.Resilience;
-        using var relay = new EventRelay(transform);
+        using var relay = new EventRelay(transform, dropUsageChunks: client.Exchange.InjectedStreamUsage);
         relay.Load(attempt.Prefix);
         using var watchdog = new StreamWatchdog(engine.Time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
         var copy = await relay.RunAsync(attempt.Body!, client.ResponseBody, observer, id, watchdog, attempt.Cancellation.Token);
