@@ -49,7 +49,7 @@ internal static class Program
             return 0;
         }
 
-        await using var host = GatewayHost.Create(config);
+        await using var host = GatewayHost.Create(config, new GatewayHostOptions { ConfigPath = configPath, Environment = EnvironmentExpander.FromProcess });
         await host.StartAsync();
         await host.WaitForShutdownAsync();
         return 0;

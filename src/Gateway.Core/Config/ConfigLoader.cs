@@ -64,6 +64,7 @@ public static class ConfigLoader
         var bufferMax = reader.Integer("completion_buffer_max_bytes", 1024, 1L << 30) ?? GatewayConfig.DefaultCompletionBufferMaxBytes;
         var redact = ReadRedact(reader.Mapping("redact"));
         var usage = ReadUsage(reader.Mapping("usage"));
+        var admin = ReadAdmin(reader.Mapping("admin"));
         reader.ReportUnknownKeys();
 
         if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
@@ -74,7 +75,7 @@ public static class ConfigLoader
         return errors.Count > 0
             ? new ConfigLoadResult(null, errors)
             : new ConfigLoadResult(new GatewayConfig(
-                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage), errors);
+                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage, admin), errors);
     }
 
     private static ServerConfig ReadServer(YamlMappingReader? server)
@@ -562,6 +563,26 @@ public static class ConfigLoader
         var maxMatch = (int)(redact.Integer("max_match_chars", 1, 4096) ?? 64);
         redact.ReportUnknownKeys();
         return patterns.Count == 0 ? null : new RedactConfig(patterns, replacement, models, maxMatch);
+    }
+
+    private static AdminConfig? ReadAdmin(YamlMappingReader? admin)
+    {
+        if (admin is null)
+        {
+            return null;
+        }
+        var key = admin.String("key", out var missing, out var node);
+        admin.ReportUnknownKeys();
+        if (missing is not null)
+        {
+            return new AdminConfig(null, $"key: environment variable {missing} is not set");
+        }
+        if (key is null || key.Trim().Length < 16)
+        {
+            admin.Error("key", node, "required: at least 16 characters (the admin key can reload the config)");
+            return null;
+        }
+        return new AdminConfig(new Secret(key.Trim()), null);
     }
 
     private static UsageConfig? ReadUsage(YamlMappingReader? usage)

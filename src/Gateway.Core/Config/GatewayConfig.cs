@@ -13,7 +13,8 @@ public sealed record GatewayConfig(
     CompletionLogConfig? CompletionLog = null,
     long CompletionBufferMaxBytes = GatewayConfig.DefaultCompletionBufferMaxBytes,
     RedactConfig? Redact = null,
-    UsageConfig? Usage = null)
+    UsageConfig? Usage = null,
+    AdminConfig? Admin = null)
 {
     public const long DefaultCompletionBufferMaxBytes = 4 * 1024 * 1024;
 }
@@ -257,3 +258,7 @@ public sealed record UsageConfig(bool IncludeInStreams)
 {
     public static readonly UsageConfig Default = new(false);
 }
+
+/// <summary>The admin surface (POST /admin/reload, GET /admin/config); absent = it does not exist (404).</summary>
+/// <param name="DisabledReason">Set when the key's variable is unset: the admin surface stays closed.</param>
+public sealed record AdminConfig(Secret? Key, string? DisabledReason);

@@ -8,8 +8,11 @@ namespace Gateway.Core.Providers;
 /// One upstream provider at run time: where to send, how to authenticate, how long to wait, and the pooled
 /// connection handler. Owned by the snapshot that built it, so a config reload can replace it whole.
 /// </summary>
-public sealed class ProviderEndpoint : IDisposable
+public sealed class ProviderEndpoint
 {
+    private static long s_live;
+    private int _owners = 1;
+
     // The OpenAI endpoints clients actually use. Their upstream URIs are built once here instead of once per request.
     private static readonly string[] s_wellKnownPaths = ["chat/completions", "completions", "embeddings", "responses"];
 
@@ -34,7 +37,11 @@ public sealed class ProviderEndpoint : IDisposable
         }
         _wellKnownUris = uris.ToFrozenDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         RedactedBaseUrl = _baseUrl;
+        Interlocked.Increment(ref s_live);
     }
+
+    /// <summary>Endpoints whose connection pool is open, across all snapshots (a reload leak shows here).</summary>
+    public static long Live => Interlocked.Read(ref s_live);
 
     public string Name { get; }
 
@@ -67,5 +74,29 @@ public sealed class ProviderEndpoint : IDisposable
         return new Uri(text, UriKind.Absolute);
     }
 
-    public void Dispose() => Invoker.Dispose();
+    /// <summary>A newer snapshot keeps this endpoint (same settings): its connection pool is reused.</summary>
+    public void AddOwner() => Interlocked.Increment(ref _owners);
+
+    /// <summary>A snapshot holding this endpoint was released; the last one closes the connection pool.</summary>
+    public void ReleaseOwner()
+    {
+        if (Interlocked.Decrement(ref _owners) == 0)
+        {
+            Invoker.Dispose();
+            Interlocked.Decrement(ref s_live);
+        }
+    }
+
+    /// <summary>Whether a newer config's provider can keep this endpoint (and its connections): every setting equal.</summary>
+    public bool HasSameSettings(ProviderConfig other)
+    {
+        var mine = Config;
+        return mine.Name == other.Name && mine.Type == other.Type && mine.BaseUrl == other.BaseUrl
+            && mine.ApiKey?.Reveal() == other.ApiKey?.Reveal()
+            && mine.Headers.Count == other.Headers.Count
+            && mine.Headers.Zip(other.Headers).All(pair => pair.First.Key == pair.Second.Key && pair.First.Value.Reveal() == pair.Second.Value.Reveal())
+            && mine.Timeout == other.Timeout && mine.ConnectTimeout == other.ConnectTimeout
+            && mine.Models.SequenceEqual(other.Models) && mine.DiscoverModels == other.DiscoverModels
+            && mine.Resilience == other.Resilience;
+    }
 }

@@ -28,14 +28,12 @@ public sealed class ProxyEngine
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ModelCatalogHolder _catalog;
-    private readonly ResponsePipeline _responses;
 
-    public ProxyEngine(ILogger<ProxyEngine> logger, TimeProvider time, ModelCatalogHolder catalog, ResponsePipeline responses)
+    public ProxyEngine(ILogger<ProxyEngine> logger, TimeProvider time, ModelCatalogHolder catalog)
     {
         _logger = logger;
         _time = time;
         _catalog = catalog;
-        _responses = responses;
     }
 
     /// <param name="snapshot">Pinned by the caller for this whole request.</param>
@@ -259,7 +257,7 @@ public sealed class ProxyEngine
         // :: Step 6 — start the client response: upstream status and allowed headers, plus ours; then the response
         // middleware may change headers and ask for the body, a completion callback or a transform.
         StartResponse(client, response, attempt.Target, isEventStream, attempts);
-        var tracking = _responses.Begin(client, attempt.Status, isEventStream, attempt.Target.QualifiedName, exchange.StartTimestamp, body.Data, snapshot.Config.CompletionBufferMaxBytes);
+        var tracking = snapshot.Responses.Begin(client, attempt.Status, isEventStream, attempt.Target.QualifiedName, exchange.StartTimestamp, body.Data, snapshot.Config.CompletionBufferMaxBytes);
         var transform = tracking?.Transform;
         if (!isEventStream && transform is null && response.Content.Headers.ContentLength is { } length)
         {

@@ -20,6 +20,8 @@ public sealed class ResponsePipeline
         _time = time;
     }
 
+    public static readonly ResponsePipeline Empty = new([], null!, TimeProvider.System);
+
     public bool IsEmpty => _middleware.Length == 0;
 
     /// <summary>Consults every middleware for this response; null when none is interested.</summary>

@@ -4,13 +4,21 @@ using Gateway.Core.Providers;
 namespace Gateway.Core.Routing;
 
 /// <summary>
-/// Everything derived from one config revision, immutable. A request reads the current snapshot once, at its
+/// Everything derived from one config revision, immutable. A request acquires the current snapshot once, at its
 /// start, and uses that same object until its last byte: it is never served half by one config and half by another.
 /// </summary>
+/// <remarks>
+/// Lifetime: a reference count, 1 for the <see cref="SnapshotHolder"/> plus one per request in flight. When a
+/// reload retires it and the last request releases it, it releases its provider endpoints; an endpoint shared with
+/// a newer snapshot (its settings did not change) lives on with that one.
+/// </remarks>
 public sealed class GatewaySnapshot : IDisposable
 {
-    public GatewaySnapshot(GatewayConfig config, IReadOnlyList<ProviderEndpoint> providers, RouteTable routes, long revision)
+    private int _references = 1;
+
+    public GatewaySnapshot(GatewayConfig config, IReadOnlyList<ProviderEndpoint> providers, RouteTable routes, long revision, Responses.ResponsePipeline? responses = null)
     {
+        Responses = responses ?? Gateway.Core.Responses.ResponsePipeline.Empty;
         Config = config;
         Providers = providers;
         Routes = routes;
@@ -37,11 +45,38 @@ public sealed class GatewaySnapshot : IDisposable
 
     public long MaxRequestBodyBytes { get; }
 
-    public void Dispose()
+    /// <summary>The response middleware this config asks for (none: responses cost nothing in that layer).</summary>
+    public Responses.ResponsePipeline Responses { get; }
+
+    /// <summary>Takes a reference for one request; false when the snapshot was already retired and released.</summary>
+    public bool TryAcquire()
     {
-        foreach (var provider in Providers)
+        while (true)
         {
-            provider.Dispose();
+            int references = Volatile.Read(ref _references);
+            if (references == 0)
+            {
+                return false;
+            }
+            if (Interlocked.CompareExchange(ref _references, references + 1, references) == references)
+            {
+                return true;
+            }
         }
     }
+
+    /// <summary>Gives a reference back; the last one releases the providers.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            foreach (var provider in Providers)
+            {
+                provider.ReleaseOwner();
+            }
+        }
+    }
+
+    /// <summary>Retires the holder's reference (at shutdown, or when a reload replaced this snapshot).</summary>
+    public void Dispose() => Release();
 }

@@ -9,15 +9,19 @@ public sealed class SnapshotBuilder
 {
     private readonly ProviderClientFactory _clients;
     private readonly ProviderHealthRegistry _health;
+    private readonly Func<GatewayConfig, Responses.ResponsePipeline>? _responses;
     private long _revision;
 
-    public SnapshotBuilder(ProviderClientFactory clients, ProviderHealthRegistry health)
+    /// <param name="responses">Builds the response middleware a config asks for (null: none).</param>
+    public SnapshotBuilder(ProviderClientFactory clients, ProviderHealthRegistry health, Func<GatewayConfig, Responses.ResponsePipeline>? responses = null)
     {
         _clients = clients;
         _health = health;
+        _responses = responses;
     }
 
-    public GatewaySnapshot Build(GatewayConfig config)
+    /// <param name="previous">The snapshot being replaced: its endpoints whose settings did not change are kept, with their connections.</param>
+    public GatewaySnapshot Build(GatewayConfig config, GatewaySnapshot? previous = null)
     {
         var providers = new List<ProviderEndpoint>();
         var disabled = new List<KeyValuePair<string, string>>();
@@ -25,7 +29,16 @@ public sealed class SnapshotBuilder
         {
             if (provider.Enabled)
             {
-                providers.Add(_clients.Create(provider, _health.For(provider.Name)));
+                var kept = previous?.Providers.FirstOrDefault(p => p.HasSameSettings(provider));
+                if (kept is not null)
+                {
+                    kept.AddOwner();
+                    providers.Add(kept);
+                }
+                else
+                {
+                    providers.Add(_clients.Create(provider, _health.For(provider.Name)));
+                }
             }
             else
             {
@@ -49,6 +62,6 @@ public sealed class SnapshotBuilder
         }
 
         var routes = new RouteTable(providers, disabled, strategies);
-        return new GatewaySnapshot(config, providers, routes, Interlocked.Increment(ref _revision));
+        return new GatewaySnapshot(config, providers, routes, Interlocked.Increment(ref _revision), _responses?.Invoke(config));
     }
 }

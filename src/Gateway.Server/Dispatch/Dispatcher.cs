@@ -16,12 +16,14 @@ internal sealed class Dispatcher
     private readonly ProxyHandler _proxy;
     private readonly HealthHandler _health;
     private readonly ModelsHandler _models;
+    private readonly AdminHandler _admin;
 
-    public Dispatcher(ProxyHandler proxy, HealthHandler health, ModelsHandler models)
+    public Dispatcher(ProxyHandler proxy, HealthHandler health, ModelsHandler models, AdminHandler admin)
     {
         _proxy = proxy;
         _health = health;
         _models = models;
+        _admin = admin;
     }
 
     public Task DispatchAsync(HttpContext context)
@@ -50,6 +52,8 @@ internal sealed class Dispatcher
             "/healthz" when IsRead(method) => HealthHandler.LivenessAsync(context),
             "/readyz" when IsRead(method) => _health.ReadinessAsync(context),
             "/healthz" or "/readyz" => OpenAiErrorWriter.WriteAsync(context, GatewayError.MethodNotAllowed, "Health endpoints take GET."),
+            "/admin/reload" when HttpMethods.IsPost(method) => _admin.ReloadAsync(context),
+            "/admin/config" when IsRead(method) => AdminHandler.ConfigAsync(context),
             _ => OpenAiErrorWriter.WriteAsync(context, GatewayError.UnknownUrl, "Unknown URL. The gateway serves the OpenAI API under /v1/."),
         };
     }

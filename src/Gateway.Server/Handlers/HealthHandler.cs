@@ -9,11 +9,13 @@ internal sealed class HealthHandler
 {
     private readonly SnapshotHolder _snapshots;
     private readonly ModelRefresher _models;
+    private readonly Hosting.ReloadStatus _reloads;
 
-    public HealthHandler(SnapshotHolder snapshots, ModelRefresher models)
+    public HealthHandler(SnapshotHolder snapshots, ModelRefresher models, Hosting.ReloadStatus reloads)
     {
         _snapshots = snapshots;
         _models = models;
+        _reloads = reloads;
     }
 
     public static Task LivenessAsync(HttpContext context)
@@ -34,6 +36,14 @@ internal sealed class HealthHandler
             json.WriteStartObject();
             json.WriteString("status", ready ? "ready" : "no_enabled_provider");
             json.WriteNumber("config_revision", snapshot.Revision);
+            json.WriteStartObject("config_reloads");
+            json.WriteNumber("succeeded", _reloads.Succeeded);
+            json.WriteNumber("failed", _reloads.Failed);
+            if (_reloads.LastError is { } error)
+            {
+                json.WriteString("last_error", error);
+            }
+            json.WriteEndObject();
             json.WriteStartObject("providers");
             foreach (var provider in snapshot.Config.Providers)
             {
@@ -42,6 +52,11 @@ internal sealed class HealthHandler
                 if (provider.DisabledReason is not null)
                 {
                     json.WriteString("disabled_reason", provider.DisabledReason);
+                }
+                var endpoint = snapshot.Providers.FirstOrDefault(p => p.Name == provider.Name);
+                if (endpoint is not null && !endpoint.Health.IsAvailable)
+                {
+                    json.WriteNumber("cooling_down_seconds", Math.Round(endpoint.Health.RemainingCooldown.TotalSeconds, 1));
                 }
                 if (modelResults.TryGetValue(provider.Name, out var models))
                 {

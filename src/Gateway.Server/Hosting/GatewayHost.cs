@@ -27,6 +27,12 @@ internal sealed class GatewayHostOptions
 
     public TimeProvider? TimeProvider { get; init; }
 
+    /// <summary>The config file, watched for changes (with SIGHUP and POST /admin/reload); null: no reloads.</summary>
+    public string? ConfigPath { get; init; }
+
+    /// <summary>Expands ${VAR} when the file is reloaded (default: the process environment).</summary>
+    public EnvironmentExpander? Environment { get; init; }
+
     /// <summary>Response middleware added after the built-in ones (embedding: your own extensions).</summary>
     public IReadOnlyList<IResponseMiddleware> ResponseMiddleware { get; init; } = [];
 }
@@ -81,38 +87,46 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, server));
 
         var time = options.TimeProvider ?? TimeProvider.System;
-        var health = new ProviderHealthRegistry(time);
-        var snapshots = new SnapshotHolder(new SnapshotBuilder(options.ClientFactory ?? new ProviderClientFactory(), health).Build(config));
-        builder.Services.AddSingleton(snapshots);
-        builder.Services.AddSingleton(health);
-        builder.Services.AddSingleton(new ModelCatalogHolder(ModelRefresher.Initial(snapshots.Current)));
-        builder.Services.AddSingleton(time);
-        builder.Services.AddSingleton<ModelRefresher>();
-        builder.Services.AddHostedService<ModelRefreshService>();
         var limiters = new KeyLimiters(time);
+        builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(limiters);
+        builder.Services.AddSingleton(new ProviderHealthRegistry(time));
         builder.Services.AddSingleton(sp => new CompletionQueue(CompletionQueue.DefaultCapacity, sp.GetRequiredService<ILogger<CompletionQueue>>()));
         if (config.CompletionLog is { } completionLog)
         {
             builder.Services.AddSingleton(sp => new CompletionLogWriter(
                 completionLog, CreateSink(completionLog, time), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.CompletionLog")));
         }
-        builder.Services.AddSingleton(sp => new ResponsePipeline(ResponseMiddleware(sp, config, snapshots, limiters, time, options.ResponseMiddleware), sp.GetRequiredService<CompletionQueue>(), time));
+        // Every config revision gets the response middleware it asks for, built with its snapshot.
+        builder.Services.AddSingleton(sp => new SnapshotBuilder(
+            options.ClientFactory ?? new ProviderClientFactory(),
+            sp.GetRequiredService<ProviderHealthRegistry>(),
+            revision => new ResponsePipeline(ResponseMiddleware(sp, revision, limiters, time, options.ResponseMiddleware), sp.GetRequiredService<CompletionQueue>(), time)));
+        builder.Services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotBuilder>().Build(config)));
+        builder.Services.AddSingleton(sp => new ModelCatalogHolder(ModelRefresher.Initial(sp.GetRequiredService<SnapshotHolder>().Current)));
+        builder.Services.AddSingleton<ReloadStatus>();
+        builder.Services.AddSingleton(sp => new ConfigReloader(
+            options.ConfigPath, options.Environment ?? EnvironmentExpander.FromProcess, sp.GetRequiredService<SnapshotHolder>(),
+            sp.GetRequiredService<SnapshotBuilder>(), sp.GetRequiredService<ReloadStatus>(), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Config")));
+        builder.Services.AddSingleton<ModelRefresher>();
+        builder.Services.AddHostedService<ModelRefreshService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
         builder.Services.AddHostedService(sp => new CompletionService(sp.GetRequiredService<CompletionQueue>(), sp.GetService<CompletionLogWriter>()));
         builder.Services.AddSingleton<ProxyEngine>();
         builder.Services.AddSingleton<ProxyHandler>();
         builder.Services.AddSingleton<HealthHandler>();
         builder.Services.AddSingleton<ModelsHandler>();
+        builder.Services.AddSingleton<AdminHandler>();
         builder.Services.AddSingleton<Dispatcher>();
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
+        var snapshots = app.Services.GetRequiredService<SnapshotHolder>();
         LogStartup(logger, config);
 
         // The transport middleware chain, in order. Each is a Func<RequestDelegate, RequestDelegate>; each one that
         // config can switch off reads the request's pinned snapshot and passes straight through when it is off.
-        bool recordNames = !app.Services.GetRequiredService<ResponsePipeline>().IsEmpty;
-        app.Use(RequestIdMiddleware.Create(snapshots, time, recordNames));
+        app.Use(RequestIdMiddleware.Create(snapshots, time));
         app.Use(RequestLogMiddleware.Create(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Requests"), time));
         app.Use(ErrorBarrierMiddleware.Create(logger));
         app.Use(AuthenticationMiddleware.Create());
@@ -125,24 +139,25 @@ internal sealed class GatewayHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// The response middleware, in the order their completion callbacks run. Only what config asks for is
-    /// registered: with none, a response costs nothing in this layer.
+    /// The response middleware of one config revision, in the order their completion callbacks run. Only what the
+    /// config asks for is registered: with none, a response costs nothing in this layer.
     /// </summary>
     private static List<IResponseMiddleware> ResponseMiddleware(
-        IServiceProvider services, GatewayConfig config, SnapshotHolder snapshots, KeyLimiters limiters, TimeProvider time, IReadOnlyList<IResponseMiddleware> extra)
+        IServiceProvider services, GatewayConfig config, KeyLimiters limiters, TimeProvider time, IReadOnlyList<IResponseMiddleware> extra)
     {
         var middleware = new List<IResponseMiddleware>();
         if (config.Auth?.Keys.Any(k => k.Tpm is not null) == true)
         {
             middleware.Add(new TokenChargeMiddleware(limiters));
         }
-        if (config.CompletionLog is { } completionLog)
+        // The completion log's sink is opened once, at start-up (a reload that changes it asks for a restart).
+        if (services.GetService<CompletionLogWriter>() is { } writer && config.CompletionLog is { } completionLog)
         {
-            middleware.Add(new CompletionLogMiddleware(services.GetRequiredService<CompletionLogWriter>(), completionLog, time));
+            middleware.Add(new CompletionLogMiddleware(writer, completionLog, time));
         }
-        if (config.Redact is not null)
+        if (config.Redact is { } redact)
         {
-            middleware.Add(new RedactionMiddleware(() => snapshots.Current.Config.Redact));
+            middleware.Add(new RedactionMiddleware(redact));
         }
         middleware.AddRange(extra);
         return middleware;
@@ -225,6 +240,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             HostLog.OpenGateway(logger);
         }
+        if (config.Admin?.DisabledReason is { } adminDisabled)
+        {
+            HostLog.AdminDisabled(logger, adminDisabled);
+        }
         foreach (var key in config.Auth?.Keys ?? [])
         {
             if (key.DisabledReason is not null)
@@ -251,6 +270,9 @@ internal static partial class HostLog
 
     [LoggerMessage(106, LogLevel.Warning, "auth: key {Name} is DISABLED ({Reason}); requests with it get 401")]
     public static partial void KeyDisabled(ILogger logger, string name, string reason);
+
+    [LoggerMessage(107, LogLevel.Warning, "admin: the admin endpoints are DISABLED ({Reason})")]
+    public static partial void AdminDisabled(ILogger logger, string reason);
 
     [LoggerMessage(104, LogLevel.Information, "listening on {Address}")]
     public static partial void Listening(ILogger logger, string address);

@@ -26,9 +26,37 @@ internal sealed partial class ModelRefreshService : BackgroundService
     {
         // Off the start-up path: the first refresh must not delay listening.
         await Task.Yield();
+        // A reload refreshes at once: new providers and strategies appear in /v1/models without waiting an interval.
+        using var reloaded = new SemaphoreSlim(0, 1);
+        void Wake(GatewaySnapshot _)
+        {
+            if (reloaded.CurrentCount == 0)
+            {
+                try
+                {
+                    reloaded.Release();
+                }
+                catch (SemaphoreFullException)
+                {
+                }
+            }
+        }
+        _snapshots.Published += Wake;
+        try
+        {
+            await RunAsync(reloaded, stoppingToken);
+        }
+        finally
+        {
+            _snapshots.Published -= Wake;
+        }
+    }
+
+    private async Task RunAsync(SemaphoreSlim reloaded, CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var snapshot = _snapshots.Current;
+            var snapshot = _snapshots.Acquire();
             try
             {
                 await _refresher.RefreshAsync(snapshot, stoppingToken);
@@ -41,9 +69,19 @@ internal sealed partial class ModelRefreshService : BackgroundService
             {
                 RefreshCrashed(_logger, e);
             }
+            finally
+            {
+                snapshot.Release();
+            }
             try
             {
-                await Task.Delay(snapshot.Config.Models.RefreshInterval, _time, stoppingToken);
+                using var interval = new CancellationTokenSource(snapshot.Config.Models.RefreshInterval, _time);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, interval.Token);
+                await reloaded.WaitAsync(wait.Token);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The interval passed.
             }
             catch (OperationCanceledException)
             {

@@ -13,11 +13,26 @@ internal static class RequestIdMiddleware
     private static readonly string s_prefix = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()));
     private static long s_counter;
 
-    public static Func<RequestDelegate, RequestDelegate> Create(SnapshotHolder snapshots, TimeProvider time, bool recordNames) => next => context =>
+    public static Func<RequestDelegate, RequestDelegate> Create(SnapshotHolder snapshots, TimeProvider time) => next => async context =>
     {
-        var request = new GatewayRequest(snapshots.Current, time.GetTimestamp());
-        request.Exchange.RecordNames = recordNames || request.Snapshot.Config.RequestLog is not null;
-        context.Features.Set(request);
+        // One reference for the whole request: a reload meanwhile retires this snapshot, but its providers and
+        // their connections stay open until this request (and every other one that acquired it) has ended.
+        var request = new GatewayRequest(snapshots.Acquire(), time.GetTimestamp());
+        try
+        {
+            request.Exchange.RecordNames = !request.Snapshot.Responses.IsEmpty || request.Snapshot.Config.RequestLog is not null;
+            context.Features.Set(request);
+            Identify(context);
+            await next(context);
+        }
+        finally
+        {
+            request.Snapshot.Release();
+        }
+    };
+
+    private static void Identify(HttpContext context)
+    {
         var id = context.Request.Headers["X-Request-Id"].ToString();
         if (!IsAcceptable(id))
         {
@@ -26,8 +41,7 @@ internal static class RequestIdMiddleware
         // TraceIdentifier carries the id for the rest of the request (and into ASP.NET Core's log scopes) at no cost.
         context.TraceIdentifier = id;
         context.Response.Headers["X-Request-Id"] = id;
-        return next(context);
-    };
+    }
 
     private static string NewId() =>
         string.Create(null, stackalloc char[32], $"gw-{s_prefix}-{Interlocked.Increment(ref s_counter):x}");

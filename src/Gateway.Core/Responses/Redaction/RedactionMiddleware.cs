@@ -9,17 +9,16 @@ namespace Gateway.Core.Responses.Redaction;
 /// </summary>
 public sealed class RedactionMiddleware : IResponseMiddleware
 {
-    private readonly Func<RedactConfig?> _config;
+    private readonly RedactConfig _config;
 
-    /// <param name="config">Read per response, so a reload applies to the next response.</param>
-    public RedactionMiddleware(Func<RedactConfig?> config) => _config = config;
+    public RedactionMiddleware(RedactConfig config) => _config = config;
 
     public ResponseHook OnResponse(ResponseStart response)
     {
-        if (_config() is not { } config || response.Status is < 200 or >= 300 || !ModelGlob.AnyMatches(config.Models, response.RequestedModel ?? ""))
+        if (response.Status is < 200 or >= 300 || !ModelGlob.AnyMatches(_config.Models, response.RequestedModel ?? ""))
         {
             return default;
         }
-        return new ResponseHook(Transform: new RedactionTransform(config));
+        return new ResponseHook(Transform: new RedactionTransform(_config));
     }
 }
