@@ -16,12 +16,30 @@ namespace Gateway.Core.Providers;
 public sealed class ProviderClientFactory
 {
     private readonly Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? _connectCallback;
+    private readonly Action _closed;
+    private long _live;
 
-    public ProviderClientFactory() { }
+    public ProviderClientFactory()
+        : this(null)
+    {
+    }
 
     /// <param name="connectCallback">Replaces socket connects; tests use it to inject DNS and connect faults without network traffic.</param>
-    public ProviderClientFactory(Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connectCallback) =>
+    public ProviderClientFactory(Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connectCallback)
+    {
         _connectCallback = connectCallback;
+        _closed = () =>
+        {
+            Interlocked.Decrement(ref _live);
+            PoolClosed?.Invoke();
+        };
+    }
+
+    /// <summary>Raised when an endpoint's connection pool was closed (its last snapshot was released).</summary>
+    public event Action? PoolClosed;
+
+    /// <summary>Endpoints made here whose connection pool is still open (reloads must not leak them).</summary>
+    public long Live => Interlocked.Read(ref _live);
 
     public ProviderEndpoint Create(ProviderConfig config, ProviderHealth health)
     {
@@ -46,6 +64,7 @@ public sealed class ProviderClientFactory
         {
             handler.ConnectCallback = _connectCallback;
         }
-        return new ProviderEndpoint(config, new HttpMessageInvoker(handler, disposeHandler: true), health);
+        Interlocked.Increment(ref _live);
+        return new ProviderEndpoint(config, new HttpMessageInvoker(handler, disposeHandler: true), health, _closed);
     }
 }

@@ -10,7 +10,7 @@ namespace Gateway.Core.Providers;
 /// </summary>
 public sealed class ProviderEndpoint
 {
-    private static long s_live;
+    private readonly Action? _closed;
     private int _owners = 1;
 
     // The OpenAI endpoints clients actually use. Their upstream URIs are built once here instead of once per request.
@@ -20,8 +20,10 @@ public sealed class ProviderEndpoint
     private readonly string _baseUrl;
     private readonly string? _baseQuery;
 
-    public ProviderEndpoint(ProviderConfig config, HttpMessageInvoker invoker, ProviderHealth health)
+    /// <param name="closed">Called once the connection pool is closed (the factory counts live endpoints).</param>
+    public ProviderEndpoint(ProviderConfig config, HttpMessageInvoker invoker, ProviderHealth health, Action? closed = null)
     {
+        _closed = closed;
         Config = config;
         Health = health;
         Name = config.Name;
@@ -37,11 +39,7 @@ public sealed class ProviderEndpoint
         }
         _wellKnownUris = uris.ToFrozenDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         RedactedBaseUrl = _baseUrl;
-        Interlocked.Increment(ref s_live);
     }
-
-    /// <summary>Endpoints whose connection pool is open, across all snapshots (a reload leak shows here).</summary>
-    public static long Live => Interlocked.Read(ref s_live);
 
     public string Name { get; }
 
@@ -83,7 +81,7 @@ public sealed class ProviderEndpoint
         if (Interlocked.Decrement(ref _owners) == 0)
         {
             Invoker.Dispose();
-            Interlocked.Decrement(ref s_live);
+            _closed?.Invoke();
         }
     }
 

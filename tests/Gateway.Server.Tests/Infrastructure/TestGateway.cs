@@ -37,9 +37,10 @@ public sealed class TestGateway : IAsyncDisposable
 
     public static async Task<TestGateway> StartAsync(
         string yaml, ProviderClientFactory? clients = null, Func<string, string?>? environment = null, TimeProvider? time = null,
-        IReadOnlyList<Gateway.Core.Responses.IResponseMiddleware>? responseMiddleware = null)
+        IReadOnlyList<Gateway.Core.Responses.IResponseMiddleware>? responseMiddleware = null, string? configPath = null)
     {
-        var load = ConfigLoader.Parse(yaml, new EnvironmentExpander(environment ?? (name => name == "TEST_PROVIDER_KEY" ? ProviderKey : null)));
+        var expander = new EnvironmentExpander(environment ?? (name => name == "TEST_PROVIDER_KEY" ? ProviderKey : null));
+        var load = ConfigLoader.Parse(yaml, expander);
         if (load.Config is null)
         {
             throw new ConfigException("test config", load.Errors);
@@ -55,6 +56,8 @@ public sealed class TestGateway : IAsyncDisposable
             ClientFactory = clients,
             TimeProvider = time,
             ResponseMiddleware = responseMiddleware ?? [],
+            ConfigPath = configPath,
+            Environment = expander,
         });
         await host.StartAsync();
         var address = host.Addresses[0];
@@ -96,6 +99,28 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Task<HttpResponseMessage> ChatAsync(string json, CancellationToken cancellationToken = default) =>
         PostAsync("/v1/chat/completions", json, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+
+    /// <summary>The gateway on a config file it watches: written first, then reloaded on every change.</summary>
+    public static async Task<TestGateway> StartFromFileAsync(
+        string path, string yaml, Func<string, string?>? environment = null, ProviderClientFactory? clients = null, TimeProvider? time = null)
+    {
+        await File.WriteAllTextAsync(path, yaml);
+        return await StartAsync(yaml, clients, environment, time, configPath: path);
+    }
+
+    /// <summary>Completes at the next config publication (a successful reload).</summary>
+    public Task<Gateway.Core.Routing.GatewaySnapshot> NextSnapshotAsync()
+    {
+        var published = new TaskCompletionSource<Gateway.Core.Routing.GatewaySnapshot>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holder = Host.Snapshots;
+        void OnPublished(Gateway.Core.Routing.GatewaySnapshot snapshot)
+        {
+            published.TrySetResult(snapshot);
+            holder.Published -= OnPublished;
+        }
+        holder.Published += OnPublished;
+        return published.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
 
     /// <summary>Waits (on the publish signal, not a poll) until the model catalog satisfies <paramref name="condition"/>.</summary>
     public async Task<ModelCatalog> WaitForCatalogAsync(Func<ModelCatalog, bool> condition)

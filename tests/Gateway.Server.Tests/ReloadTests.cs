@@ -1,0 +1,293 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using Gateway.Core.Providers;
+using Gateway.MockProvider;
+using Gateway.Server.Tests.Infrastructure;
+
+namespace Gateway.Server.Tests;
+
+/// <summary>Config hot reload: file changes (edit, atomic rename, symlink swap), SIGHUP, the admin endpoints, and no dropped request.</summary>
+public sealed class ReloadTests : IDisposable
+{
+    private const string AdminKey = "admin-key-0123456789abcdef";
+    private readonly string _dir = Directory.CreateTempSubdirectory("gateway-reload-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string ConfigPath => Path.Combine(_dir, "config.yaml");
+
+    private static string Yaml(string providers, string extra = "") =>
+        "server: { host: 127.0.0.1, port: 0, drain_timeout: 5s }\nproviders:\n" + providers + extra;
+
+    private static string Provider(string name, Uri url, string key = "\"${TEST_PROVIDER_KEY}\"") =>
+        $"  {name}: {{ type: openai, base_url: {url}, api_key: {key}, timeout: 5s }}\n";
+
+    [Fact]
+    public async Task ValidEdit_PicksUpANewProvider_WithinASecond()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)));
+        using (var before = await gateway.PostAsync("/v1/chat/completions", """{"model":"b/m"}"""))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, before.StatusCode);
+        }
+
+        var reloaded = gateway.NextSnapshotAsync();
+        var clock = Stopwatch.StartNew();
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl) + Provider("b", mock.BaseUrl)));
+        var snapshot = await reloaded;
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"reload took {clock.Elapsed}");
+        Assert.Equal(2, snapshot.Revision);
+        using var after = await gateway.PostAsync("/v1/chat/completions", """{"model":"b/m"}""");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains("config reloaded (file change), revision 2: providers added b", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TwoEditsHalfASecondApart_BothTakeEffect()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)));
+
+        var first = gateway.NextSnapshotAsync();
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl) + Provider("b", mock.BaseUrl)));
+        await first;
+        var second = gateway.NextSnapshotAsync();
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl) + Provider("c", mock.BaseUrl)));
+        var snapshot = await second;
+
+        Assert.True(snapshot.Routes.TryGetProvider("c", out _));
+        Assert.False(snapshot.Routes.TryGetProvider("b", out _));
+    }
+
+    [Fact]
+    public async Task InvalidEdit_KeepsTheOldConfigServing_AndReportsTheError()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)));
+
+        var rejected = gateway.Logs.WaitForAsync(l => l.Contains("config reload (file change) rejected", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl).Replace("timeout: 5s", "tiemout: 5s", StringComparison.Ordinal)));
+        await rejected;
+
+        using var response = await gateway.PostAsync("/v1/chat/completions", """{"model":"a/m"}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var ready = await gateway.Client.GetStringAsync("/readyz");
+        Assert.Contains("\"failed\":1", ready, StringComparison.Ordinal);
+        Assert.Contains("line 3: providers.a.tiemout: unknown key", ready, StringComparison.Ordinal);
+        Assert.Contains(gateway.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("providers.a.tiemout: unknown key", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AtomicRename_IsDetected()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)));
+
+        var reloaded = gateway.NextSnapshotAsync();
+        var temporary = Path.Combine(_dir, ".config.yaml.tmp");
+        await File.WriteAllTextAsync(temporary, Yaml(Provider("a", mock.BaseUrl) + Provider("b", mock.BaseUrl)));
+        File.Move(temporary, ConfigPath, overwrite: true);
+
+        Assert.True((await reloaded).Routes.TryGetProvider("b", out _));
+    }
+
+    [Fact]
+    public async Task SymlinkSwap_AsKubernetesDoes_IsDetected()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var v1 = Path.Combine(_dir, "v1.yaml");
+        var v2 = Path.Combine(_dir, "v2.yaml");
+        await File.WriteAllTextAsync(v1, Yaml(Provider("a", mock.BaseUrl)));
+        await File.WriteAllTextAsync(v2, Yaml(Provider("a", mock.BaseUrl) + Provider("b", mock.BaseUrl)));
+        File.CreateSymbolicLink(ConfigPath, v1);
+        await using var gateway = await TestGateway.StartAsync(await File.ReadAllTextAsync(ConfigPath), configPath: ConfigPath);
+
+        var reloaded = gateway.NextSnapshotAsync();
+        var link = Path.Combine(_dir, "..data_tmp");
+        File.CreateSymbolicLink(link, v2);
+        File.Move(link, ConfigPath, overwrite: true);
+
+        Assert.True((await reloaded).Routes.TryGetProvider("b", out _));
+    }
+
+    [Fact]
+    public async Task Sighup_Reloads_WhatTheEnvironmentNowSays()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var environment = new ConcurrentDictionary<string, string> { ["TEST_PROVIDER_KEY"] = TestGateway.ProviderKey };
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath,
+            Yaml(Provider("a", mock.BaseUrl) + Provider("b", mock.BaseUrl, "\"${B_KEY}\"")), name => environment.GetValueOrDefault(name));
+        Assert.False(gateway.Host.Snapshots.Current.Routes.TryGetProvider("b", out _));
+
+        environment["B_KEY"] = "b-key-abcdef";
+        var reloaded = gateway.NextSnapshotAsync();
+        using (var kill = Process.Start("kill", ["-HUP", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        Assert.True((await reloaded).Routes.TryGetProvider("b", out _));
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains("config reloaded (SIGHUP)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AdminEndpoints_ReloadAndShowTheMaskedConfig_OnlyWithTheAdminKey()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var environment = TestGateway.Environment(("ADMIN_KEY", AdminKey));
+        var admin = "admin: { key: \"${ADMIN_KEY}\" }\n";
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl), admin), environment);
+
+        using var anonymous = await gateway.PostAsync("/admin/reload", "{}");
+        await OpenAiAssert.ErrorAsync(anonymous, HttpStatusCode.Unauthorized, "missing_api_key");
+        using var wrong = await gateway.PostAsync("/admin/reload", "{}", r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-the-admin-key-000000"));
+        await OpenAiAssert.ErrorAsync(wrong, HttpStatusCode.Unauthorized, "invalid_api_key");
+
+        using var reload = await gateway.PostAsync("/admin/reload", "{}", r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey));
+        Assert.Equal("""{"reloaded":true}""", (await reload.Content.ReadAsStringAsync()).Replace(" ", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal));
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/config");
+        request.Headers.Add("x-api-key", AdminKey);
+        using var config = await gateway.Client.SendAsync(request);
+        var json = await config.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, config.StatusCode);
+        Assert.Contains("\"revision\": 2", json, StringComparison.Ordinal);
+        Assert.Contains("\"api_key\": \"***\"", json, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestGateway.ProviderKey, json, StringComparison.Ordinal);
+        Assert.DoesNotContain(AdminKey, json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithoutAnAdminSection_TheAdminEndpointsDoNotExist()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)));
+
+        using var reload = await gateway.PostAsync("/admin/reload", "{}", r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey));
+        using var config = await gateway.Client.GetAsync("/admin/config");
+
+        await OpenAiAssert.ErrorAsync(reload, HttpStatusCode.NotFound, "unknown_url");
+        await OpenAiAssert.ErrorAsync(config, HttpStatusCode.NotFound, "unknown_url");
+    }
+
+    [Fact]
+    public async Task StreamsRunningThroughFiftyReloads_AllComplete_EachServedByOneSnapshot()
+    {
+        await using var one = await MockProviderServer.StartAsync(new MockBehavior { Chunks = 8, ChunkDelayMs = 15 });
+        await using var two = await MockProviderServer.StartAsync(new MockBehavior { Chunks = 8, ChunkDelayMs = 15 });
+        string ConfigFor(int revision) => revision % 2 == 1
+            ? Yaml(Provider("p", one.BaseUrl, "key-one-1111111"), "admin: { key: \"${ADMIN_KEY}\" }\n")
+            : Yaml(Provider("p", two.BaseUrl, "key-two-2222222"), "admin: { key: \"${ADMIN_KEY}\" }\n");
+        var clients = new ProviderClientFactory();
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, ConfigFor(1), TestGateway.Environment(("ADMIN_KEY", AdminKey)), clients);
+
+        using var stop = new CancellationTokenSource();
+        int completed = 0;
+        var failures = new ConcurrentQueue<string>();
+        var load = Task.WhenAll(Enumerable.Range(0, 24).Select(async _ =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await gateway.ChatAsync("""{"model":"p/m","stream":true}""");
+                var text = await response.Content.ReadAsStringAsync();
+                if (response.StatusCode != HttpStatusCode.OK || !text.EndsWith("data: [DONE]\n\n", StringComparison.Ordinal))
+                {
+                    failures.Enqueue($"{(int)response.StatusCode}: {text}");
+                }
+                Interlocked.Increment(ref completed);
+            }
+        }));
+        for (int revision = 2; revision <= 51; revision++)
+        {
+            var published = gateway.NextSnapshotAsync();
+            await File.WriteAllTextAsync(ConfigPath, ConfigFor(revision));
+            await published;
+        }
+        await stop.CancelAsync();
+        await load;
+
+        Assert.Empty(failures);
+        Assert.True(completed > 50, $"only {completed} requests ran");
+        Assert.NotEmpty(one.Requests);
+        Assert.NotEmpty(two.Requests);
+        Assert.All(one.Requests, r => Assert.Equal("Bearer key-one-1111111", r.Headers["Authorization"]));
+        Assert.All(two.Requests, r => Assert.Equal("Bearer key-two-2222222", r.Headers["Authorization"]));
+        // Every retired snapshot released its provider once its last stream ended: one pool is left.
+        await WhenLiveAsync(clients, 1);
+    }
+
+    [Fact]
+    public async Task TwoHundredReloads_LeakNoConnectionPool_AndUnchangedProvidersKeepTheirs()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var clients = new ProviderClientFactory();
+        string ConfigFor(int i) => Yaml(Provider("steady", mock.BaseUrl) + Provider("moving", mock.BaseUrl).Replace("timeout: 5s", $"timeout: {5 + (i % 2)}s", StringComparison.Ordinal));
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, ConfigFor(0), clients: clients);
+        var reloader = gateway.Host.Services.GetRequiredService<Gateway.Server.Hosting.ConfigReloader>();
+        var steady = gateway.Host.Snapshots.Current.Providers.Single(p => p.Name == "steady");
+
+        for (int i = 1; i <= 200; i++)
+        {
+            await File.WriteAllTextAsync(ConfigPath, ConfigFor(i));
+            Assert.Null(await reloader.ReloadAsync("test"));
+        }
+
+        Assert.Same(steady, gateway.Host.Snapshots.Current.Providers.Single(p => p.Name == "steady"));
+        // A model refresh or a debounced watcher reload may still hold the previous snapshot for a moment.
+        await WhenLiveAsync(clients, 2);
+        using var response = await gateway.PostAsync("/v1/chat/completions", """{"model":"moving/m"}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    private static async Task WhenLiveAsync(ProviderClientFactory clients, long expected)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check()
+        {
+            if (clients.Live == expected)
+            {
+                reached.TrySetResult();
+            }
+        }
+        clients.PoolClosed += Check;
+        try
+        {
+            Check();
+            await reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            clients.PoolClosed -= Check;
+        }
+    }
+
+    [Fact]
+    public async Task CircuitStateAndRateCounters_SurviveAReload()
+    {
+        await using var down = await MockProviderServer.StartAsync(new MockBehavior { Status = 503 });
+        await using var backup = await MockProviderServer.StartAsync();
+        var environment = TestGateway.Environment(("KEY", "team-key-123456789"));
+        var auth = "auth: { keys: [ { name: team, key: \"${KEY}\", rpm: 3 } ] }\n";
+        string ConfigFor(string extra) => Yaml(
+            "  down: { type: openai, base_url: " + down.BaseUrl + ", retries: 0, circuit: { failure_threshold: 1, cooldown: 60s } }\n" + Provider("backup", backup.BaseUrl),
+            auth + "strategies:\n  smart: { targets: [down/m, backup/m] }\n" + extra);
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, ConfigFor(""), environment);
+        void Key(HttpRequestMessage r) => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "team-key-123456789");
+
+        (await gateway.PostAsync("/v1/chat/completions", """{"model":"smart"}""", Key)).Dispose();
+        (await gateway.PostAsync("/v1/chat/completions", """{"model":"smart"}""", Key)).Dispose();
+        var reloaded = gateway.NextSnapshotAsync();
+        await File.WriteAllTextAsync(ConfigPath, ConfigFor("routing: { require_known_model: false }\n"));
+        await reloaded;
+        using var third = await gateway.PostAsync("/v1/chat/completions", """{"model":"smart"}""", Key);
+        using var fourth = await gateway.PostAsync("/v1/chat/completions", """{"model":"smart"}""", Key);
+
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.Single(down.Requests);
+        await OpenAiAssert.ErrorAsync(fourth, HttpStatusCode.TooManyRequests, "rate_limit_exceeded");
+    }
+}
