@@ -65,6 +65,7 @@ public static class ConfigLoader
         var redact = ReadRedact(reader.Mapping("redact"));
         var usage = ReadUsage(reader.Mapping("usage"));
         var admin = ReadAdmin(reader.Mapping("admin"));
+        var telemetry = ReadTelemetry(reader.Mapping("telemetry"));
         reader.ReportUnknownKeys();
 
         if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
@@ -75,7 +76,7 @@ public static class ConfigLoader
         return errors.Count > 0
             ? new ConfigLoadResult(null, errors)
             : new ConfigLoadResult(new GatewayConfig(
-                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage, admin), errors);
+                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage, admin, telemetry), errors);
     }
 
     private static ServerConfig ReadServer(YamlMappingReader? server)
@@ -563,6 +564,38 @@ public static class ConfigLoader
         var maxMatch = (int)(redact.Integer("max_match_chars", 1, 4096) ?? 64);
         redact.ReportUnknownKeys();
         return patterns.Count == 0 ? null : new RedactConfig(patterns, replacement, models, maxMatch);
+    }
+
+    private static TelemetryConfig? ReadTelemetry(YamlMappingReader? telemetry)
+    {
+        if (telemetry is null)
+        {
+            return null;
+        }
+        var d = TelemetryConfig.Default;
+        var metrics = telemetry.Boolean("metrics") ?? d.Metrics;
+        var traces = telemetry.Boolean("traces") ?? d.Traces;
+        double ratio = d.SampleRatio;
+        var ratioText = telemetry.String("sample_ratio");
+        if (ratioText is not null && (!double.TryParse(ratioText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out ratio) || ratio is < 0 or > 1))
+        {
+            telemetry.Error("sample_ratio", telemetry.Take("sample_ratio"), $"expected a number from 0 to 1, got '{ratioText}'");
+            ratio = d.SampleRatio;
+        }
+        Uri? endpoint = null;
+        var endpointText = telemetry.String("otlp_endpoint");
+        if (endpointText is not null && (!Uri.TryCreate(endpointText, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
+        {
+            telemetry.Error("otlp_endpoint", telemetry.Take("otlp_endpoint"), "expected an absolute http(s) URL such as http://127.0.0.1:4317");
+            endpoint = null;
+        }
+        var protocol = telemetry.String("otlp_protocol") ?? "grpc";
+        if (protocol is not ("grpc" or "http"))
+        {
+            telemetry.Error("otlp_protocol", telemetry.Take("otlp_protocol"), $"expected grpc or http, got '{protocol}'");
+        }
+        telemetry.ReportUnknownKeys();
+        return new TelemetryConfig(metrics, traces, ratio, endpoint, protocol == "http");
     }
 
     private static AdminConfig? ReadAdmin(YamlMappingReader? admin)

@@ -14,7 +14,8 @@ public sealed record GatewayConfig(
     long CompletionBufferMaxBytes = GatewayConfig.DefaultCompletionBufferMaxBytes,
     RedactConfig? Redact = null,
     UsageConfig? Usage = null,
-    AdminConfig? Admin = null)
+    AdminConfig? Admin = null,
+    TelemetryConfig? Telemetry = null)
 {
     public const long DefaultCompletionBufferMaxBytes = 4 * 1024 * 1024;
 }
@@ -262,3 +263,11 @@ public sealed record UsageConfig(bool IncludeInStreams)
 /// <summary>The admin surface (POST /admin/reload, GET /admin/config); absent = it does not exist (404).</summary>
 /// <param name="DisabledReason">Set when the key's variable is unset: the admin surface stays closed.</param>
 public sealed record AdminConfig(Secret? Key, string? DisabledReason);
+
+/// <summary>Metrics (Prometheus on GET /metrics, and OTLP) and traces (OTLP); read at start-up.</summary>
+/// <param name="SampleRatio">Of the traces the gateway starts; a client's traceparent decides for its own trace.</param>
+/// <param name="OtlpEndpoint">An OpenTelemetry collector; null = no OTLP export.</param>
+public sealed record TelemetryConfig(bool Metrics, bool Traces, double SampleRatio, Uri? OtlpEndpoint, bool OtlpHttp)
+{
+    public static readonly TelemetryConfig Default = new(true, false, 1.0, null, false);
+}

@@ -39,6 +39,7 @@ public sealed partial class ModelRefresher
             var name = providers[i].Name;
             var (models, failure) = fetches[i].Result;
             var result = models is null ? "failed: " + failure : "ok";
+            Diagnostics.GatewayMetrics.ModelRefreshes.Add(1, new System.Diagnostics.TagList { { "provider", name }, { "result", models is null ? "error" : "ok" } });
             bool changed;
             lock (_lastResult)
             {

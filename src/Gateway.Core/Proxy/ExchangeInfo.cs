@@ -12,6 +12,18 @@ public sealed class ExchangeInfo
     /// <summary>"provider/model" of the target whose answer the client got.</summary>
     public string? ServedBy { get; set; }
 
+    /// <summary>The provider whose answer the client got.</summary>
+    public string? ServedProvider { get; set; }
+
+    /// <summary>Metric label for the requested model: the strategy, a listed "provider/model", or "_other" (bounded).</summary>
+    public string? ModelLabel { get; set; }
+
+    /// <summary>Metric label for the target that served (bounded like <see cref="ModelLabel"/>).</summary>
+    public string? ServedLabel { get; set; }
+
+    /// <summary>Set by the transport when metrics are exported: Core fills the bounded labels.</summary>
+    public bool RecordLabels { get; set; }
+
     public int Attempts { get; set; }
 
     public bool Stream { get; set; }

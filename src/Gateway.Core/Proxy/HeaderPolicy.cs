@@ -10,7 +10,7 @@ public static class HeaderPolicy
 {
     /// <summary>Client headers forwarded to providers. Credentials never are: the provider's own key replaces them.</summary>
     public static readonly string[] ForwardedRequestHeaders =
-        ["Accept", "Accept-Language", "User-Agent", "OpenAI-Beta", "Idempotency-Key"];
+        ["Accept", "Accept-Language", "User-Agent", "OpenAI-Beta", "Idempotency-Key", "traceparent", "tracestate"];
 
     /// <summary>Provider response headers passed to the client (content description, rate limits, processing metadata).</summary>
     private static readonly FrozenSet<string> s_forwardedResponseHeaders = new[]

@@ -1,5 +1,6 @@
 using System.Net;
 using Gateway.Core.Config;
+using System.Diagnostics;
 using Gateway.Core.Diagnostics;
 using Gateway.Core.Models;
 using Gateway.Core.Proxy.Continuation;
@@ -67,7 +68,7 @@ public sealed class ProxyEngine
             client.Exchange.InjectedStreamUsage = inspection.Stream && !inspection.HasStreamOptions
                 && snapshot.Config.Usage?.IncludeInStreams == true && client.Path == "chat/completions";
             client.Exchange.BytesIn = body.Data.Length;
-            var strategy = Resolve(snapshot.Routes, knownModels, body, inspection, client, out var direct, out var routeError, out var routeDetail);
+            var strategy = Resolve(snapshot.Routes, knownModels, _catalog.Current, body, inspection, client, out var direct, out var routeError, out var routeDetail);
             if (routeError != GatewayError.None)
             {
                 return ProxyOutcome.Fail(routeError, routeDetail);
@@ -91,9 +92,15 @@ public sealed class ProxyEngine
         var deadline = strategy?.Config.Deadline ?? Timeout.InfiniteTimeSpan;
         var failures = new ChainFailures();
         int attempts = 0;
+        string? failedProvider = null;
+        string? failedClass = null;
         while (picker.TryNext(out var target, out var admission))
         {
             var provider = target.Provider;
+            if (failedProvider is not null && GatewayMetrics.Fallbacks.Enabled)
+            {
+                GatewayMetrics.Fallbacks.Add(1, new TagList { { "from", failedProvider }, { "to", provider.Name }, { "reason", failedClass } });
+            }
             var resilience = provider.Config.Resilience;
             int retries = 0;
             while (true)
@@ -108,12 +115,15 @@ public sealed class ProxyEngine
                 attempts++;
 
                 // :: Step 4 — build the upstream request: same bytes, model value replaced, provider key instead of the client's.
-                using var request = BuildRequest(target, body, inspection, client);
                 var attempt = new UpstreamAttempt(target, admission, _time, clientAborted);
+                attempt.StartActivity(client.Path, attempts);
+                using var request = BuildRequest(target, body, inspection, client, attempt.Activity);
 
                 // :: Step 5 — send; wait for the headers, then for the first content: the commit point. Nothing is sent to the client before it.
+                long attemptStarted = _time.GetTimestamp();
                 var state = await attempt.RunAsync(
                     request, Min(provider.Config.Timeout, remaining), Min(resilience.FirstTokenTimeout, remaining), policy, inspection.Stream, _time, clientAborted);
+                GatewayMetrics.RecordAttempt(provider.Name, attempt.Outcome(state), _time.GetElapsedTime(attemptStarted));
                 if (state == AttemptState.Committable)
                 {
                     ReportAnswer(attempt);
@@ -146,6 +156,8 @@ public sealed class ProxyEngine
                 attempt.Dispose();
                 if (!retry)
                 {
+                    failedProvider = provider.Name;
+                    failedClass = attempt.Outcome(state);
                     break;
                 }
                 retries++;
@@ -252,46 +264,65 @@ public sealed class ProxyEngine
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
         var exchange = client.Exchange;
         exchange.ServedBy = attempt.Target.QualifiedName;
+        exchange.ServedProvider = attempt.Target.Provider.Name;
         exchange.Attempts = attempts;
-
-        // :: Step 6 — start the client response: upstream status and allowed headers, plus ours; then the response
-        // middleware may change headers and ask for the body, a completion callback or a transform.
-        StartResponse(client, response, attempt.Target, isEventStream, attempts);
-        var tracking = snapshot.Responses.Begin(client, attempt.Status, isEventStream, attempt.Target.QualifiedName, exchange.StartTimestamp, body.Data, snapshot.Config.CompletionBufferMaxBytes);
-        var transform = tracking?.Transform;
-        if (!isEventStream && transform is null && response.Content.Headers.ContentLength is { } length)
+        if (exchange.RecordLabels)
         {
-            client.SetContentLength(length);
+            exchange.ServedLabel = strategy is null ? exchange.ModelLabel : attempt.Target.QualifiedName;
         }
-        exchange.FirstByteTimestamp = _time.GetTimestamp();
-
-        bool rescuable = isEventStream && strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
-            && inspection.Stream && client.Path == "chat/completions";
-        if (rescuable || (isEventStream && (transform is not null || exchange.InjectedStreamUsage)))
+        if (isEventStream)
         {
-            return await StreamRescue.RunAsync(this, attempt, rescuable ? picker : null, body, inspection, client, attempts, tracking, clientAborted);
+            GatewayMetrics.ActiveStreams.Add(1);
         }
-        if (transform is not null)
+        try
         {
-            return await TransformedBody.RunAsync(this, attempt, transform, client, attempts, tracking!);
+            // :: Step 6 — start the client response: upstream status and allowed headers, plus ours; then the response
+            // middleware may change headers and ask for the body, a completion callback or a transform.
+            StartResponse(client, response, attempt.Target, isEventStream, attempts);
+            var tracking = snapshot.Responses.Begin(client, attempt.Status, isEventStream, attempt.Target.QualifiedName, exchange.StartTimestamp, body.Data, snapshot.Config.CompletionBufferMaxBytes);
+            var transform = tracking?.Transform;
+            if (!isEventStream && transform is null && response.Content.Headers.ContentLength is { } length)
+            {
+                client.SetContentLength(length);
+            }
+            exchange.FirstByteTimestamp = _time.GetTimestamp();
+
+            bool rescuable = isEventStream && strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
+                && inspection.Stream && client.Path == "chat/completions";
+            if (rescuable || (isEventStream && (transform is not null || exchange.InjectedStreamUsage)))
+            {
+                return await StreamRescue.RunAsync(this, attempt, rescuable ? picker : null, body, inspection, client, attempts, tracking, clientAborted);
+            }
+            if (transform is not null)
+            {
+                return await TransformedBody.RunAsync(this, attempt, transform, client, attempts, tracking!);
+            }
+
+            using var events = isEventStream ? new SseScanner() : null;
+            IBodyTee? tee = tracking?.Buffer is { } buffer ? (events is null ? buffer : new TeePair(events, buffer)) : events;
+
+            // :: Step 7 — copy the body as it arrives, straight into the client's pipe, watched for silence.
+            var resilience = provider.Config.Resilience;
+            using var watchdog = new StreamWatchdog(_time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
+            var upstreamBody = attempt.Body ?? response.Content.ReadAsStream(attempt.Cancellation.Token);
+            var (copy, bytes) = await StreamCopier.CopyAsync(
+                upstreamBody, client.ResponseBody, tee, isEventStream, attempt.Cancellation.Token, watchdog, attempt.PrefixMemory);
+            await watchdog.StopAsync();
+            exchange.BytesOut = bytes;
+
+            // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
+            var outcome = await FinishAsync(Interruption(copy, watchdog, events), copy == CopyResult.ClientGone && !watchdog.Expired, attempt, client, isEventStream, attempts, bytes);
+            tracking?.Complete(EndOf(outcome), bytes);
+            return outcome;
+    
         }
-
-        using var events = isEventStream ? new SseScanner() : null;
-        IBodyTee? tee = tracking?.Buffer is { } buffer ? (events is null ? buffer : new TeePair(events, buffer)) : events;
-
-        // :: Step 7 — copy the body as it arrives, straight into the client's pipe, watched for silence.
-        var resilience = provider.Config.Resilience;
-        using var watchdog = new StreamWatchdog(_time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
-        var upstreamBody = attempt.Body ?? response.Content.ReadAsStream(attempt.Cancellation.Token);
-        var (copy, bytes) = await StreamCopier.CopyAsync(
-            upstreamBody, client.ResponseBody, tee, isEventStream, attempt.Cancellation.Token, watchdog, attempt.PrefixMemory);
-        await watchdog.StopAsync();
-        exchange.BytesOut = bytes;
-
-        // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
-        var outcome = await FinishAsync(Interruption(copy, watchdog, events), copy == CopyResult.ClientGone && !watchdog.Expired, attempt, client, isEventStream, attempts, bytes);
-        tracking?.Complete(EndOf(outcome), bytes);
-        return outcome;
+        finally
+        {
+            if (isEventStream)
+            {
+                GatewayMetrics.ActiveStreams.Add(-1);
+            }
+        }
     }
 
     internal static CompletionEnd EndOf(in ProxyOutcome outcome) => outcome.Error switch
@@ -343,20 +374,21 @@ public sealed class ProxyEngine
 
     private static readonly byte[] s_includeUsage = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
 
-    internal static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client)
+    internal static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client, Activity? attempt)
     {
         var data = body.Data;
         var suffix = data.Slice(inspection.ModelValueStart + inspection.ModelValueLength);
         if (!client.Exchange.InjectedStreamUsage)
         {
-            return BuildRequest(target, client, new UpstreamBodyContent(data.Slice(0, inspection.ModelValueStart), target.Model, suffix));
+            return BuildRequest(target, client, new UpstreamBodyContent(data.Slice(0, inspection.ModelValueStart), target.Model, suffix), attempt);
         }
         long afterBrace = inspection.ObjectStart + 1;
         return BuildRequest(target, client, new UpstreamBodyContent(
-            data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), target.Model, suffix));
+            data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), target.Model, suffix), attempt);
     }
 
-    internal static HttpRequestMessage BuildRequest(RouteTarget target, IDownstream client, HttpContent content)
+    /// <param name="attempt">The attempt's span: its context goes to the provider as traceparent (otherwise the client's passes through).</param>
+    internal static HttpRequestMessage BuildRequest(RouteTarget target, IDownstream client, HttpContent content, Activity? attempt)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, target.Provider.UriFor(client.Path, client.Query)) { Content = content };
         var provider = target.Provider;
@@ -376,6 +408,16 @@ public sealed class ProxyEngine
         if (provider.AuthorizationHeader is not null)
         {
             request.Headers.TryAddWithoutValidation("Authorization", provider.AuthorizationHeader);
+        }
+        if (attempt is not null)
+        {
+            request.Headers.Remove("traceparent");
+            request.Headers.Remove("tracestate");
+            request.Headers.TryAddWithoutValidation("traceparent", attempt.Id);
+            if (attempt.TraceStateString is { } state)
+            {
+                request.Headers.TryAddWithoutValidation("tracestate", state);
+            }
         }
         return request;
     }
@@ -432,7 +474,7 @@ public sealed class ProxyEngine
     /// <param name="knownModels">When routing.require_known_model is on: "provider/model" must be listed here.</param>
     /// <returns>The strategy, or null with <paramref name="direct"/> set for a "provider/model" request.</returns>
     private static StrategyRoute? Resolve(
-        RouteTable routes, ModelCatalog? knownModels, RequestBody body, in RequestInspection inspection, IDownstream client,
+        RouteTable routes, ModelCatalog? knownModels, ModelCatalog catalog, RequestBody body, in RequestInspection inspection, IDownstream client,
         out RouteTarget direct, out GatewayError error, out string? detail)
     {
         direct = default;
@@ -466,6 +508,10 @@ public sealed class ProxyEngine
         {
             if (routes.TryGetStrategy(name, out var strategy))
             {
+                if (client.Exchange.RecordLabels)
+                {
+                    client.Exchange.ModelLabel = strategy.Name;
+                }
                 error = strategy.Targets.Count == 0 ? GatewayError.NoAvailableProvider : GatewayError.None;
                 detail = strategy.Targets.Count == 0 ? $"No enabled provider can serve strategy '{strategy.Name}'." : null;
                 return strategy;
@@ -494,6 +540,11 @@ public sealed class ProxyEngine
             ? inPlace.First
             : model[(slash + 1)..].ToArray();
         var qualifiedName = string.Concat(provider.Name, "/", name[(slash + 1)..]);
+        if (client.Exchange.RecordLabels)
+        {
+            // Clients can send any model name: only listed ones become label values.
+            client.Exchange.ModelLabel = catalog.Contains(qualifiedName) ? qualifiedName : GatewayMetrics.OtherModel;
+        }
         if (knownModels is not null && !knownModels.Contains(qualifiedName))
         {
             error = GatewayError.ModelNotFound;

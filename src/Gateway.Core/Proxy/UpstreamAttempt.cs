@@ -42,6 +42,43 @@ public sealed class UpstreamAttempt : IDisposable
 
     public RouteTarget Target { get; }
 
+    /// <summary>This attempt's span (a child of the request's), when traces are on; its context is sent upstream.</summary>
+    public System.Diagnostics.Activity? Activity { get; private set; }
+
+    /// <summary>Starts the attempt's span, named by GenAI conventions ("chat gpt-4o"); nothing when no one listens.</summary>
+    public void StartActivity(string path, int attempt)
+    {
+        var activity = Diagnostics.GatewayTracing.Source.StartActivity("gateway.attempt", System.Diagnostics.ActivityKind.Client);
+        if (activity is null)
+        {
+            return;
+        }
+        var operation = Diagnostics.GatewayTracing.Operation(path);
+        var model = System.Text.Encoding.UTF8.GetString(Target.Model.Span);
+        activity.DisplayName = operation + " " + model;
+        activity.SetTag("gen_ai.operation.name", operation);
+        activity.SetTag("gen_ai.provider.name", Target.Provider.Name);
+        activity.SetTag("gen_ai.request.model", model);
+        activity.SetTag("server.address", Target.Provider.Config.BaseUrl.Host);
+        activity.SetTag("gateway.attempt", attempt);
+        Activity = activity;
+    }
+
+    /// <summary>The attempt's outcome as a metric label: ok, connect, timeout, rate_limited, server_error, listed_error, client_gone.</summary>
+    public string Outcome(AttemptState state) => state switch
+    {
+        AttemptState.ClientGone => "client_gone",
+        AttemptState.Committable => Status >= 500 ? "server_error" : "ok",
+        _ => FailureClass switch
+        {
+            FailureClasses.Connect => "connect",
+            FailureClasses.Timeout => "timeout",
+            FailureClasses.RateLimited => "rate_limited",
+            FailureClasses.ServerError => "server_error",
+            _ => "listed_error",
+        },
+    };
+
     public Admission Admission { get; }
 
     /// <summary>Cancels everything upstream for this attempt: the client's abort, our timeouts, the idle watchdog.</summary>
@@ -272,6 +309,7 @@ public sealed class UpstreamAttempt : IDisposable
 
     private AttemptState Fail(FallbackPolicy policy, FailureClasses failure, GatewayError error, string reason, bool retryable, bool listed = false)
     {
+        Activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
         FailureClass = failure;
         Error = error;
         Reason = reason;
@@ -316,6 +354,11 @@ public sealed class UpstreamAttempt : IDisposable
 
     public void Dispose()
     {
+        if (Activity is { } activity)
+        {
+            activity.SetTag("http.response.status_code", Status);
+            activity.Dispose();
+        }
         _abortRegistration.Dispose();
         Body?.Dispose();
         Response?.Dispose();

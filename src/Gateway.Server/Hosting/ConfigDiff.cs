@@ -30,6 +30,10 @@ internal static class ConfigDiff
         {
             yield return "completion_log";
         }
+        if (!Equals(before.Telemetry, after.Telemetry))
+        {
+            yield return "telemetry";
+        }
     }
 
     private static void Compare(List<string> parts, string what, Dictionary<string, string> before, Dictionary<string, string> after)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Core.Config;
+using Gateway.Core.Diagnostics;
 using Gateway.Core.Models;
 using Gateway.Core.Providers;
 using Gateway.Core.Proxy;
@@ -15,6 +16,10 @@ using Gateway.Server.Middleware;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Gateway.Server.Hosting;
 
@@ -32,6 +37,9 @@ internal sealed class GatewayHostOptions
 
     /// <summary>Expands ${VAR} when the file is reloaded (default: the process environment).</summary>
     public EnvironmentExpander? Environment { get; init; }
+
+    /// <summary>More trace exporters (tests: in-memory), used when telemetry.traces is on.</summary>
+    public Action<TracerProviderBuilder>? ConfigureTracing { get; init; }
 
     /// <summary>Response middleware added after the built-in ones (embedding: your own extensions).</summary>
     public IReadOnlyList<IResponseMiddleware> ResponseMiddleware { get; init; } = [];
@@ -112,6 +120,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddHostedService<ModelRefreshService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
         builder.Services.AddHostedService(sp => new CompletionService(sp.GetRequiredService<CompletionQueue>(), sp.GetService<CompletionLogWriter>()));
+        var telemetry = config.Telemetry ?? TelemetryConfig.Default;
+        AddTelemetry(builder.Services, telemetry, options);
+        builder.Services.AddSingleton(sp => new GatewayObservables(
+            sp.GetRequiredService<SnapshotHolder>(), sp.GetRequiredService<CompletionQueue>(), sp.GetService<CompletionLogWriter>(), sp.GetRequiredService<ReloadStatus>()));
         builder.Services.AddSingleton<ProxyEngine>();
         builder.Services.AddSingleton<ProxyHandler>();
         builder.Services.AddSingleton<HealthHandler>();
@@ -126,7 +138,13 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         // The transport middleware chain, in order. Each is a Func<RequestDelegate, RequestDelegate>; each one that
         // config can switch off reads the request's pinned snapshot and passes straight through when it is off.
+        if (telemetry.Metrics)
+        {
+            app.Services.GetRequiredService<GatewayObservables>();
+            app.UseOpenTelemetryPrometheusScrapingEndpoint();
+        }
         app.Use(RequestIdMiddleware.Create(snapshots, time));
+        app.Use(TelemetryMiddleware.Create(time));
         app.Use(RequestLogMiddleware.Create(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Requests"), time));
         app.Use(ErrorBarrierMiddleware.Create(logger));
         app.Use(AuthenticationMiddleware.Create());
@@ -159,8 +177,52 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             middleware.Add(new RedactionMiddleware(redact));
         }
+        if ((config.Telemetry ?? TelemetryConfig.Default).Metrics)
+        {
+            middleware.Add(new UsageMetricsMiddleware());
+        }
         middleware.AddRange(extra);
         return middleware;
+    }
+
+    /// <summary>OpenTelemetry: the gateway's meter to Prometheus (GET /metrics) and OTLP; its spans, sampled, to OTLP.</summary>
+    private static void AddTelemetry(IServiceCollection services, TelemetryConfig telemetry, GatewayHostOptions options)
+    {
+        if (!telemetry.Metrics && !telemetry.Traces)
+        {
+            return;
+        }
+        var otel = services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("gateway"));
+        if (telemetry.Metrics)
+        {
+            otel.WithMetrics(metrics =>
+            {
+                metrics.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter();
+                if (telemetry.OtlpEndpoint is { } endpoint)
+                {
+                    metrics.AddOtlpExporter(o => Otlp(o, endpoint, telemetry.OtlpHttp, "v1/metrics"));
+                }
+            });
+        }
+        if (telemetry.Traces)
+        {
+            otel.WithTracing(tracing =>
+            {
+                // A client's traceparent decides for its own trace; the ratio applies to traces the gateway starts.
+                tracing.AddSource(GatewayTracing.SourceName).SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(telemetry.SampleRatio)));
+                if (telemetry.OtlpEndpoint is { } endpoint)
+                {
+                    tracing.AddOtlpExporter(o => Otlp(o, endpoint, telemetry.OtlpHttp, "v1/traces"));
+                }
+                options.ConfigureTracing?.Invoke(tracing);
+            });
+        }
+    }
+
+    private static void Otlp(OtlpExporterOptions options, Uri endpoint, bool http, string signalPath)
+    {
+        options.Protocol = http ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+        options.Endpoint = http ? new Uri(endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/') + "/" + signalPath) : endpoint;
     }
 
     private static ICompletionSink CreateSink(CompletionLogConfig config, TimeProvider time) => config.Sink switch

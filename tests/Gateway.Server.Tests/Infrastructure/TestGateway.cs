@@ -37,7 +37,8 @@ public sealed class TestGateway : IAsyncDisposable
 
     public static async Task<TestGateway> StartAsync(
         string yaml, ProviderClientFactory? clients = null, Func<string, string?>? environment = null, TimeProvider? time = null,
-        IReadOnlyList<Gateway.Core.Responses.IResponseMiddleware>? responseMiddleware = null, string? configPath = null)
+        IReadOnlyList<Gateway.Core.Responses.IResponseMiddleware>? responseMiddleware = null, string? configPath = null,
+        Action<OpenTelemetry.Trace.TracerProviderBuilder>? configureTracing = null)
     {
         var expander = new EnvironmentExpander(environment ?? (name => name == "TEST_PROVIDER_KEY" ? ProviderKey : null));
         var load = ConfigLoader.Parse(yaml, expander);
@@ -57,6 +58,7 @@ public sealed class TestGateway : IAsyncDisposable
             TimeProvider = time,
             ResponseMiddleware = responseMiddleware ?? [],
             ConfigPath = configPath,
+            ConfigureTracing = configureTracing,
             Environment = expander,
         });
         await host.StartAsync();

@@ -59,8 +59,9 @@ internal static class StreamRescue
             GatewayLog.StreamContinuing(engine.Logger, client.RequestId, origin.Name, broken, target.QualifiedName);
             attempts++;
             using var attempt = new UpstreamAttempt(target, admission, engine.Time, clientAborted);
+            attempt.StartActivity(client.Path, attempts);
             using var content = new ByteArrayContent(request);
-            using var message = ProxyEngine.BuildRequest(target, client, content);
+            using var message = ProxyEngine.BuildRequest(target, client, content, attempt.Activity);
             var resilience = provider.Config.Resilience;
             var state = await attempt.RunAsync(
                 message, provider.Config.Timeout, resilience.FirstTokenTimeout, FallbackPolicy.Default, streamRequested: true, engine.Time, clientAborted);

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Gateway.Core.Diagnostics;
+
+/// <summary>
+/// The gateway's instruments (System.Diagnostics.Metrics). The host exports them with OpenTelemetry (Prometheus on
+/// GET /metrics, OTLP); with no exporter listening, recording costs a check. GenAI semantic-convention names where
+/// one exists, gateway.* otherwise. Label values are bounded: unknown model names become "_other".
+/// </summary>
+public static class GatewayMetrics
+{
+    public const string MeterName = "Gateway";
+
+    /// <summary>The label value of models outside the config and the model list (bounded cardinality).</summary>
+    public const string OtherModel = "_other";
+
+    // From 1 ms to two minutes: both a cached answer and a long generation land in a useful bucket.
+    private static readonly InstrumentAdvice<double> s_seconds = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    };
+
+    private static readonly InstrumentAdvice<long> s_tokens = new()
+    {
+        HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576],
+    };
+
+    public static readonly Meter Meter = new(MeterName, "1.0");
+
+    public static readonly Counter<long> Requests = Meter.CreateCounter<long>(
+        "gateway.requests", "{request}", "Requests by gateway key, requested model, serving provider and model, and status class.");
+
+    public static readonly Histogram<double> RequestDuration = Meter.CreateHistogram(
+        "gateway.request.duration", "s", "From the request's arrival to the end of its response.", advice: s_seconds);
+
+    public static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram(
+        "gen_ai.server.time_to_first_token", "s", "From the request's arrival to the first byte of the answer sent to the client.", advice: s_seconds);
+
+    public static readonly UpDownCounter<long> ActiveRequests = Meter.CreateUpDownCounter<long>(
+        "gateway.requests.active", "{request}", "Requests in flight.");
+
+    public static readonly UpDownCounter<long> ActiveStreams = Meter.CreateUpDownCounter<long>(
+        "gateway.streams.active", "{stream}", "Event streams being relayed to clients.");
+
+    public static readonly Histogram<double> AttemptDuration = Meter.CreateHistogram(
+        "gateway.upstream.attempt.duration", "s", "One upstream attempt, up to its commit point or failure, by provider and outcome.", advice: s_seconds);
+
+    public static readonly Counter<long> Fallbacks = Meter.CreateCounter<long>(
+        "gateway.fallbacks", "{fallback}", "Moves from one target's provider to the next, by reason.");
+
+    public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram(
+        "gen_ai.client.token.usage", "{token}", "Tokens per answer as the provider reported them (input = prompt, output = completion).", advice: s_tokens);
+
+    public static readonly Counter<long> ModelRefreshes = Meter.CreateCounter<long>(
+        "gateway.models.refreshes", "{refresh}", "Model-list fetches by provider and result.");
+
+    public static string StatusClass(int status) => status switch
+    {
+        < 200 => "1xx",
+        < 300 => "2xx",
+        < 400 => "3xx",
+        < 500 => "4xx",
+        _ => "5xx",
+    };
+
+    public static void RecordAttempt(string provider, string outcome, TimeSpan duration)
+    {
+        if (AttemptDuration.Enabled)
+        {
+            AttemptDuration.Record(duration.TotalSeconds, new TagList { { "gen_ai.provider.name", provider }, { "outcome", outcome } });
+        }
+    }
+}
+
+/// <summary>The gateway's spans: one per request (transport), one per upstream attempt (Core). No listener: no cost.</summary>
+public static class GatewayTracing
+{
+    public const string SourceName = "Gateway";
+
+    public static readonly ActivitySource Source = new(SourceName, "1.0");
+
+    /// <summary>The GenAI operation for an endpoint below /v1/.</summary>
+    public static string Operation(string path) => path switch
+    {
+        "chat/completions" => "chat",
+        "completions" => "text_completion",
+        "embeddings" => "embeddings",
+        "responses" => "chat",
+        _ => "generate_content",
+    };
+}

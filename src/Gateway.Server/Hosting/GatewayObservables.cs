@@ -1,0 +1,47 @@
+using System.Diagnostics.Metrics;
+using Gateway.Core.Diagnostics;
+using Gateway.Core.Responses;
+using Gateway.Core.Responses.CompletionLog;
+using Gateway.Core.Routing;
+
+namespace Gateway.Server.Hosting;
+
+/// <summary>
+/// The instruments read on collection rather than recorded on the request path: circuit state per provider, the
+/// completion queues' depth and drops, config reloads by result. One meter per host, disposed with it.
+/// </summary>
+internal sealed class GatewayObservables : IDisposable
+{
+    private readonly Meter _meter = new(GatewayMetrics.MeterName, "1.0");
+
+    public GatewayObservables(SnapshotHolder snapshots, CompletionQueue completions, CompletionLogWriter? completionLog, ReloadStatus reloads)
+    {
+        _meter.CreateObservableGauge("gateway.provider.circuit_open", () => CircuitStates(snapshots), "{provider}",
+            "1 while a provider's circuit is open or cooling down after a 429, else 0.");
+        _meter.CreateObservableGauge("gateway.completion.queue.depth", () => completions.Depth, "{response}",
+            "Ended responses waiting for their completion callbacks.");
+        _meter.CreateObservableCounter("gateway.completion.dropped", () => completions.Dropped, "{response}",
+            "Ended responses whose callbacks were skipped because the completion queue was full.");
+        if (completionLog is not null)
+        {
+            _meter.CreateObservableGauge("gateway.completion_log.queue.depth", () => completionLog.Depth, "{record}", "Completion records waiting for the sink.");
+            _meter.CreateObservableCounter("gateway.completion_log.dropped", () => completionLog.Dropped, "{record}",
+                "Completion records dropped: the queue was full or the sink gave up on their batch.");
+        }
+        _meter.CreateObservableCounter("gateway.config.reloads", () => new[]
+        {
+            new Measurement<long>(reloads.Succeeded, new KeyValuePair<string, object?>("result", "ok")),
+            new Measurement<long>(reloads.Failed, new KeyValuePair<string, object?>("result", "error")),
+        }, "{reload}", "Config reloads by result.");
+    }
+
+    private static IEnumerable<Measurement<int>> CircuitStates(SnapshotHolder snapshots)
+    {
+        foreach (var provider in snapshots.Current.Providers)
+        {
+            yield return new Measurement<int>(provider.Health.IsAvailable ? 0 : 1, new KeyValuePair<string, object?>("gen_ai.provider.name", provider.Name));
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

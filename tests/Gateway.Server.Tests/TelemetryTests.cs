@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+using Gateway.MockProvider;
+using Gateway.Server.Tests.Infrastructure;
+using OpenTelemetry.Trace;
+
+namespace Gateway.Server.Tests;
+
+/// <summary>Prometheus metrics after a known mix of requests, and the span tree with W3C trace context propagation.</summary>
+public sealed partial class TelemetryTests
+{
+    private static readonly TimeSpan Signal = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task Metrics_CountAKnownMixOfRequests_WithBoundedLabels()
+    {
+        await using var ok = await MockProviderServer.StartAsync();
+        await using var bad = await MockProviderServer.StartAsync(new MockBehavior { Status = 503 });
+        await using var limited = await MockProviderServer.StartAsync(new MockBehavior { Status = 429, RetryAfter = "600" });
+        var environment = TestGateway.Environment(("MT_KEY", "metrics-team-key-123"));
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("""
+            auth: { keys: [ { name: mt-team, key: "${MT_KEY}" } ] }
+            strategies:
+              mt-smart: { targets: [mtbad/x, mtok/mock-model] }
+            """, ("mtok", ok.BaseUrl, ""), ("mtbad", bad.BaseUrl, "retries: 0"), ("mtlimited", limited.BaseUrl, "retries: 0")), environment: environment);
+        await gateway.WaitForCatalogAsync(c => c.Contains("mtok/mock-model"));
+        void Key(HttpRequestMessage r) => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "metrics-team-key-123");
+
+        for (int i = 0; i < 2; i++)
+        {
+            (await gateway.PostAsync("/v1/chat/completions", """{"model":"mtok/mock-model"}""", Key)).Dispose();
+        }
+        (await gateway.PostAsync("/v1/chat/completions", """{"model":"mt-smart"}""", Key)).Dispose();
+        (await gateway.PostAsync("/v1/chat/completions", """{"model":"mtlimited/mock-model"}""", Key)).Dispose();
+        (await gateway.PostAsync("/v1/chat/completions", """{"model":"mtok/not-listed-anywhere"}""", Key)).Dispose();
+        using (var stream = await gateway.PostAsync("/v1/chat/completions", """{"model":"mtok/mock-model","stream":true,"stream_options":{"include_usage":true}}""", Key))
+        {
+            await stream.Content.ReadAsStringAsync();
+        }
+        // Usage is recorded by the completion worker: 5 answers from mtok/mtlimited with a body go through it.
+        await gateway.Logs.WaitForAsync(_ => gateway.Logs.Count("completion callbacks done") >= 5, Signal);
+
+        var metrics = await gateway.Client.GetStringAsync("/metrics");
+
+        // Two JSON answers and the stream.
+        Assert.Equal(3, Value(metrics, "gateway_requests_total", ("gateway_key", "mt-team"), ("gen_ai_request_model", "mtok/mock-model"), ("gen_ai_provider_name", "mtok"), ("gen_ai_response_model", "mtok/mock-model"), ("status_class", "2xx")));
+        Assert.Equal(1, Value(metrics, "gateway_requests_total", ("gen_ai_request_model", "mt-smart"), ("gen_ai_provider_name", "mtok"), ("gen_ai_response_model", "mtok/mock-model"), ("status_class", "2xx")));
+        Assert.Equal(1, Value(metrics, "gateway_requests_total", ("gen_ai_request_model", "mtlimited/mock-model"), ("gen_ai_provider_name", "mtlimited"), ("status_class", "4xx")));
+        Assert.Equal(1, Value(metrics, "gateway_requests_total", ("gen_ai_request_model", "_other"), ("gen_ai_provider_name", "mtok"), ("status_class", "2xx")));
+        Assert.DoesNotContain("not-listed-anywhere", metrics, StringComparison.Ordinal);
+        Assert.Equal(1, Value(metrics, "gateway_fallbacks_total", ("from", "mtbad"), ("reason", "server_error"), ("to", "mtok")));
+        Assert.Equal(1, Value(metrics, "gateway_upstream_attempt_duration_seconds_count", ("gen_ai_provider_name", "mtbad"), ("outcome", "server_error")));
+        Assert.Equal(1, Value(metrics, "gateway_upstream_attempt_duration_seconds_count", ("gen_ai_provider_name", "mtlimited"), ("outcome", "rate_limited")));
+        Assert.Equal(1, Value(metrics, "gen_ai_server_time_to_first_token_seconds_count", ("gen_ai_request_model", "mtok/mock-model")));
+        // Input tokens served as mtok/mock-model: two direct answers and the strategy's (12 each), the stream's usage chunk (9).
+        Assert.Equal(45, Value(metrics, "gen_ai_client_token_usage_sum", ("gen_ai_token_type", "input"), ("gen_ai_provider_name", "mtok"), ("gen_ai_response_model", "mtok/mock-model"), ("gateway_key", "mt-team")));
+        Assert.Equal(0, Value(metrics, "gateway_provider_circuit_open", ("gen_ai_provider_name", "mtok")));
+        Assert.Equal(1, Value(metrics, "gateway_provider_circuit_open", ("gen_ai_provider_name", "mtlimited")));
+        Assert.DoesNotContain(TestGateway.ProviderKey, metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("metrics-team-key-123", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>The value of the one series of <paramref name="name"/> whose labels include all of <paramref name="labels"/>.</summary>
+    private static double Value(string metrics, string name, params (string Label, string Value)[] labels)
+    {
+        var matches = metrics.Split('\n')
+            .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal))
+            .Where(line => labels.All(l => line.Contains($"{l.Label}=\"{l.Value}\"", StringComparison.Ordinal)))
+            .ToList();
+        Assert.True(matches.Count == 1, $"{name} {string.Join(",", labels)}: {matches.Count} series\n{string.Join("\n", metrics.Split('\n').Where(l => l.StartsWith(name, StringComparison.Ordinal)))}");
+        return double.Parse(SeriesValue().Match(matches[0]).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex(@"\} ([0-9.eE+-]+)")]
+    private static partial Regex SeriesValue();
+
+    [Fact]
+    public async Task Traces_ContinueTheClientsTrace_WithOneSpanPerAttempt_AndPropagateToTheProvider()
+    {
+        await using var bad = await MockProviderServer.StartAsync(new MockBehavior { Status = 503 });
+        await using var ok = await MockProviderServer.StartAsync();
+        var exported = new List<Activity>();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("""
+            telemetry: { traces: true, sample_ratio: 0 }
+            strategies:
+              tr-smart: { targets: [trbad/x, trok/y] }
+            """, ("trbad", bad.BaseUrl, "retries: 0"), ("trok", ok.BaseUrl, "")), configureTracing: tracing => tracing.AddInMemoryExporter(exported));
+        var traceId = ActivityTraceId.CreateRandom();
+        var clientSpan = ActivitySpanId.CreateRandom();
+
+        using var response = await gateway.PostAsync("/v1/chat/completions", """{"model":"tr-smart"}""",
+            r => r.Headers.Add("traceparent", $"00-{traceId}-{clientSpan}-01"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var spans = await SpansAsync(exported, traceId, 3);
+
+        var request = Assert.Single(spans, s => s.Kind == ActivityKind.Server);
+        Assert.Equal(clientSpan, request.ParentSpanId);
+        Assert.Equal("POST /v1/chat/completions", request.DisplayName);
+        Assert.Equal("tr-smart", request.GetTagItem("gen_ai.request.model"));
+        Assert.Equal("trok/y", request.GetTagItem("gen_ai.response.model"));
+        var attempts = spans.Where(s => s.Kind == ActivityKind.Client).OrderBy(s => s.StartTimeUtc).ToList();
+        Assert.Equal(["chat x", "chat y"], attempts.Select(a => a.DisplayName));
+        Assert.All(attempts, a => Assert.Equal(request.SpanId, a.ParentSpanId));
+        Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
+        Assert.Equal("trbad", attempts[0].GetTagItem("gen_ai.provider.name"));
+        // Each provider saw its own attempt as the parent: the trace continues upstream.
+        Assert.Equal($"00-{traceId}-{attempts[0].SpanId}-01", bad.LastRequest.Headers["traceparent"]);
+        Assert.Equal($"00-{traceId}-{attempts[1].SpanId}-01", ok.LastRequest.Headers["traceparent"]);
+    }
+
+    [Fact]
+    public async Task WithTracesOff_TheClientsTraceparentPassesThroughUnchanged()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(("local", mock.BaseUrl)));
+        const string traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+        using var response = await gateway.PostAsync("/v1/chat/completions", """{"model":"local/m"}""", r => r.Headers.Add("traceparent", traceparent));
+
+        Assert.Equal(traceparent, mock.LastRequest.Headers["traceparent"]);
+    }
+
+    private static async Task<List<Activity>> SpansAsync(List<Activity> exported, ActivityTraceId traceId, int count)
+    {
+        // Spans are exported when they end; the request span ends just after the response was sent.
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            List<Activity> spans;
+            lock (exported)
+            {
+                spans = exported.Where(a => a.TraceId == traceId).ToList();
+            }
+            if (spans.Count >= count || clock.Elapsed > Signal)
+            {
+                return spans;
+            }
+            await Task.Delay(10);
+        }
+    }
+}
