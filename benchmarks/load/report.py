@@ -55,6 +55,18 @@ for workload in workloads:
           + ' | '.join(fmt(x, 2) for x in ratios) + f' | {fmt(statistics.median(ratios), 2)} |')
 w('')
 
+otel = [(r, w_, c) for r in rounds for w_ in workloads for c in levels if get(r, w_, c, 'otel')]
+if otel:
+    w('## Telemetry cost: the same gateway with metrics and traces on (every request sampled, no exporter)')
+    w('')
+    w('| workload | connections | round | requests/s off | requests/s on | throughput change | CPU/request off (µs) | CPU/request on (µs) |')
+    w('|---|---|---|---|---|---|---|---|')
+    for r, workload, c in otel:
+        g, o = get(r, workload, c, 'gateway'), get(r, workload, c, 'otel')
+        go, oo = float(g['requests']) / float(g['seconds']), float(o['requests']) / float(o['seconds'])
+        w(f'| {names[workload]} | {c} | {r} | {go:.0f} | {oo:.0f} | {(oo / go - 1) * 100:+.1f}% | {fmt(cpu_us(g))} | {fmt(cpu_us(o))} |')
+    w('')
+
 w('## Latency (µs): p50 and p99 per variant, and the latency Gateway and YARP add over direct')
 w('')
 w('| workload | connections | round | direct p50 | YARP p50 | Gateway p50 | YARP added p50 | Gateway added p50 | YARP p99 | Gateway p99 |')
@@ -138,6 +150,12 @@ w(f"- Errors: direct {total_errors['direct']}, YARP {total_errors['yarp']}, Gate
 pk = {p['variant']: int(p['peak_rss_kib']) for p in peak}
 if 'yarp' in pk and 'gateway' in pk:
     w(f"- Peak RSS: Gateway {pk['gateway'] / 1024:.0f} MiB vs YARP {pk['yarp'] / 1024:.0f} MiB: " + verdict(pk['gateway'] <= pk['yarp']))
+otel_rows = [(r, w_, c) for r in rounds for w_ in workloads for c in levels if get(r, w_, c, 'otel')]
+for r, workload, c in otel_rows:
+    g, o = get(r, workload, c, 'gateway'), get(r, workload, c, 'otel')
+    loss = 1 - (float(o['requests']) / float(o['seconds'])) / (float(g['requests']) / float(g['seconds']))
+    w(f"- Telemetry on (metrics + every request traced) vs off, {names[workload]}, {c} connections, round {r}: throughput "
+      f"{'−' if loss >= 0 else '+'}{abs(loss) * 100:.1f}%, CPU/request {cpu_us(o) / cpu_us(g):.2f}× (target < 5% throughput): " + verdict(loss < 0.05))
 gi = next((x for x in idle if x['variant'] == 'gateway'), None)
 if gi:
     w(f"- RSS with {gi['open']} idle streams: {int(gi['rss_open_kib']) / 1024:.0f} MiB (target ≤ 150 MiB with 2,000): " + verdict(int(gi['open']) >= 2000 and int(gi['rss_open_kib']) <= 150 * 1024))

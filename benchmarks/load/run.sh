@@ -5,7 +5,10 @@
 # /proc/PID/status. Every level runs twice (two rounds): quote medians and ratios, never one absolute time.
 #
 # Settings (environment): DURATION=8 (s per level)  WARMUP=20 (s per server and round)  LEVELS="1 16 64 256"
-#   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000
+#   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000  OTEL_LEVELS="64" (where the telemetry-on gateway is also measured)
+#
+# "gateway" runs with telemetry off, like the YARP baseline; "otel" is the same gateway with metrics and traces on
+# (every request sampled, no exporter endpoint): the report's telemetry section is the cost of turning it on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${DURATION:-8}"
@@ -14,7 +17,8 @@ LEVELS="${LEVELS:-1 16 64 256}"
 ROUNDS="${ROUNDS:-2}"
 IDLE_STREAMS="${IDLE_STREAMS:-2000}"
 PORT_BASE="${PORT_BASE:-18000}"
-MOCK_PORT=$((PORT_BASE + 81)); GATEWAY_PORT=$((PORT_BASE + 80)); YARP_PORT=$((PORT_BASE + 90))
+OTEL_LEVELS="${OTEL_LEVELS:-64}"
+MOCK_PORT=$((PORT_BASE + 81)); GATEWAY_PORT=$((PORT_BASE + 80)); YARP_PORT=$((PORT_BASE + 90)); OTEL_PORT=$((PORT_BASE + 85))
 LOAD=benchmarks/load
 OUT=artifacts/bench
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -33,17 +37,26 @@ cat > "$work/gateway.yaml" <<YAML
 server: { host: 127.0.0.1, port: $GATEWAY_PORT, max_request_body_bytes: 16777216 }
 providers:
   mock: { type: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench-not-a-secret }
+telemetry: { metrics: false, traces: false }
+YAML
+cat > "$work/otel.yaml" <<YAML
+server: { host: 127.0.0.1, port: $OTEL_PORT, max_request_body_bytes: 16777216 }
+providers:
+  mock: { type: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench-not-a-secret }
+telemetry: { metrics: true, traces: true, sample_ratio: 1.0 }
 YAML
 
 taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)
 wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
 taskset -c 1 "$OUT/yarp/YarpBaseline" --port "$YARP_PORT" --destination "http://127.0.0.1:$MOCK_PORT/" > "$work/yarp.log" 2>&1 & YARP_PID=$!; pids+=($YARP_PID)
+taskset -c 1 "$OUT/gateway/gateway" --config "$work/otel.yaml" > "$work/otel.log" 2>&1 & OTEL_PID=$!; pids+=($OTEL_PID)
 wait_ready "http://127.0.0.1:$GATEWAY_PORT/healthz"
+wait_ready "http://127.0.0.1:$OTEL_PORT/healthz"
 wait_ready "http://127.0.0.1:$YARP_PORT/v1/models"
 
-port_of() { case "$1" in direct) echo "$MOCK_PORT" ;; yarp) echo "$YARP_PORT" ;; gateway) echo "$GATEWAY_PORT" ;; esac; }
-pid_of() { case "$1" in direct) echo 0 ;; yarp) echo "$YARP_PID" ;; gateway) echo "$GATEWAY_PID" ;; esac; }
+port_of() { case "$1" in direct) echo "$MOCK_PORT" ;; yarp) echo "$YARP_PORT" ;; gateway) echo "$GATEWAY_PORT" ;; otel) echo "$OTEL_PORT" ;; esac; }
+pid_of() { case "$1" in direct) echo 0 ;; yarp) echo "$YARP_PID" ;; gateway) echo "$GATEWAY_PID" ;; otel) echo "$OTEL_PID" ;; esac; }
 cpu_ticks() { [ "$1" = 0 ] && echo 0 && return; awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_kib() { [ "$1" = 0 ] && echo 0 && return; awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 rss_kib() { [ "$1" = 0 ] && echo 0 && return; awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -81,14 +94,16 @@ printf 'round\tconnections\tvariant\trequests\terrors\tttft_p50_ms\tttft_p99_ms\
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "bench: round $round: warm-up (${WARMUP}s per server)"
-  for variant in direct yarp gateway; do
+  for variant in direct yarp gateway otel; do
     run_wrk "$variant" small 64 "$WARMUP" >/dev/null
     run_wrk "$variant" large 16 3 >/dev/null
     run_wrk "$variant" stream 16 3 >/dev/null
   done
   for workload in small large stream; do
     for connections in $LEVELS; do
-      for variant in direct yarp gateway; do
+      variants="direct yarp gateway"
+      case " $OTEL_LEVELS " in *" $connections "*) [ "$workload" = large ] || variants="$variants otel" ;; esac
+      for variant in $variants; do
         measure "$round" "$workload" "$connections" "$variant"
       done
     done

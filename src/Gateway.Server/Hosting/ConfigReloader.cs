@@ -29,6 +29,9 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
     private PosixSignalRegistration? _sighup;
     private ITimer? _debounce;
     private long _burstStarted;
+    private string? _lastText;
+
+    private const string FileChange = "file change";
 
     public ConfigReloader(string? path, EnvironmentExpander environment, SnapshotHolder snapshots, SnapshotBuilder builder, ReloadStatus status, TimeProvider time, ILogger logger)
     {
@@ -46,6 +49,14 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
         if (_path is null)
         {
             return Task.CompletedTask;
+        }
+        try
+        {
+            _lastText = File.ReadAllText(_path);
+        }
+        catch (IOException)
+        {
+            // Read again on the first change.
         }
         // The directory, not the file: an atomic rename or a symlink swap replaces the file the watcher would hold.
         _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!)
@@ -71,6 +82,13 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
 
     private void OnFileEvent(object sender, FileSystemEventArgs e)
     {
+        // Only the config file itself, or Kubernetes' "..data" links: logs written next to the config are not edits.
+        var name = e.Name ?? "";
+        var configName = Path.GetFileName(_path);
+        if (name != configName && !name.StartsWith("..", StringComparison.Ordinal) && !(e is RenamedEventArgs renamed && renamed.OldName == configName))
+        {
+            return;
+        }
         lock (_debounceLock)
         {
             long now = _time.GetTimestamp();
@@ -92,7 +110,7 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
             _debounce?.Dispose();
             _debounce = null;
         }
-        _ = ReloadAsync("file change");
+        _ = ReloadAsync(FileChange);
     }
 
     /// <summary>Reads, validates and publishes the config file; one reload at a time.</summary>
@@ -106,7 +124,15 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
         await _serial.WaitAsync();
         try
         {
-            var load = ConfigLoader.LoadFile(_path, _environment);
+            string text = await File.ReadAllTextAsync(_path);
+            if (trigger == FileChange && text == _lastText)
+            {
+                // Touched or rewritten with the same content: nothing to do (SIGHUP and the admin endpoint still reload,
+                // since the environment behind ${VAR} may have changed).
+                return null;
+            }
+            _lastText = text;
+            var load = ConfigLoader.Parse(text, _environment);
             if (load.Config is not { } config)
             {
                 var errors = string.Join("\n", load.Errors.Select(e => e.ToString()));
