@@ -11,14 +11,13 @@ namespace Gateway.Server.Middleware;
 /// </summary>
 internal static class RateLimitMiddleware
 {
-    public static Func<RequestDelegate, RequestDelegate> Create(KeyLimiters limiters) => next => async context =>
+    public static Func<RequestDelegate, RequestDelegate> Create(KeyLimiters limiters) => next => context =>
+        GatewayRequest.Of(context) is { Caller: { } caller } request && limiters.For(caller) is { } limiter
+            ? LimitAsync(next, context, request, caller, limiter)
+            : next(context);
+
+    private static async Task LimitAsync(RequestDelegate next, HttpContext context, GatewayRequest request, Gateway.Core.Access.ClientKey caller, KeyLimiter limiter)
     {
-        var request = GatewayRequest.Of(context);
-        if (request.Caller is not { } caller || limiters.For(caller) is not { } limiter)
-        {
-            await next(context);
-            return;
-        }
 
         using var concurrency = limiter.Concurrency?.AttemptAcquire();
         if (concurrency is { IsAcquired: false })
@@ -52,7 +51,7 @@ internal static class RateLimitMiddleware
         }
         request.Exchange.GatewayRateLimits = true;
         await next(context);
-    };
+    }
 
     private static Task Refuse(HttpContext context, string message, TimeSpan retryAfter) =>
         OpenAiErrorWriter.WriteAsync(context, GatewayError.RateLimitExceeded, message, retryAfter: retryAfter);

@@ -15,23 +15,20 @@ namespace Gateway.Server.Middleware;
 /// </summary>
 internal static partial class RequestLogMiddleware
 {
-    public static Func<RequestDelegate, RequestDelegate> Create(ILogger logger, TimeProvider time) => next => async context =>
+    public static Func<RequestDelegate, RequestDelegate> Create(ILogger logger, TimeProvider time) => next => context =>
+        GatewayRequest.Of(context).Snapshot.Config.RequestLog is { } config ? LogAsync(next, context, config.Format, logger, time) : next(context);
+
+    private static async Task LogAsync(RequestDelegate next, HttpContext context, RequestLogFormat format, ILogger logger, TimeProvider time)
     {
-        var request = GatewayRequest.Of(context);
-        if (request.Snapshot.Config.RequestLog is not { } config)
-        {
-            await next(context);
-            return;
-        }
         try
         {
             await next(context);
         }
         finally
         {
-            LogRequest(logger, Format(context, request, config.Format, time));
+            LogRequest(logger, Format(context, GatewayRequest.Of(context), format, time));
         }
-    };
+    }
 
     private static string Format(HttpContext context, GatewayRequest request, RequestLogFormat format, TimeProvider time)
     {

@@ -11,14 +11,14 @@ namespace Gateway.Server.Middleware;
 /// </summary>
 internal static class TelemetryMiddleware
 {
-    public static Func<RequestDelegate, RequestDelegate> Create(TimeProvider time) => next => async context =>
+    public static Func<RequestDelegate, RequestDelegate> Create(TimeProvider time) => next => context =>
+        (GatewayMetrics.Requests.Enabled || GatewayTracing.Source.HasListeners()) && context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal)
+            ? ObserveAsync(next, context, time)
+            : next(context);
+
+    private static async Task ObserveAsync(RequestDelegate next, HttpContext context, TimeProvider time)
     {
         bool metrics = GatewayMetrics.Requests.Enabled;
-        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || !(metrics || GatewayTracing.Source.HasListeners()))
-        {
-            await next(context);
-            return;
-        }
         var request = GatewayRequest.Of(context);
         request.Exchange.RecordLabels = metrics;
         using var activity = StartActivity(context);
@@ -67,7 +67,7 @@ internal static class TelemetryMiddleware
                 }
             }
         }
-    };
+    }
 
     /// <summary>The request span, a child of the client's traceparent (not of ASP.NET Core's own, unexported activity).</summary>
     private static Activity? StartActivity(HttpContext context)
