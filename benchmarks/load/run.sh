@@ -7,8 +7,8 @@
 # Settings (environment): DURATION=8 (s per level)  WARMUP=20 (s per server and round)  LEVELS="1 16 64 256"
 #   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000  OTEL_LEVELS="64" (where the telemetry-on gateway is also measured)
 #
-# "gateway" runs with telemetry off, like the YARP baseline; "otel" is the same gateway with metrics and traces on
-# (every request sampled, no exporter endpoint): the report's telemetry section is the cost of turning it on.
+# "gateway" runs with telemetry off, like the YARP baseline; "otel" is the same gateway with metrics on and traces on
+# at a 10% sample (no exporter endpoint): the report's telemetry section is the cost of turning it on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${DURATION:-8}"
@@ -43,7 +43,7 @@ cat > "$work/otel.yaml" <<YAML
 server: { host: 127.0.0.1, port: $OTEL_PORT, max_request_body_bytes: 16777216 }
 providers:
   mock: { type: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench-not-a-secret }
-telemetry: { metrics: true, traces: true, sample_ratio: 1.0 }
+telemetry: { metrics: true, traces: true, sample_ratio: 0.1 }
 YAML
 
 taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)

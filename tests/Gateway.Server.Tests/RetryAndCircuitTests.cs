@@ -92,6 +92,8 @@ public sealed class RetryAndCircuitTests
             Assert.Equal("backup/b", failedOver.Headers.GetValues("X-Gateway-Model").Single());
         }
         Assert.Contains(gateway.Logs.Lines, l => l.Contains("Provider flaky: circuit opened for 30s", StringComparison.Ordinal));
+        var ready = await gateway.Client.GetStringAsync("/readyz");
+        Assert.Contains("\"flaky\":{\"enabled\":true,\"cooling_down_seconds\":30", ready, StringComparison.Ordinal);
 
         // Open: the provider is not contacted at all.
         using (var skipped = await gateway.PostAsync("/v1/chat/completions", """{"model":"smart"}"""))

@@ -287,19 +287,22 @@ public sealed class ProxyEngine
             }
             exchange.FirstByteTimestamp = _time.GetTimestamp();
 
+            // Token usage for metrics is read as the answer passes (no buffer, no worker).
+            var usage = GatewayMetrics.TokenUsage.Enabled && attempt.Status is >= 200 and < 300 ? new UsageTap(isEventStream) : null;
             bool rescuable = isEventStream && strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
                 && inspection.Stream && client.Path == "chat/completions";
             if (rescuable || (isEventStream && (transform is not null || exchange.InjectedStreamUsage)))
             {
-                return await StreamRescue.RunAsync(this, attempt, rescuable ? picker : null, body, inspection, client, attempts, tracking, clientAborted);
+                return await StreamRescue.RunAsync(this, attempt, rescuable ? picker : null, body, inspection, client, attempts, tracking, usage, clientAborted);
             }
             if (transform is not null)
             {
                 return await TransformedBody.RunAsync(this, attempt, transform, client, attempts, tracking!);
             }
 
-            using var events = isEventStream ? new SseScanner() : null;
-            IBodyTee? tee = tracking?.Buffer is { } buffer ? (events is null ? buffer : new TeePair(events, buffer)) : events;
+            using var events = isEventStream ? new SseScanner(usage) : null;
+            IBodyTee? observer = events ?? (IBodyTee?)usage;
+            IBodyTee? tee = tracking?.Buffer is { } buffer ? (observer is null ? buffer : new TeePair(observer, buffer)) : observer;
 
             // :: Step 7 — copy the body as it arrives, straight into the client's pipe, watched for silence.
             var resilience = provider.Config.Resilience;
@@ -309,6 +312,7 @@ public sealed class ProxyEngine
                 upstreamBody, client.ResponseBody, tee, isEventStream, attempt.Cancellation.Token, watchdog, attempt.PrefixMemory);
             await watchdog.StopAsync();
             exchange.BytesOut = bytes;
+            usage?.Record(exchange, client.Caller?.Name);
 
             // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
             var outcome = await FinishAsync(Interruption(copy, watchdog, events), copy == CopyResult.ClientGone && !watchdog.Expired, attempt, client, isEventStream, attempts, bytes);

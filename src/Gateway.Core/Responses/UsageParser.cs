@@ -153,6 +153,20 @@ public static class UsageParser
         }
     }
 
+    /// <summary>A usage object ({"prompt_tokens":…}) starting at the first byte of <paramref name="json"/>; null if it is not one.</summary>
+    public static TokenUsage? ParseUsageObject(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { AllowMultipleValues = true });
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.StartObject ? ReadUsage(ref reader) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     private static TokenUsage ReadUsage(ref Utf8JsonReader reader)
     {
         long prompt = 0, completion = 0, total = -1;

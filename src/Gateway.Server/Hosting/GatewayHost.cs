@@ -177,10 +177,6 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             middleware.Add(new RedactionMiddleware(redact));
         }
-        if ((config.Telemetry ?? TelemetryConfig.Default).Metrics)
-        {
-            middleware.Add(new UsageMetricsMiddleware());
-        }
         middleware.AddRange(extra);
         return middleware;
     }

@@ -17,19 +17,21 @@ internal static class StreamRescue
     /// <param name="continuation">The chain's remaining targets when on_interrupt is continue; null to end a broken stream with its error.</param>
     public static async ValueTask<ProxyOutcome> RunAsync(
         ProxyEngine engine, UpstreamAttempt first, TargetPicker? continuation, RequestBody body, RequestInspection inspection,
-        IDownstream client, int attempts, ResponseTracking? tracking, CancellationToken clientAborted)
+        IDownstream client, int attempts, ResponseTracking? tracking, UsageTap? usage, CancellationToken clientAborted)
     {
-        var outcome = await RelayChainAsync(engine, first, continuation, body, inspection, client, attempts, tracking, clientAborted);
+        var outcome = await RelayChainAsync(engine, first, continuation, body, inspection, client, attempts, tracking, usage, clientAborted);
         tracking?.Complete(ProxyEngine.EndOf(outcome), client.Exchange.BytesOut);
+        usage?.Record(client.Exchange, client.Caller?.Name);
         return outcome;
     }
 
     private static async ValueTask<ProxyOutcome> RelayChainAsync(
         ProxyEngine engine, UpstreamAttempt first, TargetPicker? continuation, RequestBody body, RequestInspection inspection,
-        IDownstream client, int attempts, ResponseTracking? tracking, CancellationToken clientAborted)
+        IDownstream client, int attempts, ResponseTracking? tracking, UsageTap? usage, CancellationToken clientAborted)
     {
         var tracker = continuation is null ? null : new ContinuationTracker();
-        using var events = new SseScanner(tracker);
+        ISseDataSink? sink = tracker is null ? usage : usage is null ? tracker : new SinkPair(tracker, usage);
+        using var events = new SseScanner(sink);
         IBodyTee observer = tracking?.Buffer is { } buffer ? new TeePair(events, buffer) : events;
         var transform = tracking?.Transform;
         var origin = first.Target.Provider;
