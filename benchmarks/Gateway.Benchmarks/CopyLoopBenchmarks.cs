@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using Gateway.Core.Proxy;
 
@@ -72,24 +71,6 @@ public class CopyLoopBenchmarks
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
-    /// <summary>A client that accepts everything at once (Kestrel's writer minus the socket).</summary>
-    private sealed class DiscardingPipeWriter : PipeWriter
-    {
-        private readonly byte[] _block = new byte[4096];
-
-        public override Memory<byte> GetMemory(int sizeHint = 0) => _block;
-
-        public override Span<byte> GetSpan(int sizeHint = 0) => _block;
-
-        public override void Advance(int bytes) { }
-
-        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => new(new FlushResult(false, false));
-
-        public override void CancelPendingFlush() { }
-
-        public override void Complete(Exception? exception = null) { }
     }
 
     /// <summary>Copies chunks into a preallocated buffer until its capacity is reached, then only counts them.</summary>

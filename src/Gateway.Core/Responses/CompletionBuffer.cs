@@ -13,10 +13,11 @@ public sealed class CompletionBuffer : IBodyTee, IDisposable
     private byte[] _buffer;
     private int _length;
 
-    public CompletionBuffer(long cap)
+    /// <param name="initialBytes">The first rent; it doubles from there (small answers never hold a large array).</param>
+    public CompletionBuffer(long cap, int initialBytes = 4096)
     {
         _cap = (int)Math.Min(cap, Array.MaxLength);
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, _cap));
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(initialBytes, _cap));
     }
 
     public long TotalBytes { get; private set; }
