@@ -57,7 +57,7 @@ public sealed class ProviderClientFactory
             // A response abandoned mid-body (client gone) must close the upstream connection at once, not drain a
             // generation the client no longer wants.
             MaxResponseDrainSize = 0,
-            // Distributed tracing arrives with the observability work; until then no per-request header injection.
+            // The engine sets traceparent itself (the attempt's span, or the client's when traces are off): no second injection.
             ActivityHeadersPropagator = null,
         };
         if (_connectCallback is not null)
