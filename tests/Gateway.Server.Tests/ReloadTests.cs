@@ -44,6 +44,8 @@ public sealed class ReloadTests : IDisposable
         using var after = await gateway.PostAsync("/v1/chat/completions", """{"model":"b/m"}""");
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Assert.Contains(gateway.Logs.Lines, l => l.Contains("config reloaded (file change), revision 2: providers added b", StringComparison.Ordinal));
+        // The model list is refreshed at once (the interval is the default 5 minutes): the new provider's models are listed.
+        await gateway.WaitForCatalogAsync(c => c.Contains("b/mock-model"));
     }
 
     [Fact]

@@ -297,7 +297,7 @@ public sealed class ProxyEngine
             }
             if (transform is not null)
             {
-                return await TransformedBody.RunAsync(this, attempt, transform, client, attempts, tracking!);
+                return await TransformedBody.RunAsync(this, attempt, transform, client, attempts, tracking!, usage);
             }
 
             using var events = isEventStream ? new SseScanner(usage) : null;
@@ -315,7 +315,7 @@ public sealed class ProxyEngine
             usage?.Record(exchange, client.Caller?.Name);
 
             // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
-            var outcome = await FinishAsync(Interruption(copy, watchdog, events), copy == CopyResult.ClientGone && !watchdog.Expired, attempt, client, isEventStream, attempts, bytes);
+            var outcome = await FinishAsync(Interruption(copy, watchdog, events), attempt, client, isEventStream, attempts, bytes);
             tracking?.Complete(EndOf(outcome), bytes);
             return outcome;
     
@@ -338,7 +338,7 @@ public sealed class ProxyEngine
 
     /// <summary>Ends a committed response: normally, as the client's departure, or abnormally with the interruption.</summary>
     internal async ValueTask<ProxyOutcome> FinishAsync(
-        string? broken, bool clientGone, UpstreamAttempt attempt, IDownstream client, bool isEventStream, int attempts, long bytes)
+        string? broken, UpstreamAttempt attempt, IDownstream client, bool isEventStream, int attempts, long bytes)
     {
         var provider = attempt.Target.Provider;
         if (broken is null)
@@ -347,7 +347,7 @@ public sealed class ProxyEngine
         }
         // :: Step 9 — the client left (or the stream broke): cancel the upstream read so generation stops now.
         await attempt.Cancellation.CancelAsync();
-        if (clientGone)
+        if (broken == ClientGoneReason)
         {
             GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
             return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
@@ -359,7 +359,10 @@ public sealed class ProxyEngine
         return new ProxyOutcome(GatewayError.StreamInterrupted, null, attempts);
     }
 
-    /// <summary>Null when the body ended as a complete answer; otherwise how it broke.</summary>
+    /// <summary>What <see cref="Interruption"/> says when the body ended because the client left.</summary>
+    internal const string ClientGoneReason = "client gone";
+
+    /// <summary>Null when the body ended as a complete answer; otherwise how it broke (<see cref="ClientGoneReason"/>: the client left).</summary>
     internal static string? Interruption(CopyResult copy, StreamWatchdog watchdog, SseScanner? events)
     {
         if (watchdog.Expired)
@@ -371,7 +374,7 @@ public sealed class ProxyEngine
         {
             CopyResult.Success when events is { IsComplete: false } => "ended without a finish_reason or [DONE]",
             CopyResult.Success => null,
-            CopyResult.ClientGone => "client gone",
+            CopyResult.ClientGone => ClientGoneReason,
             _ => "was interrupted before it completed",
         };
     }

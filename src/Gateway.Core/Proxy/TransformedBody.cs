@@ -12,14 +12,14 @@ internal static class TransformedBody
     // A JSON answer is at most a few MiB; past this it is not transformed but refused, never passed on unredacted.
     private const long MaxBytes = 64L * 1024 * 1024;
 
-    public static async ValueTask<ProxyOutcome> RunAsync(ProxyEngine engine, UpstreamAttempt attempt, IBodyTransform transform, IDownstream client, int attempts, ResponseTracking tracking)
+    public static async ValueTask<ProxyOutcome> RunAsync(
+        ProxyEngine engine, UpstreamAttempt attempt, IBodyTransform transform, IDownstream client, int attempts, ResponseTracking tracking, UsageTap? usage)
     {
         using var whole = new CompletionBuffer(MaxBytes);
         whole.Append(attempt.Prefix);
         var upstream = attempt.Body ?? await attempt.Response!.Content.ReadAsStreamAsync(attempt.Cancellation.Token);
         var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         string? broken = null;
-        bool clientGone = false;
         try
         {
             int read;
@@ -34,8 +34,7 @@ internal static class TransformedBody
         }
         catch (Exception) when (attempt.Cancellation.IsCancellationRequested)
         {
-            broken = "client gone";
-            clientGone = true;
+            broken = ProxyEngine.ClientGoneReason;
         }
         catch (Exception)
         {
@@ -50,16 +49,17 @@ internal static class TransformedBody
         if (broken is null)
         {
             tracking.Buffer?.Append(whole.Written.Span);
+            usage?.Append(whole.Written.Span);
             var output = new ArrayBufferWriter<byte>((int)Math.Min(whole.Written.Length + 256, int.MaxValue));
             transform.TransformBody(whole.Written.Span, output);
             client.SetContentLength(output.WrittenCount);
             client.ResponseBody.Write(output.WrittenSpan);
             sent = output.WrittenCount;
-            clientGone = (await client.ResponseBody.FlushAsync(attempt.Cancellation.Token)).IsCompleted;
-            broken = clientGone ? "client gone" : null;
+            broken = (await client.ResponseBody.FlushAsync(attempt.Cancellation.Token)).IsCompleted ? ProxyEngine.ClientGoneReason : null;
         }
         client.Exchange.BytesOut = sent;
-        var outcome = await engine.FinishAsync(broken, clientGone, attempt, client, isEventStream: false, attempts, sent);
+        usage?.Record(client.Exchange, client.Caller?.Name);
+        var outcome = await engine.FinishAsync(broken, attempt, client, isEventStream: false, attempts, sent);
         tracking.Complete(ProxyEngine.EndOf(outcome), sent);
         return outcome;
     }

@@ -37,9 +37,9 @@ internal static class StreamRescue
         var origin = first.Target.Provider;
         var (broken, bytes) = await RelayAsync(engine, first, events, observer, transform, null, client);
         client.Exchange.BytesOut += bytes;
-        if (broken is null || broken == Gone || tracker is null)
+        if (broken is null || broken == ProxyEngine.ClientGoneReason || tracker is null)
         {
-            return await engine.FinishAsync(broken, broken == Gone, first, client, isEventStream: true, attempts, client.Exchange.BytesOut);
+            return await engine.FinishAsync(broken, first, client, isEventStream: true, attempts, client.Exchange.BytesOut);
         }
         origin.Health.ReportFailure(Admission.Closed, origin.Config.Resilience.FailureThreshold, origin.Config.Resilience.Cooldown);
         var interruption = $"The stream from provider '{origin.Name}' {broken}.";
@@ -95,7 +95,7 @@ internal static class StreamRescue
             {
                 return new ProxyOutcome(GatewayError.None, null, attempts);
             }
-            if (broken == Gone)
+            if (broken == ProxyEngine.ClientGoneReason)
             {
                 return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
             }
@@ -106,9 +106,7 @@ internal static class StreamRescue
         return new ProxyOutcome(GatewayError.StreamInterrupted, null, attempts);
     }
 
-    private const string Gone = "client gone";
-
-    /// <returns>Null when the stream completed, <see cref="Gone"/> when the client left, else how it broke; and the bytes sent.</returns>
+    /// <returns>Null when the stream completed, else how it broke (see <see cref="ProxyEngine.Interruption"/>); and the bytes sent.</returns>
     private static async ValueTask<(string? Broken, long Bytes)> RelayAsync(
         ProxyEngine engine, UpstreamAttempt attempt, SseScanner events, IBodyTee observer, IBodyTransform? transform, byte[]? id, IDownstream client)
     {
@@ -124,6 +122,6 @@ internal static class StreamRescue
         {
             await attempt.Cancellation.CancelAsync();
         }
-        return (broken == "client gone" ? Gone : broken, relay.BytesSent);
+        return (broken, relay.BytesSent);
     }
 }
