@@ -5,10 +5,12 @@
 # /proc/PID/status. Every level runs twice (two rounds): quote medians and ratios, never one absolute time.
 #
 # Settings (environment): DURATION=8 (s per level)  WARMUP=20 (s per server and round)  LEVELS="1 16 64 256"
-#   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000  OTEL_LEVELS="64" (where the telemetry-on gateway is also measured)
+#   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000
+#   TELEMETRY_PAIRS=4 TELEMETRY_SECONDS=5 TELEMETRY_CONNECTIONS=64 (the telemetry on/off comparison, see below)
 #
 # "gateway" runs with telemetry off, like the YARP baseline; "otel" is the same gateway with metrics on and traces on
-# at a 10% sample (no exporter endpoint): the report's telemetry section is the cost of turning it on.
+# at a 10% sample (no exporter endpoint). A few percent is below this machine's noise between two runs minutes
+# apart, so the telemetry cost is measured in back-to-back off/on pairs (order alternating) and read as the median.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${DURATION:-8}"
@@ -17,7 +19,9 @@ LEVELS="${LEVELS:-1 16 64 256}"
 ROUNDS="${ROUNDS:-2}"
 IDLE_STREAMS="${IDLE_STREAMS:-2000}"
 PORT_BASE="${PORT_BASE:-18000}"
-OTEL_LEVELS="${OTEL_LEVELS:-64}"
+TELEMETRY_PAIRS="${TELEMETRY_PAIRS:-4}"
+TELEMETRY_SECONDS="${TELEMETRY_SECONDS:-5}"
+TELEMETRY_CONNECTIONS="${TELEMETRY_CONNECTIONS:-64}"
 MOCK_PORT=$((PORT_BASE + 81)); GATEWAY_PORT=$((PORT_BASE + 80)); YARP_PORT=$((PORT_BASE + 90)); OTEL_PORT=$((PORT_BASE + 85))
 LOAD=benchmarks/load
 OUT=artifacts/bench
@@ -63,23 +67,26 @@ rss_kib() { [ "$1" = 0 ] && echo 0 && return; awk '/VmRSS/ {print $2}' "/proc/$1
 TICK=$(getconf CLK_TCK)
 
 RESULTS="$work/results.tsv"
-printf 'round\tworkload\tconnections\tvariant\trequests\tseconds\tsocket_errors\tnon2xx\tp50_us\tp99_us\tcpu_ticks\ttick_hz\n' > "$RESULTS"
+TELEMETRY="$work/telemetry.tsv"
+for f in "$RESULTS" "$TELEMETRY"; do
+  printf 'round\tworkload\tconnections\tvariant\trequests\tseconds\tsocket_errors\tnon2xx\tp50_us\tp99_us\tcpu_ticks\ttick_hz\n' > "$f"
+done
 
 run_wrk() { # variant body connections seconds -> RESULT line
   BODY_FILE="$LOAD/bodies/$2.json" taskset -c 0 wrk -t1 -c"$3" -d"$4s" --latency -s "$LOAD/post.lua" \
     "http://127.0.0.1:$(port_of "$1")/v1/chat/completions" | grep '^RESULT'
 }
 
-measure() { # round workload connections variant
-  local pid before after line
+measure() { # round workload connections variant [seconds [file]]
+  local pid before after line out="${6:-$RESULTS}"
   pid=$(pid_of "$4")
   before=$(cpu_ticks "$pid")
-  line=$(run_wrk "$4" "$2" "$3" "$DURATION")
+  line=$(run_wrk "$4" "$2" "$3" "${5:-$DURATION}")
   after=$(cpu_ticks "$pid")
   # RESULT requests=N duration_us=N socket_errors=N non2xx=N p50_us=N p99_us=N
   eval "$(echo "$line" | sed 's/^RESULT //')"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$requests" \
-    "$(awk "BEGIN {print $duration_us / 1e6}")" "$socket_errors" "$non2xx" "$p50_us" "$p99_us" "$((after - before))" "$TICK" >> "$RESULTS"
+    "$(awk "BEGIN {print $duration_us / 1e6}")" "$socket_errors" "$non2xx" "$p50_us" "$p99_us" "$((after - before))" "$TICK" >> "$out"
   printf '  round %s %-6s c=%-3s %-8s %8s req  p50 %6s us  p99 %7s us  errors %s/%s  cpu %s ticks\n' \
     "$1" "$2" "$3" "$4" "$requests" "$p50_us" "$p99_us" "$socket_errors" "$non2xx" "$((after - before))"
 }
@@ -101,10 +108,16 @@ for round in $(seq 1 "$ROUNDS"); do
   done
   for workload in small large stream; do
     for connections in $LEVELS; do
-      variants="direct yarp gateway"
-      case " $OTEL_LEVELS " in *" $connections "*) [ "$workload" = large ] || variants="$variants otel" ;; esac
-      for variant in $variants; do
+      for variant in direct yarp gateway; do
         measure "$round" "$workload" "$connections" "$variant"
+      done
+    done
+  done
+  for workload in small stream; do
+    for pair in $(seq 1 "$TELEMETRY_PAIRS"); do
+      order="gateway otel"; [ $((pair % 2)) = 0 ] && order="otel gateway"
+      for variant in $order; do
+        measure "$round.$pair" "$workload" "$TELEMETRY_CONNECTIONS" "$variant" "$TELEMETRY_SECONDS" "$TELEMETRY"
       done
     done
   done
@@ -144,5 +157,5 @@ done
 
 machine="$(hostname -s 2>/dev/null || echo machine)"
 report="benchmarks/results/$(date +%Y-%m-%d)-$machine.md"
-python3 "$LOAD/report.py" "$RESULTS" "$TTFT" "$PEAK" "$IDLE" "$DURATION" "$WARMUP" > "$report"
+python3 "$LOAD/report.py" "$RESULTS" "$TTFT" "$PEAK" "$IDLE" "$DURATION" "$WARMUP" "$TELEMETRY" > "$report"
 echo "bench: report written to $report"

@@ -111,6 +111,53 @@ public sealed partial class TelemetryTests
     }
 
     [Fact]
+    public async Task Traces_SampledPerRequest_AttemptSpansOnlyUnderSampledRequests_UnsampledClientTracePassesThrough()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var exported = new List<Activity>();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("telemetry: { traces: true, sample_ratio: 0.5 }", ("half", mock.BaseUrl)),
+            configureTracing: tracing => tracing.AddInMemoryExporter(exported));
+
+        for (int i = 0; i < 40; i++)
+        {
+            using var response = await gateway.PostAsync("/v1/chat/completions", """{"model":"half/m"}""");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        // A last request in a trace the client samples: once its spans are out, so are those of the 40 before it.
+        var barrier = ActivityTraceId.CreateRandom();
+        using (await gateway.PostAsync("/v1/chat/completions", """{"model":"half/m"}""",
+            r => r.Headers.Add("traceparent", $"00-{barrier}-{ActivitySpanId.CreateRandom()}-01")))
+        {
+        }
+        await SpansAsync(exported, barrier, 2);
+
+        List<Activity> spans;
+        lock (exported)
+        {
+            // The SDK listens to the process-wide source: other tests' gateways export here too; keep this one's.
+            spans = exported.Where(a => a.TraceId != barrier && (string?)a.GetTagItem("gen_ai.provider.name") == "half").ToList();
+        }
+        var requests = spans.Where(s => s.Kind == ActivityKind.Server).Select(s => s.SpanId).ToHashSet();
+        var attempts = spans.Where(s => s.Kind == ActivityKind.Client).ToList();
+        // About half the requests are sampled (40 at 0.5: none or all would be a broken sampler).
+        Assert.InRange(requests.Count, 5, 35);
+        Assert.Equal(requests.Count, attempts.Count);
+        Assert.All(attempts, a => Assert.Contains(a.ParentSpanId, requests));
+
+        // A client trace that is not sampled: nothing recorded, and its traceparent reaches the provider unchanged.
+        var unsampled = ActivityTraceId.CreateRandom();
+        var traceparent = $"00-{unsampled}-{ActivitySpanId.CreateRandom()}-00";
+        using (await gateway.PostAsync("/v1/chat/completions", """{"model":"half/m"}""", r => r.Headers.Add("traceparent", traceparent)))
+        {
+        }
+        Assert.Equal(traceparent, mock.LastRequest.Headers["traceparent"]);
+        lock (exported)
+        {
+            Assert.DoesNotContain(exported, a => a.TraceId == unsampled);
+        }
+    }
+
+    [Fact]
     public async Task WithTracesOff_TheClientsTraceparentPassesThroughUnchanged()
     {
         await using var mock = await MockProviderServer.StartAsync();

@@ -117,7 +117,7 @@ public sealed class ProxyEngine
                 // :: Step 4 — build the upstream request: same bytes, model value replaced, provider key instead of the client's.
                 var attempt = new UpstreamAttempt(target, admission, _time, clientAborted);
                 attempt.StartActivity(client.Path, attempts);
-                using var request = BuildRequest(target, body, inspection, client, attempt.Activity);
+                using var request = BuildRequest(target, body, inspection, client, attempt.TraceContext);
 
                 // :: Step 5 — send; wait for the headers, then for the first content: the commit point. Nothing is sent to the client before it.
                 long attemptStarted = _time.GetTimestamp();
@@ -381,21 +381,21 @@ public sealed class ProxyEngine
 
     private static readonly byte[] s_includeUsage = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
 
-    internal static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client, Activity? attempt)
+    internal static HttpRequestMessage BuildRequest(RouteTarget target, RequestBody body, RequestInspection inspection, IDownstream client, Activity? trace)
     {
         var data = body.Data;
         var suffix = data.Slice(inspection.ModelValueStart + inspection.ModelValueLength);
         if (!client.Exchange.InjectedStreamUsage)
         {
-            return BuildRequest(target, client, new UpstreamBodyContent(data.Slice(0, inspection.ModelValueStart), target.Model, suffix), attempt);
+            return BuildRequest(target, client, new UpstreamBodyContent(data.Slice(0, inspection.ModelValueStart), target.Model, suffix), trace);
         }
         long afterBrace = inspection.ObjectStart + 1;
         return BuildRequest(target, client, new UpstreamBodyContent(
-            data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), target.Model, suffix), attempt);
+            data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), target.Model, suffix), trace);
     }
 
-    /// <param name="attempt">The attempt's span: its context goes to the provider as traceparent (otherwise the client's passes through).</param>
-    internal static HttpRequestMessage BuildRequest(RouteTarget target, IDownstream client, HttpContent content, Activity? attempt)
+    /// <param name="trace">The span whose context goes to the provider as traceparent (none: the client's passes through).</param>
+    internal static HttpRequestMessage BuildRequest(RouteTarget target, IDownstream client, HttpContent content, Activity? trace)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, target.Provider.UriFor(client.Path, client.Query)) { Content = content };
         var provider = target.Provider;
@@ -416,12 +416,12 @@ public sealed class ProxyEngine
         {
             request.Headers.TryAddWithoutValidation("Authorization", provider.AuthorizationHeader);
         }
-        if (attempt is not null)
+        if (trace is not null)
         {
             request.Headers.Remove("traceparent");
             request.Headers.Remove("tracestate");
-            request.Headers.TryAddWithoutValidation("traceparent", attempt.Id);
-            if (attempt.TraceStateString is { } state)
+            request.Headers.TryAddWithoutValidation("traceparent", trace.Id);
+            if (trace.TraceStateString is { } state)
             {
                 request.Headers.TryAddWithoutValidation("tracestate", state);
             }

@@ -42,26 +42,18 @@ public sealed class UpstreamAttempt : IDisposable
 
     public RouteTarget Target { get; }
 
-    /// <summary>This attempt's span (a child of the request's), when traces are on; its context is sent upstream.</summary>
+    /// <summary>This attempt's span (a child of the request's) when the request is traced and sampled.</summary>
     public System.Diagnostics.Activity? Activity { get; private set; }
 
-    /// <summary>Starts the attempt's span, named by GenAI conventions ("chat gpt-4o"); nothing when no one listens.</summary>
+    /// <summary>The span whose context goes to the provider as traceparent: this attempt's, else the request's (if any).</summary>
+    public System.Diagnostics.Activity? TraceContext => Activity ?? Diagnostics.GatewayTracing.CurrentRequest;
+
     public void StartActivity(string path, int attempt)
     {
-        var activity = Diagnostics.GatewayTracing.Source.StartActivity("gateway.attempt", System.Diagnostics.ActivityKind.Client);
-        if (activity is null)
+        if (Diagnostics.GatewayTracing.Source.HasListeners())
         {
-            return;
+            Activity = Diagnostics.GatewayTracing.StartAttempt(path, Target.Provider.Name, Target.Model.Span, Target.Provider.Config.BaseUrl.Host, attempt);
         }
-        var operation = Diagnostics.GatewayTracing.Operation(path);
-        var model = System.Text.Encoding.UTF8.GetString(Target.Model.Span);
-        activity.DisplayName = operation + " " + model;
-        activity.SetTag("gen_ai.operation.name", operation);
-        activity.SetTag("gen_ai.provider.name", Target.Provider.Name);
-        activity.SetTag("gen_ai.request.model", model);
-        activity.SetTag("server.address", Target.Provider.Config.BaseUrl.Host);
-        activity.SetTag("gateway.attempt", attempt);
-        Activity = activity;
     }
 
     /// <summary>The attempt's outcome as a metric label: ok, connect, timeout, rate_limited, server_error, listed_error, client_gone.</summary>

@@ -11,17 +11,17 @@ namespace Gateway.Server.Middleware;
 /// </summary>
 internal static class TelemetryMiddleware
 {
-    public static Func<RequestDelegate, RequestDelegate> Create(TimeProvider time) => next => context =>
+    public static Func<RequestDelegate, RequestDelegate> Create(TimeProvider time, double sampleRatio) => next => context =>
         (GatewayMetrics.Requests.Enabled || GatewayTracing.Source.HasListeners()) && context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal)
-            ? ObserveAsync(next, context, time)
+            ? ObserveAsync(next, context, time, sampleRatio)
             : next(context);
 
-    private static async Task ObserveAsync(RequestDelegate next, HttpContext context, TimeProvider time)
+    private static async Task ObserveAsync(RequestDelegate next, HttpContext context, TimeProvider time, double sampleRatio)
     {
         bool metrics = GatewayMetrics.Requests.Enabled;
         var request = GatewayRequest.Of(context);
         request.Exchange.RecordLabels = metrics;
-        using var activity = StartActivity(context);
+        using var activity = GatewayTracing.Source.HasListeners() ? StartActivity(context.Request, sampleRatio) : null;
         if (metrics)
         {
             GatewayMetrics.ActiveRequests.Add(1);
@@ -37,23 +37,9 @@ internal static class TelemetryMiddleware
             if (metrics)
             {
                 GatewayMetrics.ActiveRequests.Add(-1);
-                var tags = new TagList
-                {
-                    { "gateway.key", request.Caller?.Name ?? "none" },
-                    { "gen_ai.request.model", exchange.ModelLabel ?? "none" },
-                    { "gen_ai.provider.name", exchange.ServedProvider ?? "none" },
-                    { "gen_ai.response.model", exchange.ServedLabel ?? "none" },
-                    { "status_class", GatewayMetrics.StatusClass(status) },
-                };
-                GatewayMetrics.Requests.Add(1, tags);
-                long now = time.GetTimestamp();
-                GatewayMetrics.RequestDuration.Record(time.GetElapsedTime(exchange.StartTimestamp, now).TotalSeconds, tags);
-                if (exchange.FirstByteTimestamp != 0 && exchange.Stream)
-                {
-                    GatewayMetrics.TimeToFirstToken.Record(time.GetElapsedTime(exchange.StartTimestamp, exchange.FirstByteTimestamp).TotalSeconds, tags);
-                }
+                GatewayMetrics.RecordRequest(exchange, request.Caller?.Name, status, time.GetTimestamp(), time);
             }
-            if (activity is not null)
+            if (activity is { IsAllDataRequested: true })
             {
                 activity.SetTag("http.response.status_code", status);
                 activity.SetTag("gateway.key", request.Caller?.Name);
@@ -69,22 +55,7 @@ internal static class TelemetryMiddleware
         }
     }
 
-    /// <summary>The request span, a child of the client's traceparent (not of ASP.NET Core's own, unexported activity).</summary>
-    private static Activity? StartActivity(HttpContext context)
-    {
-        if (!GatewayTracing.Source.HasListeners())
-        {
-            return null;
-        }
-        var headers = context.Request.Headers;
-        ActivityContext.TryParse(headers["traceparent"].ToString(), headers["tracestate"].ToString(), isRemote: true, out var parent);
-        var activity = GatewayTracing.Source.StartActivity(ActivityKind.Server, parent, name: "gateway.request");
-        if (activity is not null)
-        {
-            activity.DisplayName = context.Request.Method + " " + context.Request.Path.Value;
-            activity.SetTag("http.request.method", context.Request.Method);
-            activity.SetTag("url.path", context.Request.Path.Value);
-        }
-        return activity;
-    }
+    /// <summary>The request span, a child of the client's traceparent (ASP.NET Core's own activity is off: see GatewayHost).</summary>
+    private static Activity? StartActivity(HttpRequest request, double sampleRatio) => GatewayTracing.StartRequest(
+        request.Headers["traceparent"].ToString(), request.Headers["tracestate"].ToString(), sampleRatio, request.Method, request.Path.Value ?? "/");
 }

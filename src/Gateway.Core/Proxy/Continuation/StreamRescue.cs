@@ -63,7 +63,7 @@ internal static class StreamRescue
             using var attempt = new UpstreamAttempt(target, admission, engine.Time, clientAborted);
             attempt.StartActivity(client.Path, attempts);
             using var content = new ByteArrayContent(request);
-            using var message = ProxyEngine.BuildRequest(target, client, content, attempt.Activity);
+            using var message = ProxyEngine.BuildRequest(target, client, content, attempt.TraceContext);
             var resilience = provider.Config.Resilience;
             var state = await attempt.RunAsync(
                 message, provider.Config.Timeout, resilience.FirstTokenTimeout, FallbackPolicy.Default, streamRequested: true, engine.Time, clientAborted);
