@@ -127,7 +127,7 @@ public sealed class ProxyEngine
                 if (state == AttemptState.Committable)
                 {
                     ReportAnswer(attempt);
-                    return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, clientAborted);
+                    return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, request, clientAborted);
                 }
                 if (state == AttemptState.ClientGone)
                 {
@@ -148,7 +148,7 @@ public sealed class ProxyEngine
                     // Not for fallback_on, or the last word of a "provider/model" request: the provider's own answer goes back as is.
                     if (attempt.Response is not null)
                     {
-                        return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, clientAborted);
+                        return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, request, clientAborted);
                     }
                     attempt.Dispose();
                     return failures.ToOutcome(attempts);
@@ -254,7 +254,7 @@ public sealed class ProxyEngine
     /// <summary>Steps 6–9: the answer goes to the client; from here on the gateway never switches target.</summary>
     private async ValueTask<ProxyOutcome> CommitAsync(
         GatewaySnapshot snapshot, UpstreamAttempt attempt, StrategyRoute? strategy, TargetPicker picker, RequestBody body, RequestInspection inspection,
-        IDownstream client, int attempts, CancellationToken clientAborted)
+        IDownstream client, int attempts, HttpRequestMessage request, CancellationToken clientAborted)
     {
         using var owned = attempt;
         var response = attempt.Response!;
@@ -308,8 +308,16 @@ public sealed class ProxyEngine
             var resilience = provider.Config.Resilience;
             using var watchdog = new StreamWatchdog(_time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
             var upstreamBody = attempt.Body ?? response.Content.ReadAsStream(attempt.Cancellation.Token);
+            int written = attempt.WritePrefix(client.ResponseBody, tee);
+            // Nothing reads the request body from here on (no retry, no continuation; middleware copied what it keeps):
+            // the transport gets its buffers back now, so a long stream holds none. Only once the upstream has every
+            // byte: over HTTP/2 the request body may still be going out while the answer streams.
+            if (request.Content is UpstreamBodyContent { Sent: true })
+            {
+                body.Release();
+            }
             var (copy, bytes) = await StreamCopier.CopyAsync(
-                upstreamBody, client.ResponseBody, tee, isEventStream, attempt.Cancellation.Token, watchdog, attempt.PrefixMemory);
+                upstreamBody, client.ResponseBody, tee, isEventStream, attempt.Cancellation.Token, watchdog, written);
             await watchdog.StopAsync();
             exchange.BytesOut = bytes;
             usage?.Record(exchange, client.Caller?.Name);

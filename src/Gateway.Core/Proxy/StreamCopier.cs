@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 
 namespace Gateway.Core.Proxy;
@@ -41,26 +40,24 @@ public static class StreamCopier
     /// waits even for the cost of asking the upstream for more. Other bodies flush when the next read would wait.
     /// </param>
     /// <param name="watchdog">Idle timeout and keepalives while waiting for the upstream; null for none.</param>
-    /// <param name="prefix">Body bytes already read from the upstream (before the commit point): they go first.</param>
+    /// <param name="written">
+    /// Body bytes the caller already wrote into <paramref name="client"/> and gave the tee (the ones read before the
+    /// commit point), not yet flushed: an event stream flushes them at once.
+    /// </param>
     public static async ValueTask<(CopyResult Result, long Bytes)> CopyAsync(
         Stream upstream, PipeWriter client, IBodyTee? tee, bool flushEachRead, CancellationToken cancellationToken,
-        StreamWatchdog? watchdog = null, ReadOnlyMemory<byte> prefix = default)
+        StreamWatchdog? watchdog = null, int written = 0)
     {
-        long total = prefix.Length;
-        int unflushed = prefix.Length;
+        long total = written;
+        int unflushed = written;
         try
         {
-            if (!prefix.IsEmpty)
+            if (written > 0 && flushEachRead)
             {
-                client.Write(prefix.Span);
-                tee?.Append(prefix.Span);
-                if (flushEachRead)
+                unflushed = 0;
+                if ((await client.FlushAsync(cancellationToken)).IsCompleted)
                 {
-                    unflushed = 0;
-                    if ((await client.FlushAsync(cancellationToken)).IsCompleted)
-                    {
-                        return (CopyResult.ClientGone, total);
-                    }
+                    return (CopyResult.ClientGone, total);
                 }
             }
 

@@ -9,9 +9,10 @@ namespace Gateway.Core.Proxy;
 /// the response ends as interrupted. A stream whose answer is already complete gets a short grace instead.
 /// </summary>
 /// <remarks>
-/// The client's writer has one owner at a time, handed over through a semaphore: the copy loop owns it except while
-/// it waits for upstream data, and only then may the timer write. The timer is created on the first wait, so a
-/// response that never waits costs no timer.
+/// The client's writer has one owner at a time: the copy loop owns it except while it waits for upstream data, and
+/// only then may the timer take it. The hand-off is one interlocked exchange per wait (no lock, no allocation); only
+/// when data arrives while a keepalive is being flushed does the loop wait for the timer to hand the writer back.
+/// The timer is created on the first wait, so a response that never waits costs no timer.
 /// </remarks>
 public sealed class StreamWatchdog : IDisposable
 {
@@ -27,13 +28,18 @@ public sealed class StreamWatchdog : IDisposable
     private readonly long _idle;
     private readonly long _keepalive;
     private readonly long _finishGrace;
-    private readonly SemaphoreSlim _gate = new(0, 1);
+    // Who owns the client's writer (see the remarks).
+    private const int LoopOwns = 0;
+    private const int Free = 1;
+    private const int TimerOwns = 2;
+    private const int TimerOwnsLoopWaits = 3;
+    private int _owner = LoopOwns;
+    private TaskCompletionSource? _handBack;
     private ITimer? _timer;
     private long _waitingSince;
     private long _lastKeepalive;
     private volatile bool _stopped;
     private volatile bool _expired;
-    private bool _loopOwnsWriter = true;
 
     /// <param name="events">The scanner of an event stream; null for other bodies (no keepalives).</param>
     /// <param name="upstream">Cancelled when the idle timeout expires.</param>
@@ -60,17 +66,13 @@ public sealed class StreamWatchdog : IDisposable
     {
         long now = _time.GetTimestamp();
         Volatile.Write(ref _waitingSince, now);
-        _loopOwnsWriter = false;
         _timer ??= _time.CreateTimer(static state => ((StreamWatchdog)state!).OnTimer(), this, ToSpan(NextDue(now, now) - now), Timeout.InfiniteTimeSpan);
-        _gate.Release();
+        Volatile.Write(ref _owner, Free);
     }
 
     /// <summary>Data arrived: the copy loop takes the writer back (waiting only if a keepalive is being flushed).</summary>
-    public async ValueTask ResumeAsync()
-    {
-        await _gate.WaitAsync();
-        _loopOwnsWriter = true;
-    }
+    public ValueTask ResumeAsync() =>
+        Interlocked.CompareExchange(ref _owner, LoopOwns, Free) == Free ? ValueTask.CompletedTask : TakeBackFromTimerAsync();
 
     /// <summary>The copy ended: no timer writes from now on, and the caller owns the writer.</summary>
     public async ValueTask StopAsync()
@@ -80,15 +82,49 @@ public sealed class StreamWatchdog : IDisposable
         {
             await _timer.DisposeAsync();
         }
-        if (!_loopOwnsWriter)
+        if (Volatile.Read(ref _owner) != LoopOwns)
         {
-            await _gate.WaitAsync();
-            _loopOwnsWriter = true;
+            await ResumeAsync();
         }
     }
 
-    /// <summary>After <see cref="StopAsync"/>: nothing can touch the gate any more.</summary>
-    public void Dispose() => _gate.Dispose();
+    /// <summary>Stops the timer if <see cref="StopAsync"/> was never reached (the copy threw).</summary>
+    public void Dispose()
+    {
+        _stopped = true;
+        _timer?.Dispose();
+    }
+
+    private async ValueTask TakeBackFromTimerAsync()
+    {
+        while (true)
+        {
+            if (Interlocked.CompareExchange(ref _owner, LoopOwns, Free) == Free)
+            {
+                return;
+            }
+            var handBack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _handBack, handBack);
+            if (Interlocked.CompareExchange(ref _owner, TimerOwnsLoopWaits, TimerOwns) == TimerOwns)
+            {
+                // The timer sees the waiting loop when it lets go and hands the writer straight to it.
+                await handBack.Task;
+                return;
+            }
+            // The timer let go in the meantime: take the writer as usual.
+        }
+    }
+
+    private bool TryTakeForTimer() => Interlocked.CompareExchange(ref _owner, TimerOwns, Free) == Free;
+
+    private void ReleaseFromTimer()
+    {
+        if (Interlocked.CompareExchange(ref _owner, Free, TimerOwns) != TimerOwns)
+        {
+            Volatile.Write(ref _owner, LoopOwns);
+            Volatile.Read(ref _handBack)!.TrySetResult();
+        }
+    }
 
     private void OnTimer()
     {
@@ -96,7 +132,7 @@ public sealed class StreamWatchdog : IDisposable
         {
             return;
         }
-        if (!_gate.Wait(0))
+        if (!TryTakeForTimer())
         {
             // The loop is writing (or waiting on a slow client): that is not upstream silence. Look again later.
             _timer?.Change(ToSpan(_keepalive > 0 ? _keepalive : _idle), Timeout.InfiniteTimeSpan);
@@ -133,7 +169,7 @@ public sealed class StreamWatchdog : IDisposable
         {
             if (release)
             {
-                _gate.Release();
+                ReleaseFromTimer();
             }
         }
     }
@@ -150,7 +186,7 @@ public sealed class StreamWatchdog : IDisposable
         }
         finally
         {
-            _gate.Release();
+            ReleaseFromTimer();
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text.Json;
 using Gateway.Core.Config;
@@ -86,7 +87,24 @@ public sealed class UpstreamAttempt : IDisposable
 
     public ReadOnlySpan<byte> Prefix => _prefix.AsSpan(0, PrefixLength);
 
-    public ReadOnlyMemory<byte> PrefixMemory => _prefix.AsMemory(0, PrefixLength);
+    /// <summary>
+    /// Writes the bytes read before the commit point to the client (and the tee), unflushed, and gives their pooled
+    /// buffer back at once: a stream that then idles for minutes holds none. Returns how many bytes were written.
+    /// </summary>
+    public int WritePrefix(PipeWriter client, IBodyTee? tee)
+    {
+        int length = PrefixLength;
+        if (_prefix is null)
+        {
+            return 0;
+        }
+        client.Write(Prefix);
+        tee?.Append(Prefix);
+        ArrayPool<byte>.Shared.Return(_prefix);
+        _prefix = null;
+        PrefixLength = 0;
+        return length;
+    }
 
     public int PrefixLength { get; private set; }
 

@@ -45,7 +45,11 @@ internal sealed class UpstreamBodyContent : HttpContent
         await WriteAsync(stream, _prefix, cancellationToken);
         await stream.WriteAsync(_model, cancellationToken);
         await WriteAsync(stream, _suffix, cancellationToken);
+        Sent = true;
     }
+
+    /// <summary>Every byte was handed to the connection: the buffers it was read from are no longer needed.</summary>
+    public bool Sent { get; private set; }
 
     // A body that arrived in many small segments is gathered into large writes: one send per 64 KiB instead of
     // one per segment. (64 KiB stays below the large-object heap and in ArrayPool.Shared's per-core cache.)
