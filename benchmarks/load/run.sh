@@ -137,22 +137,36 @@ printf 'variant\tpeak_rss_kib\n' > "$PEAK"
 for variant in yarp gateway; do printf '%s\t%s\n' "$variant" "$(peak_rss_kib "$(pid_of "$variant")")" >> "$PEAK"; done
 
 IDLE="$work/idle.tsv"
-printf 'variant\tstreams\topen\trss_before_kib\trss_open_kib\n' > "$IDLE"
-for variant in yarp gateway; do
-  pid=$(pid_of "$variant")
+printf 'variant\tprocess\tstreams\topen\trss_before_kib\trss_open_kib\n' > "$IDLE"
+idle_streams() { # variant process(after-load|fresh)
+  local pid before open_rss ready open probe_pid
+  pid=$(pid_of "$1")
   before=$(rss_kib "$pid")
-  probe "$variant" idle idle --streams "$IDLE_STREAMS" --hold-seconds 5 > "$work/idle-$variant.out" &
+  probe "$1" idle idle --streams "$IDLE_STREAMS" --hold-seconds 5 > "$work/idle-$1-$2.out" &
   probe_pid=$!
-  until grep -q READY "$work/idle-$variant.out" 2>/dev/null; do
+  until grep -q READY "$work/idle-$1-$2.out" 2>/dev/null; do
     kill -0 "$probe_pid" 2>/dev/null || break
     sleep 0.1
   done
   open_rss=$(rss_kib "$pid")
   wait "$probe_pid" || true
-  ready=$(grep READY "$work/idle-$variant.out" || echo "READY open=0")
+  ready=$(grep READY "$work/idle-$1-$2.out" || echo "READY open=0")
   open=$(echo "$ready" | sed -n 's/.*open=\([0-9]*\).*/\1/p')
-  printf '%s\t%s\t%s\t%s\t%s\n' "$variant" "$IDLE_STREAMS" "$open" "$before" "$open_rss" >> "$IDLE"
-  echo "  idle streams $variant: $ready rss ${before} -> ${open_rss} KiB"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$IDLE_STREAMS" "$open" "$before" "$open_rss" >> "$IDLE"
+  echo "  idle streams $1 ($2): $ready rss ${before} -> ${open_rss} KiB"
+}
+# Twice per proxy: in the process that just served the whole run (its pools and heap sized by the 64 KB and
+# 256-connection levels), and in a fresh process after a short warm-up (what the streams themselves cost).
+for variant in yarp gateway; do idle_streams "$variant" after-load; done
+kill "$YARP_PID" "$GATEWAY_PID"; wait "$YARP_PID" "$GATEWAY_PID" 2>/dev/null || true
+taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway-fresh.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
+taskset -c 1 "$OUT/yarp/YarpBaseline" --port "$YARP_PORT" --destination "http://127.0.0.1:$MOCK_PORT/" > "$work/yarp-fresh.log" 2>&1 & YARP_PID=$!; pids+=($YARP_PID)
+wait_ready "http://127.0.0.1:$GATEWAY_PORT/healthz"
+wait_ready "http://127.0.0.1:$YARP_PORT/v1/models"
+for variant in yarp gateway; do
+  run_wrk "$variant" small 16 5 >/dev/null
+  run_wrk "$variant" stream 16 3 >/dev/null
+  idle_streams "$variant" fresh
 done
 
 machine="$(hostname -s 2>/dev/null || echo machine)"
