@@ -68,7 +68,7 @@ public class TelemetryBenchmarks
         using var request = GatewayTracing.Source.HasListeners() ? GatewayTracing.StartRequest(null, null, 0.1, "POST", "/v1/chat/completions") : null;
         if (metrics)
         {
-            GatewayMetrics.ActiveRequests.Add(1);
+            GatewayMetrics.RequestStarted();
         }
         using (GatewayTracing.Source.HasListeners() ? GatewayTracing.StartAttempt("chat/completions", "mock", s_model, "127.0.0.1", 1) : null)
         {
@@ -80,9 +80,9 @@ public class TelemetryBenchmarks
             using var usage = new UsageTap(stream);
             if (stream)
             {
-                usage.OnData(s_answer);
-                GatewayMetrics.ActiveStreams.Add(1);
-                GatewayMetrics.ActiveStreams.Add(-1);
+                usage.OnData(s_answer, answerComplete: true);
+                GatewayMetrics.StreamStarted();
+                GatewayMetrics.StreamEnded();
             }
             else
             {
@@ -92,7 +92,7 @@ public class TelemetryBenchmarks
         }
         if (metrics)
         {
-            GatewayMetrics.ActiveRequests.Add(-1);
+            GatewayMetrics.RequestEnded();
             GatewayMetrics.RecordRequest(_exchange, "team-a", 200, Stopwatch.GetTimestamp(), TimeProvider.System);
         }
     }

@@ -4,23 +4,29 @@
 # under test runs alone on CPU 1. Proxy CPU time comes from /proc/PID/stat around each level, peak RSS from
 # /proc/PID/status. Every level runs twice (two rounds): quote medians and ratios, never one absolute time.
 #
-# Settings (environment): DURATION=8 (s per level)  WARMUP=20 (s per server and round)  LEVELS="1 16 64 256"
+# Settings (environment): DURATION=8 (s per level)  WARMUP=60 (s per server before round 1; 10 before later rounds)
+#   LEVELS="1 16 64 256"
 #   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000
-#   TELEMETRY_PAIRS=4 TELEMETRY_SECONDS=5 TELEMETRY_CONNECTIONS=64 (the telemetry on/off comparison, see below)
+#   TELEMETRY_PAIRS=4 TELEMETRY_SECONDS=8 TELEMETRY_CONNECTIONS=64 (the telemetry on/off comparison, see below)
+#   PHASES="main telemetry ttft idle" (run only some, e.g. PHASES=telemetry for a quick look at that one)
 #
 # "gateway" runs with telemetry off, like the YARP baseline; "otel" is the same gateway with metrics on and traces on
 # at a 10% sample (no exporter endpoint). A few percent is below this machine's noise between two runs minutes
-# apart, so the telemetry cost is measured in back-to-back off/on pairs (order alternating) and read as the median.
+# apart, so the two are loaded at the same time, both on CPU 1: the noise hits both alike, and each one's CPU per
+# request over the same seconds gives the cost (the proxies are CPU-bound, so throughput follows its inverse).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${DURATION:-8}"
-WARMUP="${WARMUP:-20}"
+# Pinned to one busy CPU, .NET keeps re-compiling hot methods (tiered compilation, dynamic PGO) for about 40 s of
+# saturated load: measured earlier, a server is still warming up and its numbers swing by tens of percent.
+WARMUP="${WARMUP:-60}"
 LEVELS="${LEVELS:-1 16 64 256}"
 ROUNDS="${ROUNDS:-2}"
 IDLE_STREAMS="${IDLE_STREAMS:-2000}"
 PORT_BASE="${PORT_BASE:-18000}"
 TELEMETRY_PAIRS="${TELEMETRY_PAIRS:-4}"
-TELEMETRY_SECONDS="${TELEMETRY_SECONDS:-5}"
+TELEMETRY_SECONDS="${TELEMETRY_SECONDS:-8}"
+PHASES="${PHASES:-main telemetry ttft idle}"
 TELEMETRY_CONNECTIONS="${TELEMETRY_CONNECTIONS:-64}"
 MOCK_PORT=$((PORT_BASE + 81)); GATEWAY_PORT=$((PORT_BASE + 80)); YARP_PORT=$((PORT_BASE + 90)); OTEL_PORT=$((PORT_BASE + 85))
 LOAD=benchmarks/load
@@ -96,32 +102,50 @@ probe() { # variant body args...
   taskset -c 0 "$OUT/probe/StreamProbe" "$@" --url "http://127.0.0.1:$(port_of "$variant")/v1/chat/completions" --body "$LOAD/bodies/$body.json"
 }
 
+measure_together() { # label workload connections: telemetry off and on, under the same load at the same time
+  local off_before on_before off_after on_after off_wrk on_wrk variant ticks
+  off_before=$(cpu_ticks "$GATEWAY_PID"); on_before=$(cpu_ticks "$OTEL_PID")
+  run_wrk gateway "$2" "$3" "$TELEMETRY_SECONDS" > "$work/together-gateway" & off_wrk=$!
+  run_wrk otel "$2" "$3" "$TELEMETRY_SECONDS" > "$work/together-otel" & on_wrk=$!
+  wait "$off_wrk" "$on_wrk"
+  off_after=$(cpu_ticks "$GATEWAY_PID"); on_after=$(cpu_ticks "$OTEL_PID")
+  for variant in gateway otel; do
+    eval "$(sed 's/^RESULT //' "$work/together-$variant")"
+    ticks=$((off_after - off_before)); [ "$variant" = otel ] && ticks=$((on_after - on_before))
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$variant" "$requests" \
+      "$(awk "BEGIN {print $duration_us / 1e6}")" "$socket_errors" "$non2xx" "$p50_us" "$p99_us" "$ticks" "$TICK" >> "$TELEMETRY"
+    printf '  round %s %-6s c=%-3s %-8s %8s req  together  errors %s/%s  cpu %s ticks\n' "$1" "$2" "$3" "$variant" "$requests" "$socket_errors" "$non2xx" "$ticks"
+  done
+}
+has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
+
 TTFT="$work/ttft.tsv"
 printf 'round\tconnections\tvariant\trequests\terrors\tttft_p50_ms\tttft_p99_ms\tfirst_delay_p50_ms\tfirst_delay_p99_ms\tchunk_delay_p50_ms\tchunk_delay_p99_ms\n' > "$TTFT"
 
 for round in $(seq 1 "$ROUNDS"); do
-  echo "bench: round $round: warm-up (${WARMUP}s per server)"
+  warmup=$WARMUP; [ "$round" = 1 ] || warmup=$((WARMUP < 10 ? WARMUP : 10))
+  echo "bench: round $round: warm-up (${warmup}s per server)"
   for variant in direct yarp gateway otel; do
-    run_wrk "$variant" small 64 "$WARMUP" >/dev/null
+    run_wrk "$variant" small 64 "$warmup" >/dev/null
     run_wrk "$variant" large 16 3 >/dev/null
     run_wrk "$variant" stream 16 3 >/dev/null
   done
-  for workload in small large stream; do
+  has_phase main && for workload in small large stream; do
     for connections in $LEVELS; do
       for variant in direct yarp gateway; do
         measure "$round" "$workload" "$connections" "$variant"
       done
     done
   done
-  for workload in small stream; do
+  has_phase telemetry && for workload in small stream; do
+    # The telemetry-on gateway idled through the main phase: warm both again first.
+    run_wrk gateway "$workload" 16 3 >/dev/null
+    run_wrk otel "$workload" 16 3 >/dev/null
     for pair in $(seq 1 "$TELEMETRY_PAIRS"); do
-      order="gateway otel"; [ $((pair % 2)) = 0 ] && order="otel gateway"
-      for variant in $order; do
-        measure "$round.$pair" "$workload" "$TELEMETRY_CONNECTIONS" "$variant" "$TELEMETRY_SECONDS" "$TELEMETRY"
-      done
+      measure_together "$round.$pair" "$workload" "$TELEMETRY_CONNECTIONS"
     done
   done
-  for connections in 1 64; do
+  has_phase ttft && for connections in 1 64; do
     for variant in direct yarp gateway; do
       line=$(probe "$variant" ttft ttft --connections "$connections" --seconds "$DURATION")
       eval "$line"
@@ -155,6 +179,7 @@ idle_streams() { # variant process(after-load|fresh)
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$IDLE_STREAMS" "$open" "$before" "$open_rss" >> "$IDLE"
   echo "  idle streams $1 ($2): $ready rss ${before} -> ${open_rss} KiB"
 }
+if has_phase idle; then
 # Twice per proxy: in the process that just served the whole run (its pools and heap sized by the 64 KB and
 # 256-connection levels), and in a fresh process after a short warm-up (what the streams themselves cost).
 for variant in yarp gateway; do idle_streams "$variant" after-load; done
@@ -168,6 +193,7 @@ for variant in yarp gateway; do
   run_wrk "$variant" stream 16 3 >/dev/null
   idle_streams "$variant" fresh
 done
+fi
 
 machine="$(hostname -s 2>/dev/null || echo machine)"
 report="benchmarks/results/$(date +%Y-%m-%d)-$machine.md"

@@ -43,14 +43,14 @@ public sealed class ContinuationTests
     public void Tracker_KeepsIdAndText_AndRefusesToolCalls()
     {
         var tracker = new ContinuationTracker();
-        tracker.OnData("""{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"""u8);
-        tracker.OnData("""{"id":"c1","choices":[{"index":0,"delta":{"content":"a\nb"},"finish_reason":null}]}"""u8);
+        tracker.OnData("""{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"""u8, answerComplete: false);
+        tracker.OnData("""{"id":"c1","choices":[{"index":0,"delta":{"content":"a\nb"},"finish_reason":null}]}"""u8, answerComplete: false);
 
         Assert.Equal("c1"u8.ToArray(), tracker.Id);
         Assert.Equal("a\\nb", Encoding.UTF8.GetString(tracker.DeliveredText));
         Assert.True(tracker.CanContinue);
 
-        tracker.OnData("""{"id":"c1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0}]}}]}"""u8);
+        tracker.OnData("""{"id":"c1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0}]}}]}"""u8, answerComplete: false);
         Assert.False(tracker.CanContinue);
     }
 

@@ -53,7 +53,11 @@ public sealed partial class TelemetryTests
         Assert.Equal(1, Value(metrics, "gateway_fallbacks_total", ("from", "mtbad"), ("reason", "server_error"), ("to", "mtok")));
         Assert.Equal(1, Value(metrics, "gateway_upstream_attempt_duration_seconds_count", ("gen_ai_provider_name", "mtbad"), ("outcome", "server_error")));
         Assert.Equal(1, Value(metrics, "gateway_upstream_attempt_duration_seconds_count", ("gen_ai_provider_name", "mtlimited"), ("outcome", "rate_limited")));
-        Assert.Equal(1, Value(metrics, "gen_ai_server_time_to_first_token_seconds_count", ("gen_ai_request_model", "mtok/mock-model")));
+        Assert.Equal(1, Value(metrics, "gen_ai_server_time_to_first_token_seconds_count", ("gen_ai_provider_name", "mtok"), ("gen_ai_response_model", "mtok/mock-model")));
+        // Latency histograms by what served (two direct answers, the strategy's, the stream), not by key or requested name.
+        Assert.Equal(4, Value(metrics, "gateway_request_duration_seconds_count", ("gen_ai_provider_name", "mtok"), ("gen_ai_response_model", "mtok/mock-model"), ("status_class", "2xx")));
+        Assert.DoesNotContain(metrics.Split('\n'), line => line.StartsWith("gateway_request_duration_seconds", StringComparison.Ordinal)
+            && (line.Contains("gateway_key=", StringComparison.Ordinal) || line.Contains("gen_ai_request_model=", StringComparison.Ordinal)));
         // Input tokens served as mtok/mock-model: two direct answers and the strategy's (12 each), the stream's usage chunk (9).
         Assert.Equal(45, Value(metrics, "gen_ai_client_token_usage_sum", ("gen_ai_token_type", "input"), ("gen_ai_provider_name", "mtok"), ("gen_ai_response_model", "mtok/mock-model"), ("gateway_key", "mt-team")));
         Assert.Equal(0, Value(metrics, "gateway_provider_circuit_open", ("gen_ai_provider_name", "mtok")));

@@ -38,11 +38,15 @@ public static class GatewayMetrics
     public static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram(
         "gen_ai.server.time_to_first_token", "s", "From the request's arrival to the first byte of the answer sent to the client.", advice: s_seconds);
 
-    public static readonly UpDownCounter<long> ActiveRequests = Meter.CreateUpDownCounter<long>(
-        "gateway.requests.active", "{request}", "Requests in flight.");
+    // In-flight counts are plain interlocked counters read at collection: no SDK call on the request path.
+    private static long s_activeRequests;
+    private static long s_activeStreams;
 
-    public static readonly UpDownCounter<long> ActiveStreams = Meter.CreateUpDownCounter<long>(
-        "gateway.streams.active", "{stream}", "Event streams being relayed to clients.");
+    public static readonly ObservableUpDownCounter<long> ActiveRequests = Meter.CreateObservableUpDownCounter(
+        "gateway.requests.active", static () => Volatile.Read(ref s_activeRequests), "{request}", "Requests in flight.");
+
+    public static readonly ObservableUpDownCounter<long> ActiveStreams = Meter.CreateObservableUpDownCounter(
+        "gateway.streams.active", static () => Volatile.Read(ref s_activeStreams), "{stream}", "Event streams being relayed to clients.");
 
     public static readonly Histogram<double> AttemptDuration = Meter.CreateHistogram(
         "gateway.upstream.attempt.duration", "s", "One upstream attempt, up to its commit point or failure, by provider and outcome.", advice: s_seconds);
@@ -65,25 +69,43 @@ public static class GatewayMetrics
         _ => "5xx",
     };
 
+    public static void RequestStarted() => Interlocked.Increment(ref s_activeRequests);
+
+    public static void RequestEnded() => Interlocked.Decrement(ref s_activeRequests);
+
+    public static void StreamStarted() => Interlocked.Increment(ref s_activeStreams);
+
+    public static void StreamEnded() => Interlocked.Decrement(ref s_activeStreams);
+
     /// <summary>
-    /// A finished API request: the request counter, its duration and, for a stream that started, its time to first
-    /// token, all under one label set (the key, the requested model, the serving provider and model, the status class).
+    /// A finished API request: the counter by key, requested model, serving provider and model and status class; the
+    /// duration by serving provider and model and status class; a started stream's time to first token by serving
+    /// provider and model. (Histograms carry fewer labels: each label set costs a series per bucket, and per-key
+    /// latency is rarely what an operator looks for.)
     /// </summary>
     public static void RecordRequest(ExchangeInfo exchange, string? key, int status, long endTimestamp, TimeProvider time)
     {
-        var tags = new TagList
+        var provider = exchange.ServedProvider ?? "none";
+        var model = exchange.ServedLabel ?? "none";
+        var statusClass = StatusClass(status);
+        Requests.Add(1, new TagList
         {
             { "gateway.key", key ?? "none" },
             { "gen_ai.request.model", exchange.ModelLabel ?? "none" },
-            { "gen_ai.provider.name", exchange.ServedProvider ?? "none" },
-            { "gen_ai.response.model", exchange.ServedLabel ?? "none" },
-            { "status_class", StatusClass(status) },
-        };
-        Requests.Add(1, tags);
-        RequestDuration.Record(time.GetElapsedTime(exchange.StartTimestamp, endTimestamp).TotalSeconds, tags);
+            { "gen_ai.provider.name", provider },
+            { "gen_ai.response.model", model },
+            { "status_class", statusClass },
+        });
+        RequestDuration.Record(time.GetElapsedTime(exchange.StartTimestamp, endTimestamp).TotalSeconds, new TagList
+        {
+            { "gen_ai.provider.name", provider }, { "gen_ai.response.model", model }, { "status_class", statusClass },
+        });
         if (exchange.FirstByteTimestamp != 0 && exchange.Stream)
         {
-            TimeToFirstToken.Record(time.GetElapsedTime(exchange.StartTimestamp, exchange.FirstByteTimestamp).TotalSeconds, tags);
+            TimeToFirstToken.Record(time.GetElapsedTime(exchange.StartTimestamp, exchange.FirstByteTimestamp).TotalSeconds, new TagList
+            {
+                { "gen_ai.provider.name", provider }, { "gen_ai.response.model", model },
+            });
         }
     }
 
@@ -94,83 +116,4 @@ public static class GatewayMetrics
             AttemptDuration.Record(duration.TotalSeconds, new TagList { { "gen_ai.provider.name", provider }, { "outcome", outcome } });
         }
     }
-}
-
-/// <summary>The gateway's spans: one per request (transport), one per upstream attempt (Core). No listener: no cost.</summary>
-public static class GatewayTracing
-{
-    public const string SourceName = "Gateway";
-
-    public static readonly ActivitySource Source = new(SourceName, "1.0");
-
-    /// <summary>
-    /// The request span, when the request is sampled: a client's W3C traceparent decides for its own trace (its sampled
-    /// flag); a trace the gateway starts is sampled at <paramref name="sampleRatio"/>. An unsampled request gets no span
-    /// and allocates nothing: the client's traceparent, if any, then passes to the provider unchanged (as with traces off).
-    /// </summary>
-    public static Activity? StartRequest(string? traceparent, string? tracestate, double sampleRatio, string method, string path)
-    {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
-        if (ActivityContext.TryParse(traceparent, tracestate, isRemote: true, out var parent))
-        {
-            if ((parent.TraceFlags & ActivityTraceFlags.Recorded) == 0)
-            {
-                return null;
-            }
-        }
-        else if (sampleRatio < 1 && Random.Shared.NextDouble() >= sampleRatio)
-        {
-            return null;
-        }
-        var activity = Source.StartActivity(ActivityKind.Server, parent, name: "gateway.request");
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.DisplayName = string.Concat(method, " ", path);
-            activity.SetTag("http.request.method", method);
-            activity.SetTag("url.path", path);
-        }
-        return activity;
-    }
-
-    /// <summary>The gateway's request span in this flow, if there is one.</summary>
-    public static Activity? CurrentRequest => Activity.Current is { } current && current.Source == Source ? current : null;
-
-    /// <summary>
-    /// An upstream attempt's span, named by GenAI conventions ("chat gpt-4o"): only under a recorded request span, so
-    /// an attempt is never sampled on its own (no orphan traces).
-    /// </summary>
-    public static Activity? StartAttempt(string path, string provider, ReadOnlySpan<byte> modelUtf8, string host, int attempt)
-    {
-        if (CurrentRequest is not { Recorded: true } request)
-        {
-            return null;
-        }
-        var activity = Source.StartActivity(ActivityKind.Client, request.Context, name: "gateway.attempt");
-        if (activity is null)
-        {
-            return null;
-        }
-        var model = System.Text.Encoding.UTF8.GetString(modelUtf8);
-        var operation = Operation(path);
-        activity.DisplayName = string.Concat(operation, " ", model);
-        activity.SetTag("gen_ai.operation.name", operation);
-        activity.SetTag("gen_ai.provider.name", provider);
-        activity.SetTag("gen_ai.request.model", model);
-        activity.SetTag("server.address", host);
-        activity.SetTag("gateway.attempt", attempt);
-        return activity;
-    }
-
-    /// <summary>The GenAI operation for an endpoint below /v1/.</summary>
-    public static string Operation(string path) => path switch
-    {
-        "chat/completions" => "chat",
-        "completions" => "text_completion",
-        "embeddings" => "embeddings",
-        "responses" => "chat",
-        _ => "generate_content",
-    };
 }

@@ -272,7 +272,7 @@ public sealed class ProxyEngine
         }
         if (isEventStream)
         {
-            GatewayMetrics.ActiveStreams.Add(1);
+            GatewayMetrics.StreamStarted();
         }
         try
         {
@@ -332,7 +332,7 @@ public sealed class ProxyEngine
         {
             if (isEventStream)
             {
-                GatewayMetrics.ActiveStreams.Add(-1);
+                GatewayMetrics.StreamEnded();
             }
         }
     }

@@ -5,7 +5,8 @@ namespace Gateway.Core.Proxy;
 /// <summary>Receives the payload of every complete "data:" line of an event stream (except [DONE]).</summary>
 public interface ISseDataSink
 {
-    void OnData(ReadOnlySpan<byte> payload);
+    /// <param name="answerComplete">A finish_reason was seen, in this line or before it.</param>
+    void OnData(ReadOnlySpan<byte> payload, bool answerComplete);
 }
 
 /// <summary>
@@ -120,7 +121,7 @@ public sealed class SseScanner : IBodyTee, IDisposable
         {
             SawFinishReason = true;
         }
-        _sink?.OnData(payload);
+        _sink?.OnData(payload, SawFinishReason);
     }
 
     /// <summary>A "finish_reason" property whose value is not null. Inside JSON strings a quote is escaped, so text cannot fake it.</summary>

@@ -44,8 +44,14 @@ public sealed class UsageTap : IBodyTee, ISseDataSink, IDisposable
         _tailLength = keep + chunk.Length;
     }
 
-    public void OnData(ReadOnlySpan<byte> payload)
+    // Providers report usage with or after the chunk that carries the finish_reason (OpenAI's usage chunk follows it;
+    // Groq and llama.cpp put it in that chunk): the chunks before it are not searched.
+    public void OnData(ReadOnlySpan<byte> payload, bool answerComplete)
     {
+        if (!answerComplete)
+        {
+            return;
+        }
         int at = payload.IndexOf("\"usage\""u8);
         if (at >= 0 && FromProperty(payload[at..]) is { } usage)
         {
@@ -105,9 +111,9 @@ public sealed class UsageTap : IBodyTee, ISseDataSink, IDisposable
 /// <summary>Two receivers of the same data lines (the continuation tracker and the usage tap).</summary>
 internal sealed class SinkPair(ISseDataSink first, ISseDataSink second) : ISseDataSink
 {
-    public void OnData(ReadOnlySpan<byte> payload)
+    public void OnData(ReadOnlySpan<byte> payload, bool answerComplete)
     {
-        first.OnData(payload);
-        second.OnData(payload);
+        first.OnData(payload, answerComplete);
+        second.OnData(payload, answerComplete);
     }
 }

@@ -24,7 +24,7 @@ internal static class TelemetryMiddleware
         using var activity = GatewayTracing.Source.HasListeners() ? StartActivity(context.Request, sampleRatio) : null;
         if (metrics)
         {
-            GatewayMetrics.ActiveRequests.Add(1);
+            GatewayMetrics.RequestStarted();
         }
         try
         {
@@ -36,7 +36,7 @@ internal static class TelemetryMiddleware
             int status = context.Response.StatusCode;
             if (metrics)
             {
-                GatewayMetrics.ActiveRequests.Add(-1);
+                GatewayMetrics.RequestEnded();
                 GatewayMetrics.RecordRequest(exchange, request.Caller?.Name, status, time.GetTimestamp(), time);
             }
             if (activity is { IsAllDataRequested: true })

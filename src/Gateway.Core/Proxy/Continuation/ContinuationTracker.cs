@@ -22,7 +22,7 @@ public sealed class ContinuationTracker : ISseDataSink
 
     public bool CanContinue => Id is not null && !Unsupported;
 
-    public void OnData(ReadOnlySpan<byte> payload)
+    public void OnData(ReadOnlySpan<byte> payload, bool answerComplete)
     {
         var reader = new Utf8JsonReader(payload);
         try
