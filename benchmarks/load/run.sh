@@ -9,6 +9,7 @@
 #   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000
 #   TELEMETRY_PAIRS=4 TELEMETRY_SECONDS=8 TELEMETRY_CONNECTIONS=64 (the telemetry on/off comparison, see below)
 #   PHASES="main telemetry ttft idle" (run only some, e.g. PHASES=telemetry for a quick look at that one)
+#   REPORT=benchmarks/results/<date>-<machine>.md (where the report goes)
 #
 # "gateway" runs with telemetry off, like the YARP baseline; "otel" is the same gateway with metrics on and traces on
 # at a 10% sample (no exporter endpoint). A few percent is below this machine's noise between two runs minutes
@@ -196,6 +197,6 @@ done
 fi
 
 machine="$(hostname -s 2>/dev/null || echo machine)"
-report="benchmarks/results/$(date +%Y-%m-%d)-$machine.md"
+report="${REPORT:-benchmarks/results/$(date +%Y-%m-%d)-$machine.md}"
 python3 "$LOAD/report.py" "$RESULTS" "$TTFT" "$PEAK" "$IDLE" "$DURATION" "$WARMUP" "$TELEMETRY" > "$report"
 echo "bench: report written to $report"
