@@ -66,6 +66,28 @@ public sealed partial class TelemetryTests
         Assert.DoesNotContain("metrics-team-key-123", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Metrics_InFlightGauges_CountAStreamThatIsStillOpen()
+    {
+        await using var mock = await MockProviderServer.StartAsync(new MockBehavior { HangAfter = 1 });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(("inflight", mock.BaseUrl)));
+
+        using var response = await gateway.ChatAsync("""{"model":"inflight/m","stream":true}""");
+        var events = new SseReader(await response.Content.ReadAsStreamAsync());
+        Assert.Contains("tok0", await events.NextAsync(), StringComparison.Ordinal);
+
+        // The counts are process-wide (other tests' requests may be in flight too): this open stream makes them at least 1.
+        var metrics = await gateway.Client.GetStringAsync("/metrics");
+        Assert.True(Gauge(metrics, "gateway_streams_active") >= 1, metrics);
+        Assert.True(Gauge(metrics, "gateway_requests_active") >= 1, metrics);
+    }
+
+    private static double Gauge(string metrics, string name)
+    {
+        var line = Assert.Single(metrics.Split('\n'), l => l.StartsWith(name + "{", StringComparison.Ordinal));
+        return double.Parse(SeriesValue().Match(line).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The value of the one series of <paramref name="name"/> whose labels include all of <paramref name="labels"/>.</summary>
     private static double Value(string metrics, string name, params (string Label, string Value)[] labels)
     {
