@@ -8,6 +8,7 @@
 #   ./build.sh bench micro [filter]  BenchmarkDotNet micro-benchmarks + the allocation budget check
 #   ./build.sh bench load            end-to-end load: direct vs YARP vs Gateway (installs wrk when missing)
 #   ./build.sh bench soak            Gateway RSS across 10 minutes of mixed load
+#   ./build.sh bench profile         where the request path's CPU and allocations go, under load (dotnet-trace)
 #   ./build.sh clean                 remove build outputs
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -69,7 +70,7 @@ case "$cmd" in
     find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
     ;;
   *)
-    sed -n '2,11p' "$0"
+    sed -n '2,12p' "$0"
     exit 2
     ;;
 esac

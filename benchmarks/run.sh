@@ -2,6 +2,7 @@
 # ./build.sh bench micro [filter]   BenchmarkDotNet micro-benchmarks, then the allocation budget check
 # ./build.sh bench load             end-to-end load: direct vs YARP vs Gateway (see benchmarks/load/README.md)
 # ./build.sh bench soak             Gateway RSS under 10 minutes of mixed load (SOAK_SECONDS)
+# ./build.sh bench profile [w...]   CPU samples and allocations of the request path under load (dotnet-trace)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind="${1:-}"
@@ -10,5 +11,6 @@ case "$kind" in
   micro) exec benchmarks/Gateway.Benchmarks/run.sh "$@" ;;
   load) exec benchmarks/load/run.sh "$@" ;;
   soak) exec benchmarks/load/soak.sh "$@" ;;
-  *) echo "usage: ./build.sh bench micro [filter] | load | soak" >&2; exit 2 ;;
+  profile) exec benchmarks/profile/run.sh "$@" ;;
+  *) echo "usage: ./build.sh bench micro [filter] | load | soak | profile [small|large|stream...]" >&2; exit 2 ;;
 esac
