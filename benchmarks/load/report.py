@@ -14,11 +14,32 @@ rounds = sorted({r['round'] for r in results})
 workloads = [w for w in ['small', 'large', 'stream'] if any(r['workload'] == w for r in results)]
 levels = sorted({int(r['connections']) for r in results})
 
+def merge(runs, sums, means):
+    """One row for the runs of a variant at one level: counts, time and CPU added up, percentiles averaged."""
+    if not runs:
+        return None
+    row = dict(runs[0])
+    row['runs'] = len(runs)
+    for k in sums:
+        row[k] = str(sum(type_of(r[k])(r[k]) for r in runs))
+    for k in means:
+        mean = statistics.mean(float(r[k]) for r in runs)
+        row[k] = str(round(mean)) if k.endswith('_us') else f'{mean:.3f}'
+    return row
+
+def type_of(value):
+    return int if value.lstrip('-').isdigit() else float
+
 def get(rnd, workload, connections, variant):
-    for r in results:
-        if (r['round'], r['workload'], int(r['connections']), r['variant']) == (rnd, workload, connections, variant):
-            return r
-    return None
+    return merge([r for r in results if (r['round'], r['workload'], int(r['connections']), r['variant']) == (rnd, workload, connections, variant)],
+                 ('requests', 'seconds', 'socket_errors', 'non2xx', 'cpu_ticks'), ('p50_us', 'p99_us'))
+
+def ttft_rows():
+    """TTFT rows with the interleaved runs of each variant merged, in the order they first ran."""
+    keys = list(dict.fromkeys((t['round'], t['connections'], t['variant']) for t in ttft))
+    return [merge([t for t in ttft if (t['round'], t['connections'], t['variant']) == k], ('requests', 'errors'),
+                  ('ttft_p50_ms', 'ttft_p99_ms', 'first_delay_p50_ms', 'first_delay_p99_ms', 'chunk_delay_p50_ms', 'chunk_delay_p99_ms'))
+            for k in keys]
 
 def cpu_us(r):
     requests = int(r['requests'])
@@ -26,6 +47,9 @@ def cpu_us(r):
 
 def fmt(x, digits=1):
     return '—' if x != x else f'{x:.{digits}f}'
+
+ttft = ttft_rows()
+runs_per_level = max((int(get(r, w_, c, 'gateway')['runs']) for r in rounds for w_ in workloads for c in levels if get(r, w_, c, 'gateway')), default=1)
 
 names = {'small': 'small chat request', 'large': '64 KB request body', 'stream': 'SSE stream, 20 chunks'}
 out = []
@@ -38,6 +62,11 @@ w(f'Produced by `./build.sh bench load` (DURATION={duration}s per level, WARMUP=
   'the mock provider pinned to CPU 0; the proxy under test alone on CPU 1. Proxy CPU per request = (utime+stime '
   'from /proc/PID/stat over the level) / requests completed. These machines are shared and noisy: read the ratios, '
   'compare the rounds, and do not quote a single absolute time.')
+if runs_per_level > 1:
+    w('')
+    w(f'Each proxy ran {runs_per_level} times per level and round, interleaved and mirrored (YARP, Gateway, Gateway, YARP; '
+      'the next round Gateway first), so that a change of the machine\'s speed during a level hits both alike. A row '
+      'adds up those runs: CPU per request = their CPU time / their requests; latency percentiles are the mean of the runs.')
 w('')
 
 w('## Proxy CPU per request (µs; lower is better) and the Gateway/YARP ratio')

@@ -6,7 +6,7 @@
 #
 # Settings (environment): DURATION=8 (s per level)  WARMUP=60 (s per server before round 1; 10 before later rounds)
 #   LEVELS="1 16 64 256"
-#   ROUNDS=2  IDLE_STREAMS=2000  PORT_BASE=18000
+#   ROUNDS=2  RUNS_PER_LEVEL=2 (runs of each proxy per level and round, interleaved)  IDLE_STREAMS=2000  PORT_BASE=18000
 #   TELEMETRY_PAIRS=4 TELEMETRY_SECONDS=8 TELEMETRY_CONNECTIONS=64 (the telemetry on/off comparison, see below)
 #   PHASES="main telemetry ttft idle" (run only some, e.g. PHASES=telemetry for a quick look at that one)
 #   REPORT=benchmarks/results/<date>-<machine>.md (where the report goes)
@@ -23,6 +23,7 @@ DURATION="${DURATION:-8}"
 WARMUP="${WARMUP:-60}"
 LEVELS="${LEVELS:-1 16 64 256}"
 ROUNDS="${ROUNDS:-2}"
+RUNS_PER_LEVEL="${RUNS_PER_LEVEL:-2}"
 IDLE_STREAMS="${IDLE_STREAMS:-2000}"
 PORT_BASE="${PORT_BASE:-18000}"
 TELEMETRY_PAIRS="${TELEMETRY_PAIRS:-4}"
@@ -120,6 +121,17 @@ measure_together() { # label workload connections: telemetry off and on, under t
 }
 has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# YARP and Gateway run RUNS_PER_LEVEL times each per level, interleaved and mirrored (Y G G Y, and G Y Y G in the
+# next round), so a drift of the machine's speed during a level hits both alike; the report adds up their runs.
+proxy_order() { # round
+  local order="" i first=yarp second=gateway
+  [ $(($1 % 2)) = 0 ] && first=gateway second=yarp
+  for i in $(seq 1 "$RUNS_PER_LEVEL"); do
+    if [ $((i % 2)) = 1 ]; then order="$order $first $second"; else order="$order $second $first"; fi
+  done
+  echo "$order"
+}
+
 TTFT="$work/ttft.tsv"
 printf 'round\tconnections\tvariant\trequests\terrors\tttft_p50_ms\tttft_p99_ms\tfirst_delay_p50_ms\tfirst_delay_p99_ms\tchunk_delay_p50_ms\tchunk_delay_p99_ms\n' > "$TTFT"
 
@@ -133,7 +145,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
   has_phase main && for workload in small large stream; do
     for connections in $LEVELS; do
-      for variant in direct yarp gateway; do
+      for variant in direct $(proxy_order "$round"); do
         measure "$round" "$workload" "$connections" "$variant"
       done
     done
@@ -147,7 +159,7 @@ for round in $(seq 1 "$ROUNDS"); do
     done
   done
   has_phase ttft && for connections in 1 64; do
-    for variant in direct yarp gateway; do
+    for variant in direct $(proxy_order "$round"); do
       line=$(probe "$variant" ttft ttft --connections "$connections" --seconds "$DURATION")
       eval "$line"
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$connections" "$variant" "$requests" "$errors" \
