@@ -3,7 +3,8 @@
 # The mock and wrk run on CPU 0, the gateway alone on CPU 1 (as in the load benchmark). After a warm-up, dotnet-trace
 # records the sample profiler (a stack of every thread each millisecond) for TRACE_SECONDS, then the allocation
 # ticks (one per ~100 KB allocated) for TRACE_SECONDS, each under the same wrk load; TraceSummary turns both into
-# Markdown: benchmarks/results/<date>-<machine>-profile.md.
+# Markdown: benchmarks/results/<date>-<machine>-profile.md. Before the traces, an untraced 8 s run splits the
+# gateway's CPU time into user space and kernel (from /proc/PID/stat).
 #
 #   ./build.sh bench profile [workload...]   workloads: small large stream (default: all three)
 #   Settings (environment): CONNECTIONS=64  WARMUP=40 (s)  TRACE_SECONDS=10  PORT_BASE=18200  REPORT=<path>
@@ -67,9 +68,16 @@ report="${REPORT:-benchmarks/results/$(date +%Y-%m-%d)-$machine-profile.md}"
   echo "allocation ticks (one per ~100 KB), by type and by the first gateway frame that asked for them."
 } > "$work/report.md"
 
+ticks() { awk "{print \$$1}" "/proc/$GATEWAY_PID/stat"; } # 14: user, 15: kernel (clock ticks)
+
 for workload in $WORKLOADS; do
   echo "profile: $workload: warm-up ${WARMUP}s"
   run_wrk "$workload" "$WARMUP" >/dev/null
+  # Untraced: how the gateway's CPU time splits between user space (its code, Kestrel, HttpClient, the runtime)
+  # and the kernel (the socket system calls every proxy makes).
+  user=$(ticks 14); kernel=$(ticks 15)
+  line=$(run_wrk "$workload" 8 | sed 's/^RESULT //'); eval "$line"
+  user=$(( $(ticks 14) - user )); kernel=$(( $(ticks 15) - kernel ))
   read -r cpu_file cpu_requests < <(trace "$workload" dotnet-sampled-thread-time)
   read -r alloc_file alloc_requests < <(trace "$workload" gc-verbose)
   echo "profile: $workload: traced"
@@ -78,6 +86,9 @@ for workload in $WORKLOADS; do
     echo "## $workload ($(basename "$LOAD/bodies/$workload.json"))"
     echo
     echo "### CPU (${cpu_requests} requests while tracing)"
+    echo
+    echo "Untraced, 8 s: $((requests / 8)) requests/s; the gateway's CPU time $(( user * 100 / (user + kernel) ))% in user space,"
+    echo "$(( kernel * 100 / (user + kernel) ))% in the kernel ($(( (user + kernel) * 1000000 / $(getconf CLK_TCK) / requests )) µs per request)."
     echo
     dotnet "$OUT/summary/TraceSummary.dll" cpu "$cpu_file" "$cpu_requests" 15
     echo "### Allocations"

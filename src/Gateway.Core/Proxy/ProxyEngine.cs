@@ -493,7 +493,8 @@ public sealed class ProxyEngine
         out RouteTarget direct, out GatewayError error, out string? detail)
     {
         direct = default;
-        Span<byte> model = stackalloc byte[RequestInspector.MaxModelLength];
+        // Unescaping never lengthens the value; anything longer than the maximum is rejected by GetModel anyway.
+        Span<byte> model = stackalloc byte[Math.Min(inspection.ModelValueLength, RequestInspector.MaxModelLength)];
         int length = RequestInspector.GetModel(body.Data, inspection, model);
         if (length <= 0)
         {
@@ -504,9 +505,8 @@ public sealed class ProxyEngine
             return null;
         }
         model = model[..length];
-        Span<char> name = stackalloc char[RequestInspector.MaxModelLength];
+        Span<char> name = stackalloc char[length];
         System.Text.Ascii.ToUtf16(model, name, out _);
-        name = name[..length];
         if (client.Exchange.RecordNames)
         {
             client.Exchange.RequestedModel = new string(name);

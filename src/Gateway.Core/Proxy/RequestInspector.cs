@@ -164,9 +164,9 @@ internal static class RequestInspector
         {
             return -1;
         }
-        // The quoted token, copied out of the (possibly segmented) body: at most a few hundred bytes.
-        Span<byte> token = stackalloc byte[MaxModelLength * 6 + 2];
-        token = token[..(inspection.ModelValueLength + 2)];
+        // The quoted token, copied out of the (possibly segmented) body; sized to it, since stack memory is zeroed on
+        // every call (a fixed buffer for the longest escaped name would be 1.5 KB per request).
+        Span<byte> token = stackalloc byte[inspection.ModelValueLength + 2];
         body.Slice(inspection.ModelValueStart - 1, token.Length).CopyTo(token);
         int length;
         if (inspection.ModelIsEscaped)
