@@ -39,7 +39,8 @@ internal sealed class TraceFile : IDisposable
         Console.WriteLine("|---|---|");
         foreach (var (name, count) in counts.OrderByDescending(entry => entry.Value).Take(top))
         {
-            Console.WriteLine($"| `{name.Replace("|", "\\|", StringComparison.Ordinal)}` | {Percent(count, total)} |");
+            // Double backticks: generic type names contain single ones.
+            Console.WriteLine($"| `` {name.Replace("|", "\\|", StringComparison.Ordinal)} `` | {Percent(count, total)} |");
         }
         Console.WriteLine();
     }
