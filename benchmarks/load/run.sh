@@ -45,18 +45,8 @@ build_exe tools/Gateway.MockProvider "$OUT/mock"
 build_exe "$LOAD/YarpBaseline" "$OUT/yarp"
 build_exe "$LOAD/StreamProbe" "$OUT/probe"
 
-cat > "$work/gateway.yaml" <<YAML
-server: { host: 127.0.0.1, port: $GATEWAY_PORT, max_request_body_bytes: 16777216 }
-providers:
-  mock: { type: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench-not-a-secret }
-telemetry: { metrics: false, traces: false }
-YAML
-cat > "$work/otel.yaml" <<YAML
-server: { host: 127.0.0.1, port: $OTEL_PORT, max_request_body_bytes: 16777216 }
-providers:
-  mock: { type: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench-not-a-secret }
-telemetry: { metrics: true, traces: true, sample_ratio: 0.1 }
-YAML
+bench_config "$work/gateway.yaml" "$GATEWAY_PORT" "$MOCK_PORT"
+bench_config "$work/otel.yaml" "$OTEL_PORT" "$MOCK_PORT" "{ metrics: true, traces: true, sample_ratio: 0.1 }"
 
 taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)
 wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"

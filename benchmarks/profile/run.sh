@@ -29,12 +29,7 @@ build_exe src/Gateway.Server "$OUT/gateway"
 build_exe tools/Gateway.MockProvider "$OUT/mock"
 build_exe benchmarks/profile/TraceSummary "$OUT/summary"
 
-cat > "$work/gateway.yaml" <<YAML
-server: { host: 127.0.0.1, port: $GATEWAY_PORT, max_request_body_bytes: 16777216 }
-providers:
-  mock: { type: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", api_key: sk-bench-not-a-secret }
-telemetry: { metrics: false, traces: false }
-YAML
+bench_config "$work/gateway.yaml" "$GATEWAY_PORT" "$MOCK_PORT"
 taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)
 wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
