@@ -31,6 +31,23 @@ publish_exe() { # project output-dir
   dotnet build "$1" -c "$CONFIGURATION" --nologo -v quiet -clp:ErrorsOnly -o "$2" >/dev/null
 }
 
+# The short job measures allocations in one iteration per benchmark: a one-off allocation elsewhere in the process
+# (a runtime buffer, tiered compilation) can land in it, over 256 operations of the 1 MB body once made 468 B/op.
+# An over-budget benchmark is therefore measured once more, alone; a real allocation on the hot path fails twice.
+check_allocations() {
+  local over=() status
+  benchmarks/Gateway.Benchmarks/run.sh --hot-path --short > artifacts/allocation-check.log 2>&1 && status=0 || status=$?
+  grep -E '^(ok|OVER)' artifacts/allocation-check.log || true
+  [ "$status" = 0 ] && return 0
+  mapfile -t over < <(sed -nE 's/^OVER BUDGET +([A-Za-z]+\.[A-Za-z]+) .*/*\1*/p' artifacts/allocation-check.log | sort -u)
+  [ ${#over[@]} -gt 0 ] || return 1
+  echo "build.sh: over budget once, measuring again: ${over[*]}"
+  ALLOCATION_CHECK_PARTIAL=1 benchmarks/Gateway.Benchmarks/run.sh "${over[@]}" --short > artifacts/allocation-check.log 2>&1 \
+    && status=0 || status=$?
+  grep -E '^(ok|OVER)' artifacts/allocation-check.log || true
+  return "$status"
+}
+
 cmd="${1:-build}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -44,9 +61,7 @@ case "$cmd" in
     # The allocation budget of the hot path (0 B/op), BenchmarkDotNet's short job: about two minutes.
     echo "build.sh: allocation budget check (hot-path micro-benchmarks, short job)"
     mkdir -p artifacts
-    benchmarks/Gateway.Benchmarks/run.sh --hot-path --short > artifacts/allocation-check.log 2>&1 \
-      || { tail -n 60 artifacts/allocation-check.log; echo "build.sh: allocation budget check failed" >&2; exit 1; }
-    grep -E '^(ok|OVER)' artifacts/allocation-check.log
+    check_allocations || { tail -n 60 artifacts/allocation-check.log; echo "build.sh: allocation budget check failed" >&2; exit 1; }
     ;;
   run)
     require_dotnet

@@ -36,7 +36,8 @@ for report in reports:
             if allocated > budget[key]:
                 failures.append(key)
 missing = sorted(set(budget) - seen)
-if missing:
+# A re-measurement of some benchmarks (build.sh) checks only those.
+if missing and os.environ.get('ALLOCATION_CHECK_PARTIAL') != '1':
     print('check-allocations: no result for ' + ', '.join(missing), file=sys.stderr)
     sys.exit(1)
 sys.exit(1 if failures else 0)
