@@ -93,6 +93,7 @@ internal sealed class UpstreamBodyContent : HttpContent
         {
             stream.Write(segment.Span);
         }
+        Sent = true;
     }
 
     protected override bool TryComputeLength(out long length)
