@@ -43,7 +43,8 @@ public sealed class ReloadTests : IDisposable
         Assert.Equal(2, snapshot.Revision);
         using var after = await gateway.PostAsync("/v1/chat/completions", """{"model":"b/m"}""");
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
-        Assert.Contains(gateway.Logs.Lines, l => l.Contains("config reloaded (file change), revision 2: providers added b", StringComparison.Ordinal));
+        // The reload logs after it publishes: wait for the line rather than race it.
+        await gateway.Logs.WaitForAsync(l => l.Contains("config reloaded (file change), revision 2: providers added b", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         // The model list is refreshed at once (the interval is the default 5 minutes): the new provider's models are listed.
         await gateway.WaitForCatalogAsync(c => c.Contains("b/mock-model"));
     }
@@ -133,7 +134,7 @@ public sealed class ReloadTests : IDisposable
         }
 
         Assert.True((await reloaded).Routes.TryGetProvider("b", out _));
-        Assert.Contains(gateway.Logs.Lines, l => l.Contains("config reloaded (SIGHUP)", StringComparison.Ordinal));
+        await gateway.Logs.WaitForAsync(l => l.Contains("config reloaded (SIGHUP)", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
     }
 
     [Fact]
