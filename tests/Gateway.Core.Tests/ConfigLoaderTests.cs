@@ -32,6 +32,7 @@ public sealed class ConfigLoaderTests
               port: 9000
               max_request_body_bytes: 1048576
               drain_timeout: 500ms
+              overload: { max_concurrent_requests: 2000, max_memory: 85% }
             providers:
               openai:
                 type: openai
@@ -49,6 +50,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(9000, config.Server.Port);
         Assert.Equal(1048576, config.Server.MaxRequestBodyBytes);
         Assert.Equal(TimeSpan.FromMilliseconds(500), config.Server.DrainTimeout);
+        Assert.Equal(new OverloadConfig(2000, 0, 85), config.Server.Overload);
         var openai = Assert.Single(config.Providers);
         Assert.Equal("sk-test", openai.ApiKey!.Reveal());
         Assert.Equal("***", openai.ApiKey.ToString());
@@ -116,6 +118,31 @@ public sealed class ConfigLoaderTests
         Assert.Equal("enabled: false", provider.DisabledReason);
     }
 
+    [Theory]
+    [InlineData("85%", 0, 85)]
+    [InlineData("100%", 0, 100)]
+    [InlineData("1536MiB", 1536L << 20, 0)]
+    [InlineData("2GiB", 2L << 30, 0)]
+    [InlineData("640KiB", 640L << 10, 0)]
+    [InlineData("0%", -1, -1)]
+    [InlineData("2 GiB", -1, -1)]
+    [InlineData("2GB", -1, -1)]
+    [InlineData("-5MiB", -1, -1)]
+    [InlineData("lots", -1, -1)]
+    public void OverloadMaxMemory_IsAPercentageOrAnAmount(string value, long bytes, int percent)
+    {
+        var result = Parse($"server: {{ overload: {{ max_memory: \"{value}\" }} }}\nproviders: {{ local: {{ type: openai, base_url: \"http://127.0.0.1:8081/v1\" }} }}\n");
+
+        if (bytes < 0)
+        {
+            Assert.Contains(result.Errors, e => e.ToString().StartsWith("line 1: server.overload.max_memory: expected a percentage", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.Equal(new OverloadConfig(0, bytes, percent), result.Config!.Server.Overload);
+        }
+    }
+
     [Fact]
     public void EveryError_IsReported_WithKeyPathAndLine()
     {
@@ -135,6 +162,13 @@ public sealed class ConfigLoaderTests
               empty: { targets: [] }
             extra: 1
             """);
+        var overload = Parse("""
+            server:
+              overload: { max_concurrent_requests: -1, max_memory: 101%, queue: 5 }
+            """).Errors.Select(e => e.ToString()).ToList();
+        Assert.Contains("line 2: server.overload.max_concurrent_requests: expected an integer from 0 to 1000000, got '-1'", overload);
+        Assert.Contains("line 2: server.overload.max_memory: expected a percentage (1% to 100%) or an amount such as 512MiB or 2GiB, got '101%'", overload);
+        Assert.Contains("line 2: server.overload.queue: unknown key", overload);
 
         Assert.Null(result.Config);
         var errors = result.Errors.Select(e => e.ToString()).ToList();

@@ -188,6 +188,8 @@ public sealed class TransportMiddlewareTests
         using var ok = await gateway.PostAsync("/v1/chat/completions", """{"model":"smart","messages":[{"role":"user","content":"secret prompt"}]}""", Bearer(TeamKey));
         using var denied = await gateway.PostAsync("/v1/chat/completions", """{"model":"local/m"}""", Bearer("not-a-valid-key-123"));
 
+        // A request's line is written as its middleware unwinds, which may be after the client has the whole answer.
+        await gateway.Logs.WaitForAsync(_ => gateway.Logs.Count("Gateway.Requests") == 2, TimeSpan.FromSeconds(10));
         var lines = gateway.Logs.Lines.Where(l => l.Contains("Gateway.Requests", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, lines.Count);
         Assert.DoesNotContain(lines, l => l.Contains("secret prompt", StringComparison.Ordinal) || l.Contains(TeamKey, StringComparison.Ordinal));
@@ -203,11 +205,13 @@ public sealed class TransportMiddlewareTests
             Assert.True(first.GetProperty("bytes_out").GetInt64() > 100);
             Assert.True(first.GetProperty("ttfb_ms").GetDouble() <= first.GetProperty("total_ms").GetDouble());
             Assert.Contains("\"status\":401", lines[1], StringComparison.Ordinal);
+            Assert.Contains("\"error\":\"invalid_api_key\"", lines[1], StringComparison.Ordinal);
         }
         else
         {
             Assert.Contains("key=team-a model=smart served_by=local/m status=200 attempts=1", lines[0], StringComparison.Ordinal);
             Assert.Contains("key=- model=- served_by=- status=401", lines[1], StringComparison.Ordinal);
+            Assert.EndsWith(" error=invalid_api_key", lines[1].TrimEnd(), StringComparison.Ordinal);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -112,9 +113,50 @@ public static class ConfigLoader
                 tls = new TlsConfig(certificate, key);
             }
         }
+        var overload = ReadOverload(server.Mapping("overload"));
         server.ReportUnknownKeys();
-        return new ServerConfig(host, port, maxBody, drain, tls);
+        return new ServerConfig(host, port, maxBody, drain, tls, overload);
     }
+
+    private static OverloadConfig? ReadOverload(YamlMappingReader? overload)
+    {
+        if (overload is null)
+        {
+            return null;
+        }
+        var maxConcurrent = overload.Integer("max_concurrent_requests", 0, 1_000_000) ?? 0;
+        var (maxMemoryBytes, maxMemoryPercent) = ReadMemoryLimit(overload);
+        overload.ReportUnknownKeys();
+        return maxConcurrent == 0 && maxMemoryBytes == 0 && maxMemoryPercent == 0 ? null : new OverloadConfig(maxConcurrent, maxMemoryBytes, maxMemoryPercent);
+    }
+
+    /// <summary>"85%" of the memory the process may use, or an amount: "1536MiB", "2GiB".</summary>
+    private static (long Bytes, int Percent) ReadMemoryLimit(YamlMappingReader overload)
+    {
+        var text = overload.String("max_memory");
+        if (text is null)
+        {
+            return (0, 0);
+        }
+        var value = text.AsSpan().Trim();
+        if (value.EndsWith("%") && int.TryParse(value[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var percent) && percent is >= 1 and <= 100)
+        {
+            return (0, percent);
+        }
+        foreach (var (unit, shift) in s_memoryUnits)
+        {
+            if (value.EndsWith(unit, StringComparison.Ordinal)
+                && long.TryParse(value[..^unit.Length], NumberStyles.None, CultureInfo.InvariantCulture, out var amount)
+                && amount is >= 1 and <= 1L << 20)
+            {
+                return (amount << shift, 0);
+            }
+        }
+        overload.Error("max_memory", overload.Take("max_memory"), $"expected a percentage (1% to 100%) or an amount such as 512MiB or 2GiB, got '{text}'");
+        return (0, 0);
+    }
+
+    private static readonly (string Unit, int Shift)[] s_memoryUnits = [("KiB", 10), ("MiB", 20), ("GiB", 30)];
 
     private static List<ProviderConfig> ReadProviders(YamlMappingReader root, List<ConfigError> errors)
     {

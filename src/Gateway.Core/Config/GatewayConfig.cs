@@ -37,11 +37,20 @@ public sealed record ServerConfig(
     int Port,
     long MaxRequestBodyBytes,
     TimeSpan DrainTimeout,
-    TlsConfig? Tls)
+    TlsConfig? Tls,
+    OverloadConfig? Overload = null)
 {
     public const long DefaultMaxRequestBodyBytes = 16 * 1024 * 1024;
     public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(30);
 }
+
+/// <summary>
+/// When the gateway refuses new API requests (503 overloaded) instead of taking on more than it can carry.
+/// </summary>
+/// <param name="MaxConcurrentRequests">API requests in flight, streams until their last byte; 0: no cap.</param>
+/// <param name="MaxMemoryBytes">The process's resident memory above which new requests are refused; 0: see <paramref name="MaxMemoryPercent"/>.</param>
+/// <param name="MaxMemoryPercent">The same limit as a percentage of the memory the process may use (the container's limit, else the RAM); 0: no memory limit.</param>
+public sealed record OverloadConfig(long MaxConcurrentRequests, long MaxMemoryBytes, int MaxMemoryPercent);
 
 public sealed record TlsConfig(string CertificatePath, string KeyPath);
 

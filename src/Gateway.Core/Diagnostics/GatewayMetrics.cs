@@ -57,6 +57,9 @@ public static class GatewayMetrics
     public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram(
         "gen_ai.client.token.usage", "{token}", "Tokens per answer as the provider reported them (input = prompt, output = completion).", advice: s_tokens);
 
+    public static readonly Counter<long> Shed = Meter.CreateCounter<long>(
+        "gateway.overload.shed", "{request}", "API requests refused with 503 overloaded, by reason (concurrency, memory).");
+
     public static readonly Counter<long> ModelRefreshes = Meter.CreateCounter<long>(
         "gateway.models.refreshes", "{refresh}", "Model-list fetches by provider and result.");
 

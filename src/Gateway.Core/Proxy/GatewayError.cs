@@ -39,6 +39,9 @@ public enum GatewayError
     AllAttemptsFailed,
     NoAvailableProvider,
 
+    // Capacity: the gateway itself is past its overload limits and refuses new work, in-flight requests unaffected.
+    Overloaded,
+
     // After the response started: reported in-band, then the response is aborted.
     StreamInterrupted,
 
@@ -81,6 +84,7 @@ public static class GatewayErrors
         GatewayError.UpstreamRateLimited => new(429, "rate_limit_error", "upstream_rate_limited", null),
         GatewayError.AllAttemptsFailed => new(502, "server_error", "upstream_error", null),
         GatewayError.NoAvailableProvider => new(503, "server_error", "no_available_provider", null),
+        GatewayError.Overloaded => new(503, "server_error", "overloaded", null),
         GatewayError.StreamInterrupted => new(502, "server_error", "stream_interrupted", null),
         // 499 is nginx's "client closed request": only ever seen in logs, the client is gone.
         GatewayError.ClientClosedRequest => new(499, "invalid_request_error", "client_closed_request", null),

@@ -4,18 +4,20 @@ using Gateway.Core.Routing;
 
 namespace Gateway.Server.Handlers;
 
-/// <summary>/healthz: the process is alive. /readyz: a config is loaded and at least one provider is enabled.</summary>
+/// <summary>/healthz: the process is alive. /readyz: a config is loaded and at least one provider is enabled (and the overload state, when limits are set).</summary>
 internal sealed class HealthHandler
 {
     private readonly SnapshotHolder _snapshots;
     private readonly ModelRefresher _models;
     private readonly Hosting.ReloadStatus _reloads;
+    private readonly Middleware.OverloadGuard _overload;
 
-    public HealthHandler(SnapshotHolder snapshots, ModelRefresher models, Hosting.ReloadStatus reloads)
+    public HealthHandler(SnapshotHolder snapshots, ModelRefresher models, Hosting.ReloadStatus reloads, Middleware.OverloadGuard overload)
     {
         _snapshots = snapshots;
         _models = models;
         _reloads = reloads;
+        _overload = overload;
     }
 
     public static Task LivenessAsync(HttpContext context)
@@ -44,6 +46,17 @@ internal sealed class HealthHandler
                 json.WriteString("last_error", error);
             }
             json.WriteEndObject();
+            if (snapshot.Config.Server.Overload is { } limits)
+            {
+                // Shedding does not make the gateway unready: it admits again as soon as it is below its limits, and
+                // taking it out of rotation at every spike would move the whole load onto its peers at once.
+                json.WriteStartObject("overload");
+                json.WriteNumber("in_flight", _overload.InFlight);
+                json.WriteNumber("max_concurrent_requests", limits.MaxConcurrentRequests);
+                json.WriteNumber("memory_bytes", _overload.MemoryBytes());
+                json.WriteNumber("max_memory_bytes", _overload.MemoryLimit(limits));
+                json.WriteEndObject();
+            }
             json.WriteStartObject("providers");
             foreach (var provider in snapshot.Config.Providers)
             {

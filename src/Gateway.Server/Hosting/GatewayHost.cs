@@ -101,6 +101,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         var limiters = new KeyLimiters(time);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(limiters);
+        builder.Services.AddSingleton(new OverloadGuard(time));
         builder.Services.AddSingleton(new ProviderHealthRegistry(time));
         builder.Services.AddSingleton(sp => new CompletionQueue(CompletionQueue.DefaultCapacity, sp.GetRequiredService<ILogger<CompletionQueue>>()));
         if (config.CompletionLog is { } completionLog)
@@ -150,6 +151,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         app.Use(TelemetryMiddleware.Create(time, telemetry.SampleRatio));
         app.Use(RequestLogMiddleware.Create(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Requests"), time));
         app.Use(ErrorBarrierMiddleware.Create(logger));
+        app.Use(OverloadMiddleware.Create(app.Services.GetRequiredService<OverloadGuard>()));
         app.Use(AuthenticationMiddleware.Create());
         app.Use(RateLimitMiddleware.Create(limiters));
         var dispatcher = app.Services.GetRequiredService<Dispatcher>();

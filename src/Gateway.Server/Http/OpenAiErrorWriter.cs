@@ -19,6 +19,11 @@ internal static class OpenAiErrorWriter
             context.Abort();
             return Task.CompletedTask;
         }
+        if (context.Features.Get<GatewayRequest>() is { Outcome: GatewayError.None } request)
+        {
+            // The request log and the span name every refusal by its code, not only the proxy's own errors.
+            request.Outcome = error;
+        }
         var requestId = response.Headers["X-Request-Id"];
         response.Clear();
         response.Headers["X-Request-Id"] = requestId;
@@ -33,9 +38,9 @@ internal static class OpenAiErrorWriter
         {
             response.Headers["X-Gateway-Attempts"] = ProxyEngine.AttemptCount(attempts);
         }
-        if (error is GatewayError.UpstreamRateLimited or GatewayError.RateLimitExceeded)
+        if (error is GatewayError.UpstreamRateLimited or GatewayError.RateLimitExceeded or GatewayError.Overloaded)
         {
-            // Every provider is cooling down: tell the client when one will be back (never a Retry-After of 0).
+            // Tell the client when to come back (never a Retry-After of 0): the SDKs wait that long before retrying.
             response.Headers.RetryAfter = RetryAfter.ToHeaderSeconds(retryAfter ?? TimeSpan.FromSeconds(1)).ToString(CultureInfo.InvariantCulture);
         }
         if (error == GatewayError.RequestTooLarge)
