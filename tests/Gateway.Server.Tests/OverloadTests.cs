@@ -76,6 +76,7 @@ public sealed class OverloadTests
         await using var mock = await MockProviderServer.StartAsync();
         // Any .NET process holds more than 1 MiB.
         await using var gateway = await TestGateway.StartAsync(Yaml("max_memory: 1MiB", mock.BaseUrl));
+        int collections = GC.CollectionCount(GC.MaxGeneration);
 
         using var shed = await gateway.PostAsync("/v1/chat/completions", """{"model":"local/m"}""");
 
@@ -83,6 +84,8 @@ public sealed class OverloadTests
         Assert.Contains("memory in use at or above its limit of 1 MiB", message, StringComparison.Ordinal);
         Assert.Equal("1", shed.Headers.GetValues("Retry-After").Single());
         Assert.Empty(mock.Requests);
+        // Before refusing, the gateway asked the GC to give memory back (here in vain: no process fits in 1 MiB).
+        Assert.True(GC.CollectionCount(GC.MaxGeneration) > collections);
         var ready = await gateway.Client.GetStringAsync("/readyz");
         using var json = JsonDocument.Parse(ready);
         var overload = json.RootElement.GetProperty("overload");

@@ -156,7 +156,7 @@ public static class ConfigLoader
         return (0, 0);
     }
 
-    private static readonly (string Unit, int Shift)[] s_memoryUnits = [("KiB", 10), ("MiB", 20), ("GiB", 30)];
+    private static readonly (string Unit, int Shift)[] s_memoryUnits = [("MiB", 20), ("GiB", 30)];
 
     private static List<ProviderConfig> ReadProviders(YamlMappingReader root, List<ConfigError> errors)
     {

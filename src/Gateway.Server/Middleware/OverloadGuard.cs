@@ -17,12 +17,14 @@ internal enum OverloadReason
 internal sealed class OverloadGuard
 {
     private static readonly TimeSpan s_memoryReadInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_reclaimInterval = TimeSpan.FromSeconds(10);
     private const long NeverRead = long.MinValue;
 
     private readonly TimeProvider _time;
     private long _inFlight;
     private long _memoryReadAt = NeverRead;
     private long _memoryBytes;
+    private long _reclaimedAt = NeverRead;
     private long _availableBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     public OverloadGuard(TimeProvider time) => _time = time;
@@ -33,7 +35,7 @@ internal sealed class OverloadGuard
     /// <summary>Admits one request (then <see cref="Exit"/> must follow), or says why not (then nothing is counted).</summary>
     public OverloadReason TryEnter(OverloadConfig limits)
     {
-        if (MemoryLimit(limits) is > 0 and var limit && MemoryBytes() >= limit)
+        if (MemoryLimit(limits) is > 0 and var limit && MemoryBytes() >= limit && !Reclaim(limit))
         {
             return OverloadReason.Memory;
         }
@@ -53,6 +55,27 @@ internal sealed class OverloadGuard
         limits.MaxMemoryBytes > 0 ? limits.MaxMemoryBytes
         : limits.MaxMemoryPercent > 0 ? Volatile.Read(ref _availableBytes) / 100 * limits.MaxMemoryPercent
         : 0;
+
+    /// <summary>
+    /// Over the limit, asks the GC to give back what it holds (a compacting collection that returns free memory to
+    /// the system), at most every 10 s: memory kept from a past peak would otherwise keep the gateway refusing work
+    /// it has room for. The request that triggers it is one that would be refused anyway.
+    /// </summary>
+    /// <returns>True when the process is below the limit afterwards.</returns>
+    private bool Reclaim(long limit)
+    {
+        long now = _time.GetTimestamp();
+        long reclaimedAt = Volatile.Read(ref _reclaimedAt);
+        if ((reclaimedAt != NeverRead && _time.GetElapsedTime(reclaimedAt, now) < s_reclaimInterval)
+            || Interlocked.CompareExchange(ref _reclaimedAt, now, reclaimedAt) != reclaimedAt)
+        {
+            return false;
+        }
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        long resident = Environment.WorkingSet;
+        Volatile.Write(ref _memoryBytes, resident);
+        return resident < limit;
+    }
 
     /// <summary>The process's resident memory as of the last read (at most a second old).</summary>
     public long MemoryBytes()
