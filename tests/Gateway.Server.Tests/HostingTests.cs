@@ -210,6 +210,62 @@ public sealed class HostingTests
         Assert.Contains(path + ": valid", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TheExecutable_LogsACutStreamAsAWarning_NeverAsAnError()
+    {
+        // The real executable with its console logging (the in-process hosts of the other tests log elsewhere).
+        await using var mock = await MockProviderServer.StartAsync();
+        var path = await WriteTempAsync($$"""
+            server: { host: 127.0.0.1, port: 0, drain_timeout: 1s }
+            providers:
+              local: { type: openai, base_url: {{mock.BaseUrl}} }
+            """);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gateway.dll"));
+        start.ArgumentList.Add("--config");
+        start.ArgumentList.Add(path);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string output = "";
+        try
+        {
+            Uri? address = null;
+            while (address is null && await process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                output += line + "\n";
+                if (System.Text.RegularExpressions.Regex.Match(line, @"listening on (http://\S+)") is { Success: true } match)
+                {
+                    address = new Uri(match.Groups[1].Value);
+                }
+            }
+            Assert.True(address is not null, output);
+            using var client = new HttpClient { BaseAddress = address };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = new StringContent("""{"model":"local/m","stream":true,"mock":{"chunks":5,"close_after":2}}""", System.Text.Encoding.UTF8, "application/json"),
+            };
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            var events = new SseReader(await response.Content.ReadAsStreamAsync());
+            Assert.Contains("tok0", await events.NextAsync(), StringComparison.Ordinal);
+            Assert.Contains("tok1", await events.NextAsync(), StringComparison.Ordinal);
+            Assert.Contains("stream_interrupted", await events.NextAsync(), StringComparison.Ordinal);
+            await Assert.ThrowsAnyAsync<IOException>(async () => await events.NextAsync());
+        }
+        finally
+        {
+            // SIGTERM: a graceful stop flushes the console logger's queue.
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        output += await process.StandardOutput.ReadToEndAsync() + await stderr;
+
+        Assert.Contains("stream broke", output, StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"(?m)^\S+ (fail|crit): ", output);
+    }
+
     private static async Task<string> WriteTempAsync(string yaml)
     {
         var path = Path.Combine(Path.GetTempPath(), $"gateway-test-{Guid.NewGuid():N}.yaml");

@@ -66,21 +66,21 @@ internal sealed class GatewayHost : IAsyncDisposable
     public IReadOnlyList<Uri> Addresses =>
         [.. _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a))];
 
+    private const string KestrelCategory = "Microsoft.AspNetCore.Server.Kestrel";
+
     public static GatewayHost Create(GatewayConfig config, GatewayHostOptions? options = null)
     {
         options ??= new GatewayHostOptions();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        // Kestrel reports every request that failed after its response started as an application error; the
-        // gateway ends such responses on purpose (see ResponseAbortedException) and logs real errors itself
-        // (ErrorBarrierMiddleware), so these reports are noise.
-        builder.Logging.AddFilter((category, level) => !(category == "Microsoft.AspNetCore.Server.Kestrel" && level == LogLevel.Error));
         // Any enabled level on this category makes ASP.NET Core start an Activity and a log scope for every
         // request; the gateway has its own request log and spans, so it is off (measured: CPU per request).
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        LogLevel kestrelMinimum;
         if (options.ConfigureLogging is { } configureLogging)
         {
             configureLogging(builder.Logging);
+            kestrelMinimum = LogLevel.Debug;
         }
         else
         {
@@ -91,7 +91,16 @@ internal sealed class GatewayHost : IAsyncDisposable
             });
             builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+            kestrelMinimum = LogLevel.Warning;
         }
+        // Kestrel reports every request that failed after its response started as an application error; the
+        // gateway ends such responses on purpose (see ResponseAbortedException) and logs real errors itself
+        // (ErrorBarrierMiddleware), so these reports are noise. Only the most specific rule for a category applies,
+        // so this one is a rule for Kestrel's categories with their minimum level, not a global filter (which the
+        // "Microsoft" rule above would override: the fault soak found these lines in the console).
+        builder.Services.Configure<LoggerFilterOptions>(filters => filters.Rules.Add(new LoggerFilterRule(
+            null, KestrelCategory, null,
+            (_, category, level) => level >= kestrelMinimum && !(category == KestrelCategory && level == LogLevel.Error))));
 
         var server = config.Server;
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = server.DrainTimeout);
@@ -121,6 +130,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             options.ConfigPath, options.Environment ?? EnvironmentExpander.FromProcess, sp.GetRequiredService<SnapshotHolder>(),
             sp.GetRequiredService<SnapshotBuilder>(), sp.GetRequiredService<ReloadStatus>(), time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Config")));
         builder.Services.AddSingleton<ModelRefresher>();
+        builder.Services.AddHostedService<UnobservedExceptionReporter>();
         builder.Services.AddHostedService<ModelRefreshService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
         builder.Services.AddHostedService(sp => new CompletionService(sp.GetRequiredService<CompletionQueue>(), sp.GetService<CompletionLogWriter>()));
