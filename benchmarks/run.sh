@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ./build.sh bench micro [filter]   BenchmarkDotNet micro-benchmarks, then the allocation budget check
 # ./build.sh bench load             end-to-end load: direct vs YARP vs Gateway (see benchmarks/load/README.md)
-# ./build.sh bench soak             Gateway RSS under 10 minutes of mixed load (SOAK_SECONDS)
+# ./build.sh bench soak [faults]    Gateway RSS under 10 minutes of mixed load, or with 5% of requests failing
 # ./build.sh bench profile [w...]   CPU samples and allocations of the request path under load (dotnet-trace)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +12,5 @@ case "$kind" in
   load) exec benchmarks/load/run.sh "$@" ;;
   soak) exec benchmarks/load/soak.sh "$@" ;;
   profile) exec benchmarks/profile/run.sh "$@" ;;
-  *) echo "usage: ./build.sh bench micro [filter] | load | soak | profile [small|large|stream...]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh bench micro [filter] | load | soak [faults] | profile [small|large|stream...]" >&2; exit 2 ;;
 esac
