@@ -180,6 +180,36 @@ public sealed class RetryAndCircuitTests
     }
 
     [Fact]
+    public async Task OpenCircuit_GetsOneAttemptPerRequest_NotItsRetries()
+    {
+        // A provider that is down for everyone: once its circuit is open, each request costs it one attempt (forced,
+        // since no other target is left), not one plus its retries: no retry storm on top of an outage.
+        var time = new FakeTimeProvider();
+        await using var mock = await MockProviderServer.StartAsync(new MockBehavior { Status = 503 });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("",
+            ("down", mock.BaseUrl, "retries: 1, circuit: { failure_threshold: 2, cooldown: 30s }")), time: time);
+
+        // Closed: the first request gets its retry (after a backoff on the gateway's clock), and the second failure opens the circuit.
+        var first = gateway.PostAsync("/v1/chat/completions", """{"model":"down/m"}""");
+        await gateway.Logs.WaitForAsync(l => l.Contains("retrying provider down", StringComparison.Ordinal), Signal);
+        time.Advance(TimeSpan.FromSeconds(1));
+        using (var failed = await first)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+            Assert.Equal("2", failed.Headers.GetValues("X-Gateway-Attempts").Single());
+        }
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains("Provider down: circuit opened for 30s", StringComparison.Ordinal));
+
+        for (int i = 0; i < 3; i++)
+        {
+            using var failed = await gateway.PostAsync("/v1/chat/completions", """{"model":"down/m"}""");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+            Assert.Equal("1", failed.Headers.GetValues("X-Gateway-Attempts").Single());
+        }
+        Assert.Equal(5, mock.Requests.Count);
+    }
+
+    [Fact]
     public async Task LoadBalance_SplitsByWeight()
     {
         await using var heavy = await MockProviderServer.StartAsync();

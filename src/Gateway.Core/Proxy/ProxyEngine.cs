@@ -179,7 +179,10 @@ public sealed class ProxyEngine
     /// <summary>
     /// Another attempt on the same provider: for connect errors, resets, 5xx and 429 without Retry-After after a
     /// jittered backoff; for a 429 with a short Retry-After when the strategy waits (or no other target is left).
-    /// Never after a timeout, never past the deadline, never once the circuit opened while other targets remain.
+    /// Never after a timeout, never past the deadline, never once the circuit opened while other targets remain, and
+    /// no backoff retry on a provider whose circuit is open (its half-open probe, or an attempt forced because no
+    /// other target was left, is tried once): in an outage a provider sees at most one attempt per request, not
+    /// one plus its retries.
     /// </summary>
     private static bool WillRetry(
         UpstreamAttempt attempt, int retries, ProviderResilience resilience, StrategyRoute? strategy, in TargetPicker picker,
@@ -199,7 +202,7 @@ public sealed class ProxyEngine
             }
             wait = retryAfter;
         }
-        else if (attempt.Retryable)
+        else if (attempt.Retryable && attempt.Admission == Admission.Closed && !circuitOpened)
         {
             wait = Backoff.Delay(retries + 1, resilience.MaxRetryWait);
         }
