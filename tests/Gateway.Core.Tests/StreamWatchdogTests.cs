@@ -63,6 +63,54 @@ public sealed class StreamWatchdogTests
         await watchdog.StopAsync();
     }
 
+    [Fact]
+    public async Task ACompleteStream_EndsAfterTheFinishGrace_EvenWhenTheTimerFoundTheLoopBusy()
+    {
+        var time = new FakeTimeProvider();
+        var client = new Pipe();
+        using var upstream = new CancellationTokenSource();
+        var events = new SseScanner();
+        events.Append("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"u8);
+        Assert.True(events.IsComplete);
+        using var watchdog = new StreamWatchdog(time, client.Writer, events, upstream, Idle, TimeSpan.FromSeconds(15));
+
+        // The timer fires while the loop owns the writer (data arrived): not silence, so it must look again soon.
+        watchdog.Waiting();
+        await watchdog.ResumeAsync();
+        time.Advance(StreamWatchdog.FinishGrace);
+        Assert.False(watchdog.Expired);
+
+        // Then the upstream is silent: the finished stream is closed one grace later, not a keepalive interval later.
+        watchdog.Waiting();
+        time.Advance(StreamWatchdog.FinishGrace);
+        Assert.True(watchdog.Expired);
+        Assert.True(upstream.IsCancellationRequested);
+        await watchdog.ResumeAsync();
+        await watchdog.StopAsync();
+    }
+
+    [Fact]
+    public async Task AStreamThatCompletesAfterTheFirstWait_EndsAfterTheFinishGrace_NotAtTheNextKeepalive()
+    {
+        var time = new FakeTimeProvider();
+        var client = new Pipe();
+        using var upstream = new CancellationTokenSource();
+        var events = AtEventBoundary();
+        using var watchdog = new StreamWatchdog(time, client.Writer, events, upstream, Idle, TimeSpan.FromSeconds(15));
+
+        // The first wait sets the timer for the keepalive (15 s); then the finish_reason arrives and the upstream goes quiet.
+        watchdog.Waiting();
+        await watchdog.ResumeAsync();
+        events.Append("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"u8);
+        watchdog.Waiting();
+        time.Advance(StreamWatchdog.FinishGrace);
+
+        Assert.True(watchdog.Expired);
+        Assert.Equal(0, watchdog.KeepalivesSent);
+        await watchdog.ResumeAsync();
+        await watchdog.StopAsync();
+    }
+
     private static SseScanner AtEventBoundary()
     {
         var events = new SseScanner();

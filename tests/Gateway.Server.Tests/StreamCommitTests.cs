@@ -86,7 +86,8 @@ public sealed class StreamCommitTests
     [InlineData(true)]
     public async Task FinishReasonWithoutDone_IsComplete_AndEndsPromptly(bool upstreamKeepsConnectionOpen)
     {
-        await using var mock = await MockProviderServer.StartAsync(new MockBehavior { NoDone = true, HangAtEnd = upstreamKeepsConnectionOpen });
+        // Chunks 20 ms apart: the copy loop waits before the finish_reason arrives, as with a real model.
+        await using var mock = await MockProviderServer.StartAsync(new MockBehavior { NoDone = true, HangAtEnd = upstreamKeepsConnectionOpen, ChunkDelayMs = 20 });
         await using var gateway = await TestGateway.StartAsync(TestGateway.Config("", ("local", mock.BaseUrl, "stream_idle_timeout: 30s")));
 
         var clock = Stopwatch.StartNew();

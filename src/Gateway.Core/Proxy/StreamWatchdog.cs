@@ -36,6 +36,7 @@ public sealed class StreamWatchdog : IDisposable
     private int _owner = LoopOwns;
     private TaskCompletionSource? _handBack;
     private ITimer? _timer;
+    private bool _graceScheduled;
     private long _waitingSince;
     private long _lastKeepalive;
     private volatile bool _stopped;
@@ -66,7 +67,18 @@ public sealed class StreamWatchdog : IDisposable
     {
         long now = _time.GetTimestamp();
         Volatile.Write(ref _waitingSince, now);
-        _timer ??= _time.CreateTimer(static state => ((StreamWatchdog)state!).OnTimer(), this, ToSpan(NextDue(now, now) - now), Timeout.InfiniteTimeSpan);
+        if (_timer is null)
+        {
+            _graceScheduled = _events is { IsComplete: true };
+            _timer = _time.CreateTimer(static state => ((StreamWatchdog)state!).OnTimer(), this, ToSpan(NextDue(now, now) - now), Timeout.InfiniteTimeSpan);
+        }
+        else if (!_graceScheduled && _events is { IsComplete: true })
+        {
+            // The answer completed since the timer was set (for a keepalive or the idle timeout, much later): once per
+            // stream, bring it forward to the finish grace.
+            _graceScheduled = true;
+            _timer.Change(ToSpan(_finishGrace), Timeout.InfiniteTimeSpan);
+        }
         Volatile.Write(ref _owner, Free);
     }
 
@@ -134,8 +146,10 @@ public sealed class StreamWatchdog : IDisposable
         }
         if (!TryTakeForTimer())
         {
-            // The loop is writing (or waiting on a slow client): that is not upstream silence. Look again later.
-            _timer?.Change(ToSpan(_keepalive > 0 ? _keepalive : _idle), Timeout.InfiniteTimeSpan);
+            // The loop is writing (or waiting on a slow client): that is not upstream silence. Look again soon: the
+            // loop's next wait starts a new silence, and the finest limit it may have is the finish grace (looking
+            // again only after a keepalive interval once let a finished stream linger 15 s instead of 1 s).
+            _timer?.Change(ToSpan(_finishGrace), Timeout.InfiniteTimeSpan);
             return;
         }
         bool release = true;
