@@ -107,7 +107,7 @@ public sealed partial class TelemetryTests
     {
         await using var bad = await MockProviderServer.StartAsync(new MockBehavior { Status = 503 });
         await using var ok = await MockProviderServer.StartAsync();
-        var exported = new List<Activity>();
+        var exported = new ExportedSpanCollection();
         await using var gateway = await TestGateway.StartAsync(TestGateway.Config("""
             telemetry: { traces: true, sample_ratio: 0 }
             strategies:
@@ -119,7 +119,7 @@ public sealed partial class TelemetryTests
         using var response = await gateway.PostAsync("/v1/chat/completions", """{"model":"tr-smart"}""",
             r => r.Headers.Add("traceparent", $"00-{traceId}-{clientSpan}-01"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var spans = await SpansAsync(exported, traceId, 3);
+        var spans = await exported.WaitForAsync(traceId, 3, Signal);
 
         var request = Assert.Single(spans, s => s.Kind == ActivityKind.Server);
         Assert.Equal(clientSpan, request.ParentSpanId);
@@ -140,7 +140,7 @@ public sealed partial class TelemetryTests
     public async Task Traces_SampledPerRequest_AttemptSpansOnlyUnderSampledRequests_UnsampledClientTracePassesThrough()
     {
         await using var mock = await MockProviderServer.StartAsync();
-        var exported = new List<Activity>();
+        var exported = new ExportedSpanCollection();
         await using var gateway = await TestGateway.StartAsync(TestGateway.Config("telemetry: { traces: true, sample_ratio: 0.5 }", ("half", mock.BaseUrl)),
             configureTracing: tracing => tracing.AddInMemoryExporter(exported));
 
@@ -155,14 +155,10 @@ public sealed partial class TelemetryTests
             r => r.Headers.Add("traceparent", $"00-{barrier}-{ActivitySpanId.CreateRandom()}-01")))
         {
         }
-        await SpansAsync(exported, barrier, 2);
+        await exported.WaitForAsync(barrier, 2, Signal);
 
-        List<Activity> spans;
-        lock (exported)
-        {
-            // The SDK listens to the process-wide source: other tests' gateways export here too; keep this one's.
-            spans = exported.Where(a => a.TraceId != barrier && (string?)a.GetTagItem("gen_ai.provider.name") == "half").ToList();
-        }
+        // The SDK listens to the process-wide source: other tests' gateways export here too; keep this one's.
+        var spans = exported.Snapshot().Where(a => a.TraceId != barrier && (string?)a.GetTagItem("gen_ai.provider.name") == "half").ToList();
         var requests = spans.Where(s => s.Kind == ActivityKind.Server).Select(s => s.SpanId).ToHashSet();
         var attempts = spans.Where(s => s.Kind == ActivityKind.Client).ToList();
         // About half the requests are sampled (40 at 0.5: none or all would be a broken sampler).
@@ -177,10 +173,7 @@ public sealed partial class TelemetryTests
         {
         }
         Assert.Equal(traceparent, mock.LastRequest.Headers["traceparent"]);
-        lock (exported)
-        {
-            Assert.DoesNotContain(exported, a => a.TraceId == unsampled);
-        }
+        Assert.DoesNotContain(exported.Snapshot(), a => a.TraceId == unsampled);
     }
 
     [Fact]
@@ -193,24 +186,5 @@ public sealed partial class TelemetryTests
         using var response = await gateway.PostAsync("/v1/chat/completions", """{"model":"local/m"}""", r => r.Headers.Add("traceparent", traceparent));
 
         Assert.Equal(traceparent, mock.LastRequest.Headers["traceparent"]);
-    }
-
-    private static async Task<List<Activity>> SpansAsync(List<Activity> exported, ActivityTraceId traceId, int count)
-    {
-        // Spans are exported when they end; the request span ends just after the response was sent.
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            List<Activity> spans;
-            lock (exported)
-            {
-                spans = exported.Where(a => a.TraceId == traceId).ToList();
-            }
-            if (spans.Count >= count || clock.Elapsed > Signal)
-            {
-                return spans;
-            }
-            await Task.Delay(10);
-        }
     }
 }
