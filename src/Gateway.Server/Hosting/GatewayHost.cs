@@ -80,6 +80,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (options.ConfigureLogging is { } configureLogging)
         {
             configureLogging(builder.Logging);
+            // A host that brings its own logging (the tests) sees Kestrel from Debug, as before this rule existed.
             kestrelMinimum = LogLevel.Debug;
         }
         else
