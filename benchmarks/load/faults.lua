@@ -3,15 +3,21 @@
 -- Prints the same RESULT line as post.lua.
 local function read(name)
   local file = assert(io.open(os.getenv("BODIES") .. "/" .. name .. ".json", "rb"))
-  local body = file:read("*a")
+  local body = file:read("*a"):gsub("%s+$", "")
   file:close()
   return body
 end
 
 local small = read("small")
 local stream = read("stream")
+-- A body the edits do not fit would turn a fault into a normal (or an invalid) request: fail loudly instead.
+assert(small:sub(-1) == "}" and not small:find('"mock"', 1, true), "small.json: expected one JSON object without a mock field")
 local function small_with(mock) return small:sub(1, -2) .. ',"mock":' .. mock .. '}' end
-local function stream_with(extra) return (stream:gsub('"mock":{"chunks":20}', '"mock":{"chunks":20,' .. extra .. '}')) end
+local function stream_with(extra)
+  local body, edits = stream:gsub('"mock":{"chunks":20}', '"mock":{"chunks":20,' .. extra .. '}')
+  assert(edits == 1, "stream.json: expected one \"mock\":{\"chunks\":20}")
+  return body
+end
 
 local normal = { small, stream }
 -- One of each kind the gateway must survive (see README, "Soak with faults"): before the commit point (retried,
