@@ -80,6 +80,6 @@ public sealed class RoutingTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("/v1/chat/completions", mock.LastRequest.Path);
-        Assert.Equal("?api-version=1&extra=2", mock.LastRequest.Query);
+        Assert.Equal("?extra=2&api-version=1", mock.LastRequest.Query);
     }
 }

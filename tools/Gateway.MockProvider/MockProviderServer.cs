@@ -108,6 +108,7 @@ public sealed class MockProviderServer : IAsyncDisposable
                 Method = request.Method,
                 Path = path,
                 Query = request.QueryString.Value ?? "",
+                RawTarget = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? "",
                 Headers = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
                 Body = body,
             };

@@ -9,6 +9,9 @@ public sealed class RecordedRequest
 
     public required string Query { get; init; }
 
+    /// <summary>The request target exactly as it arrived, before the server decoded anything.</summary>
+    public required string RawTarget { get; init; }
+
     public required IReadOnlyDictionary<string, string> Headers { get; init; }
 
     public required byte[] Body { get; init; }

@@ -19,6 +19,7 @@ public sealed class ProviderEndpoint
     private readonly FrozenDictionary<string, Uri>.AlternateLookup<ReadOnlySpan<char>> _wellKnownUris;
     private readonly string _baseUrl;
     private readonly string? _baseQuery;
+    private readonly string[] _baseQueryNames;
 
     /// <param name="closed">Called once the connection pool is closed (the factory counts live endpoints).</param>
     public ProviderEndpoint(ProviderConfig config, HttpMessageInvoker invoker, ProviderHealth health, Action? closed = null)
@@ -31,6 +32,7 @@ public sealed class ProviderEndpoint
         var url = config.BaseUrl;
         _baseUrl = url.GetLeftPart(UriPartial.Path).TrimEnd('/');
         _baseQuery = url.Query.Length > 1 ? url.Query[1..] : null;
+        _baseQueryNames = UpstreamUri.NamesOf(_baseQuery);
         AuthorizationHeader = config.ApiKey is null ? null : "Bearer " + config.ApiKey.Reveal();
         var uris = new Dictionary<string, Uri>(StringComparer.Ordinal);
         foreach (var path in s_wellKnownPaths)
@@ -60,17 +62,28 @@ public sealed class ProviderEndpoint
     public Uri UriFor(ReadOnlySpan<char> path, ReadOnlySpan<char> query) =>
         query.IsEmpty && _wellKnownUris.TryGetValue(path, out var uri) ? uri : BuildUri(path, query);
 
+    /// <summary>
+    /// base_url's path + the client's path (already checked by <see cref="UpstreamUri.IsSafePath"/>) + the client's
+    /// query (re-encoded) + base_url's query. Built without canonicalization: every byte was checked, and
+    /// <see cref="Uri"/>'s own clean-up (unescaping, dot segments, '\' to '/') is what once let a path escape.
+    /// </summary>
     private Uri BuildUri(ReadOnlySpan<char> path, ReadOnlySpan<char> query)
     {
-        var text = (_baseQuery, query.IsEmpty) switch
+        var text = new System.Text.StringBuilder(_baseUrl.Length + path.Length + query.Length + 64);
+        text.Append(_baseUrl).Append('/').Append(path).Append('?');
+        bool hasQuery = UpstreamUri.AppendClientQuery(text, query, _baseQueryNames);
+        if (_baseQuery is not null)
         {
-            (null, true) => $"{_baseUrl}/{path}",
-            (null, false) => $"{_baseUrl}/{path}?{query}",
-            (_, true) => $"{_baseUrl}/{path}?{_baseQuery}",
-            _ => $"{_baseUrl}/{path}?{_baseQuery}&{query}",
-        };
-        return new Uri(text, UriKind.Absolute);
+            text.Append(hasQuery ? "&" : "").Append(_baseQuery);
+        }
+        else if (!hasQuery)
+        {
+            text.Length--;
+        }
+        return new Uri(text.ToString(), s_exact);
     }
+
+    private static readonly UriCreationOptions s_exact = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
     /// <summary>A newer snapshot keeps this endpoint (same settings): its connection pool is reused.</summary>
     public void AddOwner() => Interlocked.Increment(ref _owners);

@@ -42,6 +42,11 @@ public sealed class ProxyEngine
     public async ValueTask<ProxyOutcome> ForwardAsync(GatewaySnapshot snapshot, IDownstream client, CancellationToken clientAborted)
     {
         client.Exchange.ForwardedHeaders = snapshot.ForwardedRequestHeaders;
+        if (!Providers.UpstreamUri.IsSafePath(client.Path))
+        {
+            // The transport checks the raw target too; this keeps any embedder's path inside base_url as well.
+            return ProxyOutcome.Fail(GatewayError.UnknownUrl, "Unknown URL.");
+        }
 
         // :: Step 1 — read the whole body, bounded by max_request_body_bytes; it stays in the pipe's buffers (or one rented array).
         var (readError, body) = await RequestBodyReader.ReadAsync(

@@ -8,7 +8,5 @@ namespace Gateway.Core.Proxy;
 /// <param name="RetryAfter">For a rate-limit error: when the client may try again.</param>
 public readonly record struct ProxyOutcome(GatewayError Error, string? ErrorDetail, int Attempts = 0, TimeSpan? RetryAfter = null)
 {
-    public static ProxyOutcome Success { get; } = new(GatewayError.None, null);
-
     public static ProxyOutcome Fail(GatewayError error, string? detail) => new(error, detail);
 }

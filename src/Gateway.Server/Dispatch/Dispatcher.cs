@@ -1,4 +1,6 @@
+using Gateway.Core.Providers;
 using Gateway.Core.Proxy;
+using Microsoft.AspNetCore.Http.Features;
 using Gateway.Server.Handlers;
 using Gateway.Server.Http;
 
@@ -43,6 +45,10 @@ internal sealed class Dispatcher
         }
         if (path.StartsWith(ApiPrefix, StringComparison.Ordinal) && path.Length > ApiPrefix.Length)
         {
+            if (!IsForwardable(context, path))
+            {
+                return OpenAiErrorWriter.WriteAsync(context, GatewayError.UnknownUrl, UnsafePathMessage);
+            }
             return HttpMethods.IsPost(method)
                 ? _proxy.HandleAsync(context, path[ApiPrefix.Length..])
                 : OpenAiErrorWriter.WriteAsync(context, GatewayError.MethodNotAllowed, $"Method {Sanitize(method)} is not allowed here; the OpenAI API endpoints take POST.");
@@ -56,6 +62,23 @@ internal sealed class Dispatcher
             "/admin/config" when IsRead(method) => AdminHandler.ConfigAsync(context),
             _ => OpenAiErrorWriter.WriteAsync(context, GatewayError.UnknownUrl, "Unknown URL. The gateway serves the OpenAI API under /v1/."),
         };
+    }
+
+    private const string UnsafePathMessage =
+        "Unknown URL. Paths under /v1/ are segments of letters, digits, '.', '_' and '-' (no escapes, no empty or dot segments).";
+
+    /// <summary>
+    /// The path below /v1/ becomes part of the provider's URI, so it must be plain segments both as the client sent
+    /// it (the raw target: Kestrel decodes %5C to '\' and %25 to '%', and removes dot segments) and as decoded.
+    /// </summary>
+    private static bool IsForwardable(HttpContext context, string path)
+    {
+        if (!UpstreamUri.IsSafePath(path.AsSpan(ApiPrefix.Length)))
+        {
+            return false;
+        }
+        var raw = UpstreamUri.PathOfTarget(context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "");
+        return raw.StartsWith(ApiPrefix, StringComparison.Ordinal) && raw[ApiPrefix.Length..].SequenceEqual(path.AsSpan(ApiPrefix.Length));
     }
 
     private static bool IsRead(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
