@@ -150,8 +150,10 @@ public sealed class ProxyEngine
                     && WillRetry(attempt, retries, resilience, strategy, picker, circuitOpened, Remaining(started, deadline), out wait);
                 if (!retry && (!attempt.MayMoveOn || picker.IsDirect))
                 {
-                    // Not for fallback_on, or the last word of a "provider/model" request: the provider's own answer goes back as is.
-                    if (attempt.Response is not null)
+                    // Not for fallback_on, or the last word of a "provider/model" request: the provider's own error status goes
+                    // back as is. A 2xx that failed before its first content (silent, empty, an error event) is never
+                    // passed on: its status would make a clean empty success of it.
+                    if (attempt.HasErrorAnswer)
                     {
                         return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, request, clientAborted);
                     }

@@ -85,6 +85,9 @@ public sealed class UpstreamAttempt : IDisposable
 
     public bool IsEventStream { get; private set; }
 
+    /// <summary>The provider answered with an error status (4xx/5xx) whose response is kept: it can be the client's answer.</summary>
+    public bool HasErrorAnswer => Response is not null && Status >= 400;
+
     public ReadOnlySpan<byte> Prefix => _prefix.AsSpan(0, PrefixLength);
 
     /// <summary>
@@ -192,10 +195,12 @@ public sealed class UpstreamAttempt : IDisposable
             Body = await Response!.Content.ReadAsStreamAsync(token);
             if (!IsEventStream)
             {
-                int read = await ReadIntoPrefixAsync(token);
-                if (read == 0 && Response.Content.Headers.ContentLength != 0)
+                if (await ReadIntoPrefixAsync(token) == 0)
                 {
-                    return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "closed the connection before sending a body", retryable: true);
+                    // An OpenAI-style API always answers a success with a body: an empty one is a broken answer, not an empty success.
+                    return Response.Content.Headers.ContentLength == 0
+                        ? Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, $"answered {Status} with an empty body", retryable: true)
+                        : Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "closed the connection before sending a body", retryable: true);
                 }
                 Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
                 return AttemptState.Committable;
