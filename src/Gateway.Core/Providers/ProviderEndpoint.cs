@@ -34,6 +34,12 @@ public sealed class ProviderEndpoint
         _baseQuery = url.Query.Length > 1 ? url.Query[1..] : null;
         _baseQueryNames = UpstreamUri.NamesOf(_baseQuery);
         AuthorizationHeader = config.ApiKey is null ? null : "Bearer " + config.ApiKey.Reveal();
+        var secrets = new List<string?> { config.ApiKey?.Reveal() };
+        foreach (var header in config.Headers)
+        {
+            secrets.Add(header.Value.Reveal());
+        }
+        Scrubber = Proxy.SecretScrubber.For(secrets);
         var uris = new Dictionary<string, Uri>(StringComparer.Ordinal);
         foreach (var path in s_wellKnownPaths)
         {
@@ -54,6 +60,9 @@ public sealed class ProviderEndpoint
 
     /// <summary>"Bearer &lt;key&gt;", or null when the provider needs no key. Never logged.</summary>
     public string? AuthorizationHeader { get; }
+
+    /// <summary>Masks this provider's key and header values in what it sends back; null when it has none.</summary>
+    public Proxy.SecretScrubber? Scrubber { get; }
 
     /// <summary>Scheme, host and path only: safe to print at start-up.</summary>
     public string RedactedBaseUrl { get; }

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Net.Http.Headers;
 
 namespace Gateway.Core.Proxy;
 
@@ -51,23 +52,45 @@ public static class HeaderPolicy
     }
 
     /// <param name="ownRateLimits">The gateway sets x-ratelimit-* for the caller's key: the provider's (for the gateway's provider key) are dropped.</param>
-    public static void CopyResponseHeaders(HttpResponseMessage upstream, IDownstream client, bool ownRateLimits)
+    /// <param name="scrubber">The provider's own credentials, masked wherever a passed-on value contains one.</param>
+    public static void CopyResponseHeaders(HttpResponseMessage upstream, IDownstream client, bool ownRateLimits, SecretScrubber? scrubber)
     {
         foreach (var header in upstream.Headers.NonValidated)
         {
             if (s_forwardedResponseHeaders.Contains(header.Key)
                 && !(ownRateLimits && header.Key.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)))
             {
-                client.SetHeader(header.Key, header.Value);
+                SetHeader(client, header.Key, header.Value, scrubber);
             }
         }
         foreach (var header in upstream.Content.Headers.NonValidated)
         {
             if (s_forwardedResponseHeaders.Contains(header.Key))
             {
-                client.SetHeader(header.Key, header.Value);
+                SetHeader(client, header.Key, header.Value, scrubber);
             }
         }
+    }
+
+    private static void SetHeader(IDownstream client, string name, HeaderStringValues values, SecretScrubber? scrubber)
+    {
+        if (scrubber is not null)
+        {
+            foreach (var value in values)
+            {
+                if (scrubber.Contains(value))
+                {
+                    var scrubbed = new List<string>(values.Count);
+                    foreach (var each in values)
+                    {
+                        scrubbed.Add(scrubber.Scrub(each));
+                    }
+                    client.SetHeader(name, string.Join(", ", scrubbed));
+                    return;
+                }
+            }
+        }
+        client.SetHeader(name, values);
     }
 
     public static bool IsEventStream(HttpResponseMessage upstream) =>

@@ -270,6 +270,13 @@ public sealed class ProxyEngine
         var response = attempt.Response!;
         var provider = attempt.Target.Provider;
         bool isEventStream = attempt.IsEventStream;
+        bool isError = attempt.Status >= 400;
+        if (isError && await attempt.BufferErrorAnswerAsync(provider.Config.Resilience.StreamIdleTimeout, clientAborted) is { } unreadable)
+        {
+            return unreadable.Error == GatewayError.ClientClosedRequest
+                ? new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts)
+                : new ProxyOutcome(unreadable.Error, $"The upstream attempt failed: {attempt.Target.QualifiedName}: {unreadable.Reason}.", attempts);
+        }
         // The header and first-token timeouts are over; from here the watchdog measures silence.
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
         var exchange = client.Exchange;
@@ -291,7 +298,12 @@ public sealed class ProxyEngine
             StartResponse(client, response, attempt.Target, isEventStream, attempts);
             var tracking = snapshot.Responses.Begin(client, attempt.Status, isEventStream, attempt.Target.QualifiedName, exchange.StartTimestamp, body.Data, snapshot.Config.CompletionBufferMaxBytes);
             var transform = tracking?.Transform;
-            if (!isEventStream && transform is null && response.Content.Headers.ContentLength is { } length)
+            if (isError)
+            {
+                // Buffered whole and masked: its length is what is left after masking.
+                client.SetContentLength(attempt.PrefixLength);
+            }
+            else if (!isEventStream && transform is null && response.Content.Headers.ContentLength is { } length)
             {
                 client.SetContentLength(length);
             }
@@ -450,7 +462,7 @@ public sealed class ProxyEngine
     private static void StartResponse(IDownstream client, HttpResponseMessage response, RouteTarget target, bool isEventStream, int attempts)
     {
         client.SetStatus((int)response.StatusCode);
-        HeaderPolicy.CopyResponseHeaders(response, client, client.Exchange.GatewayRateLimits);
+        HeaderPolicy.CopyResponseHeaders(response, client, client.Exchange.GatewayRateLimits, target.Provider.Scrubber);
         client.SetHeader("X-Gateway-Provider", target.Provider.Name);
         client.SetHeader("X-Gateway-Model", target.QualifiedName);
         client.SetHeader("X-Gateway-Attempts", AttemptCount(attempts));

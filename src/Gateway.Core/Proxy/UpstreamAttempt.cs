@@ -266,20 +266,61 @@ public sealed class UpstreamAttempt : IDisposable
         return AttemptState.Committable;
     }
 
-    private async ValueTask<int> ReadIntoPrefixAsync(CancellationToken token)
+    // Error bodies are a few hundred bytes; one this large is not an answer anyone can use.
+    private const int MaxErrorBodyBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Reads a whole error answer (4xx/5xx) into <see cref="Prefix"/> and masks the provider's credentials in it
+    /// (providers echo keys in error bodies), before anything is sent: the client, the logs and the completion log
+    /// only ever see the masked bytes. The body stream is then at its end.
+    /// </summary>
+    /// <returns>Null when the whole body is buffered; else the failure: too large, cut, silent or the client left.</returns>
+    public async ValueTask<(GatewayError Error, string Reason)?> BufferErrorAnswerAsync(TimeSpan timeout, CancellationToken clientAborted)
+    {
+        Cancellation.CancelAfter(timeout);
+        try
+        {
+            Body ??= await Response!.Content.ReadAsStreamAsync(Cancellation.Token);
+            while (await ReadIntoPrefixAsync(MaxErrorBodyBytes + 1, Cancellation.Token) > 0)
+            {
+                if (PrefixLength > MaxErrorBodyBytes)
+                {
+                    return (GatewayError.UpstreamBadResponse, $"answered {Status} with an error body over {MaxErrorBodyBytes / 1024} KiB");
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            return clientAborted.IsCancellationRequested
+                ? (GatewayError.ClientClosedRequest, "client gone")
+                : e is OperationCanceledException
+                    ? (GatewayError.UpstreamTimeout, $"did not send its {Status} error body within {Durations.Format(timeout)}")
+                    : (GatewayError.UpstreamBadResponse, $"broke the connection while sending its {Status} error body");
+        }
+        Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
+        if (Target.Provider.Scrubber is { } scrubber && _prefix is not null)
+        {
+            PrefixLength = scrubber.Scrub(_prefix.AsSpan(0, PrefixLength));
+        }
+        return null;
+    }
+
+    private ValueTask<int> ReadIntoPrefixAsync(CancellationToken token) => ReadIntoPrefixAsync(MaxPrefixBytes, token);
+
+    private async ValueTask<int> ReadIntoPrefixAsync(int maxBytes, CancellationToken token)
     {
         if (_prefix is null)
         {
             _prefix = ArrayPool<byte>.Shared.Rent(FirstReadBytes);
         }
-        else if (PrefixLength == _prefix.Length)
+        else if (PrefixLength == _prefix.Length && _prefix.Length < maxBytes)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(_prefix.Length * 2, MaxPrefixBytes));
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(_prefix.Length * 2, maxBytes));
             _prefix.AsSpan(0, PrefixLength).CopyTo(larger);
             ArrayPool<byte>.Shared.Return(_prefix);
             _prefix = larger;
         }
-        int read = await Body!.ReadAsync(_prefix.AsMemory(PrefixLength, Math.Min(_prefix.Length, MaxPrefixBytes) - PrefixLength), token);
+        int read = await Body!.ReadAsync(_prefix.AsMemory(PrefixLength, Math.Min(_prefix.Length, maxBytes) - PrefixLength), token);
         PrefixLength += read;
         return read;
     }
