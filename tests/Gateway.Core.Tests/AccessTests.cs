@@ -14,6 +14,16 @@ public sealed class AccessTests
     [InlineData("smart", "smarter", false)]
     [InlineData("openrouter/*/llama-*", "openrouter/meta/llama-3", true)]
     [InlineData("gpt-?o", "gpt-4o", true)]
+    [InlineData("openai/gpt-4o", "OPENAI/gpt-4o", true)]
+    [InlineData("openai/gpt-4o", "OPENAI/GPT-4O", false)]
+    [InlineData("openai/gpt-4o", "openai/GPT-4o", false)]
+    [InlineData("OpenAI/gpt-4o", "openai/gpt-4o", true)]
+    [InlineData("openai/*", "OPENAI/GPT-4O", true)]
+    [InlineData("*/gpt-4o", "local/GPT-4O", false)]
+    [InlineData("*/gpt-4o", "LOCAL/gpt-4o", true)]
+    [InlineData("openrouter/meta-llama/*", "openrouter/Meta-Llama/x", false)]
+    [InlineData("smart", "SMART", true)]
+    [InlineData("sm?rt", "SMART", true)]
     public void Globs_MatchModelNames(string pattern, string model, bool expected) =>
         Assert.Equal(expected, ModelGlob.Matches(pattern, model));
 

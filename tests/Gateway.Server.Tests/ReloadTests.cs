@@ -146,7 +146,7 @@ public sealed class ReloadTests : IDisposable
         await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl), admin), environment);
 
         using var anonymous = await gateway.PostAsync("/admin/reload", "{}");
-        await OpenAiAssert.ErrorAsync(anonymous, HttpStatusCode.Unauthorized, "missing_api_key");
+        await OpenAiAssert.ErrorAsync(anonymous, HttpStatusCode.Unauthorized, "invalid_api_key");
         using var wrong = await gateway.PostAsync("/admin/reload", "{}", r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-the-admin-key-000000"));
         await OpenAiAssert.ErrorAsync(wrong, HttpStatusCode.Unauthorized, "invalid_api_key");
 

@@ -18,7 +18,7 @@ public sealed class TransportMiddlewareTests
     private static string Auth(string limits = "") => $$"""
         auth:
           keys:
-            - { name: team-a, key: "${TEAM_A_KEY}", models: ["local/*", "smart"]{{limits}} }
+            - { name: team-a, key: "${TEAM_A_KEY}", models: ["local/*", "smart", "other/gpt-4o"]{{limits}} }
             - { name: team-b, key: "${TEAM_B_KEY}" }
         strategies:
           smart: { targets: [local/m] }
@@ -38,7 +38,8 @@ public sealed class TransportMiddlewareTests
         using var wrong = await gateway.PostAsync("/v1/chat/completions", """{"model":"local/m"}""", Bearer(TestGateway.ClientKey));
         using var models = await gateway.Client.GetAsync("/v1/models");
 
-        await OpenAiAssert.ErrorAsync(missing, HttpStatusCode.Unauthorized, "missing_api_key");
+        var missingMessage = await OpenAiAssert.ErrorAsync(missing, HttpStatusCode.Unauthorized, "invalid_api_key");
+        Assert.StartsWith("No API key", missingMessage, StringComparison.Ordinal);
         var message = await OpenAiAssert.ErrorAsync(wrong, HttpStatusCode.Unauthorized, "invalid_api_key");
         Assert.DoesNotContain(TestGateway.ClientKey, message, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Unauthorized, models.StatusCode);
@@ -69,6 +70,11 @@ public sealed class TransportMiddlewareTests
     [InlineData("smart", HttpStatusCode.OK)]
     [InlineData("other/m", HttpStatusCode.Forbidden)]
     [InlineData("smarter", HttpStatusCode.Forbidden)]
+    [InlineData("SMART", HttpStatusCode.OK)]
+    [InlineData("other/gpt-4o", HttpStatusCode.OK)]
+    [InlineData("OTHER/gpt-4o", HttpStatusCode.OK)]
+    [InlineData("OTHER/GPT-4O", HttpStatusCode.Forbidden)]
+    [InlineData("other/GPT-4o", HttpStatusCode.Forbidden)]
     public async Task ModelAllowList_IsEnforcedWithGlobs(string model, HttpStatusCode expected)
     {
         await using var mock = await MockProviderServer.StartAsync();
@@ -85,6 +91,8 @@ public sealed class TransportMiddlewareTests
         else
         {
             Assert.Equal(expected, response.StatusCode);
+            // The model part goes upstream exactly as the client wrote it.
+            Assert.Contains($"\"model\":\"{(model.Contains('/', StringComparison.Ordinal) ? model[(model.IndexOf('/', StringComparison.Ordinal) + 1)..] : "m")}\"", mock.LastRequest.BodyText, StringComparison.Ordinal);
         }
     }
 

@@ -74,8 +74,9 @@ public static class GatewayErrors
         GatewayError.ModelNotFound => new(404, "invalid_request_error", "model_not_found", "model"),
         GatewayError.UnknownUrl => new(404, "invalid_request_error", "unknown_url", null),
         GatewayError.MethodNotAllowed => new(405, "invalid_request_error", "method_not_allowed", null),
-        GatewayError.MissingApiKey => new(401, "authentication_error", "missing_api_key", null),
-        GatewayError.InvalidApiKey => new(401, "authentication_error", "invalid_api_key", null),
+        // OpenAI's own shape for key errors, missing or wrong alike, so clients match one code (the message says which).
+        GatewayError.MissingApiKey => new(401, "invalid_request_error", "invalid_api_key", null),
+        GatewayError.InvalidApiKey => new(401, "invalid_request_error", "invalid_api_key", null),
         GatewayError.ModelNotAllowed => new(403, "permission_error", "model_not_allowed", "model"),
         GatewayError.RateLimitExceeded => new(429, "rate_limit_error", "rate_limit_exceeded", null),
         GatewayError.UpstreamUnreachable => new(502, "server_error", "upstream_error", null),

@@ -15,7 +15,10 @@ public static class OpenAiAssert
         using var json = JsonDocument.Parse(body);
         var error = json.RootElement.GetProperty("error");
         Assert.Equal(code, error.GetProperty("code").GetString());
-        Assert.False(string.IsNullOrEmpty(error.GetProperty("type").GetString()));
+        // The type is the error table's for that status and code (GatewayErrors, the README's table).
+        var described = Enum.GetValues<Gateway.Core.Proxy.GatewayError>().Select(Gateway.Core.Proxy.GatewayErrors.Describe)
+            .Where(d => d.Status == (int)status && d.Code == code).Select(d => d.Type).Distinct().ToList();
+        Assert.Equal(Assert.Single(described), error.GetProperty("type").GetString());
         var actualParam = error.GetProperty("param");
         if (param is null)
         {
