@@ -91,3 +91,38 @@ public sealed class CredentialTests
         Assert.Equal(second, mock.LastRequest.Headers["X-Request-Id"]);
     }
 }
+
+/// <summary>RFC 9110 §7.6.1: every header named in any Connection value is hop-by-hop, whatever else the value lists.</summary>
+public sealed class ConnectionHeaderTests
+{
+    public static TheoryData<string, string> NamedHeaders => new()
+    {
+        { "Connection: User-Agent", "User-Agent" },
+        { "Connection: keep-alive, User-Agent", "User-Agent" },
+        { "Connection: close, OpenAI-Beta", "OpenAI-Beta" },
+        { "Connection: upgrade, Accept-Language", "Accept-Language" },
+        { "Connection: keep-alive,user-agent", "User-Agent" },
+        { "Connection: keep-alive , OPENAI-BETA ,", "OpenAI-Beta" },
+        { "Connection: keep-alive\r\nConnection: Idempotency-Key", "Idempotency-Key" },
+        { "Connection: TE, keep-alive, Accept", "Accept" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NamedHeaders))]
+    public async Task HeaderNamedInConnection_IsNeverForwarded(string connection, string named)
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(("local", mock.BaseUrl)));
+
+        var response = await RawHttpClient.SendAsync(gateway.BaseUrl, "POST", "/v1/chat/completions", """{"model":"local/m"}""",
+            connection, "User-Agent: probe/1.0", "OpenAI-Beta: assistants=v2", "Accept-Language: de", "Idempotency-Key: k-1", "Accept: application/json");
+
+        Assert.Equal(200, response.Status);
+        var seen = mock.LastRequest.Headers;
+        Assert.False(seen.ContainsKey(named), $"{named} was forwarded although '{connection}' names it");
+        // The others still pass (the allow-list is unchanged).
+        Assert.Equal(4, new[] { "User-Agent", "OpenAI-Beta", "Accept-Language", "Idempotency-Key", "Accept" }.Count(seen.ContainsKey));
+        // A close the client asked for still ends the connection.
+        Assert.Equal(connection.Contains("close", StringComparison.Ordinal), response.Head.Contains("Connection: close", StringComparison.OrdinalIgnoreCase));
+    }
+}

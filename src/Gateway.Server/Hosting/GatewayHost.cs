@@ -12,6 +12,7 @@ using Gateway.Core.Responses.Redaction;
 using Gateway.Core.Routing;
 using Gateway.Server.Dispatch;
 using Gateway.Server.Handlers;
+using Gateway.Server.Http;
 using Gateway.Server.Middleware;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -266,6 +267,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         // The proxy enforces max_request_body_bytes itself so that the client gets an OpenAI-shaped 413.
         kestrel.Limits.MaxRequestBodySize = null;
         kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        kestrel.RequestHeaderEncodingSelector = ConnectionHeaderDecoding.Select;
 
         X509Certificate2? certificate = server.Tls is { } tls
             ? X509Certificate2.CreateFromPemFile(tls.CertificatePath, tls.KeyPath)

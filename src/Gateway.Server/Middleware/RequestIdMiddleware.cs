@@ -23,6 +23,7 @@ internal static class RequestIdMiddleware
             request.Exchange.RecordNames = !request.Snapshot.Responses.IsEmpty || request.Snapshot.Config.RequestLog is not null;
             context.Features.Set(request);
             Identify(context);
+            ConnectionHeaderDecoding.ApplyHiddenClose(context);
             await next(context);
         }
         finally

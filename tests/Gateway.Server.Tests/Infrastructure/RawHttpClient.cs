@@ -20,7 +20,10 @@ public static class RawHttpClient
         request.Append("Host: ").Append(server.Authority).Append("\r\n");
         request.Append("Content-Type: application/json\r\n");
         request.Append("Content-Length: ").Append(Encoding.UTF8.GetByteCount(body)).Append("\r\n");
-        request.Append("Connection: close\r\n");
+        if (!Array.Exists(headers, h => h.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase)))
+        {
+            request.Append("Connection: close\r\n");
+        }
         foreach (var header in headers)
         {
             request.Append(header).Append("\r\n");
@@ -30,7 +33,8 @@ public static class RawHttpClient
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var received = new MemoryStream();
         var buffer = new byte[8192];
-        while (true)
+        // Until the server closes, or the head and Content-Length bytes of body have arrived (a kept-alive connection).
+        while (!IsComplete(received.GetBuffer().AsSpan(0, (int)received.Length)))
         {
             int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cancel.Token);
             if (n == 0)
@@ -44,5 +48,23 @@ public static class RawHttpClient
         var head = end < 0 ? text : text[..end];
         int status = int.Parse(head.AsSpan(9, 3), System.Globalization.CultureInfo.InvariantCulture);
         return new RawResponse(status, head, end < 0 ? "" : text[(end + 4)..]);
+    }
+
+    private static bool IsComplete(ReadOnlySpan<byte> received)
+    {
+        var text = Encoding.Latin1.GetString(received);
+        int end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        if (end < 0)
+        {
+            return false;
+        }
+        foreach (var line in text[..end].Split("\r\n"))
+        {
+            if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
+            {
+                return received.Length - end - 4 >= int.Parse(line.AsSpan(15).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        return false;
     }
 }
