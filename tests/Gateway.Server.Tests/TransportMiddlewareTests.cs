@@ -223,6 +223,36 @@ public sealed class TransportMiddlewareTests
         }
     }
 
+    [Theory]
+    [InlineData("text")]
+    [InlineData("json")]
+    public async Task RequestLog_EscapesControlCharactersAndSpacesOfThePath_InEveryFormat(string format)
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config($"request_log: {{ format: {format} }}\n", ("local", mock.BaseUrl)));
+
+        // A decoded path with CR, LF, ESC, a quote, a backslash and a forged field.
+        var response = await RawHttpClient.SendAsync(gateway.BaseUrl, "POST", "/v1/x%0D%0Arequest_id=forged%1B[31m%22%5C%20status=200%09", "{}");
+
+        Assert.Equal(404, response.Status);
+        await gateway.Logs.WaitForAsync(l => l.Contains("Gateway.Requests", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        var line = gateway.Logs.Lines.Single(l => l.Contains("Gateway.Requests", StringComparison.Ordinal)).TrimEnd();
+        Assert.DoesNotContain('\r', line);
+        Assert.DoesNotContain('\n', line);
+        Assert.DoesNotContain('\u001b', line);
+        Assert.DoesNotContain('\t', line);
+        if (format == "text")
+        {
+            Assert.Contains(@" path=/v1/x\u000d\u000arequest_id=forged\u001b[31m\""\\\u0020status=200\u0009 key=- ", line, StringComparison.Ordinal);
+            Assert.Single(line.Split(' '), part => part.StartsWith("status=", StringComparison.Ordinal));
+        }
+        else
+        {
+            var record = JsonDocument.Parse(line[line.IndexOf('{', StringComparison.Ordinal)..]).RootElement;
+            Assert.Equal("/v1/x\r\nrequest_id=forged\u001b[31m\"\\ status=200\t", record.GetProperty("path").GetString());
+        }
+    }
+
     [Fact]
     public async Task HeaderRules_DropAndAddClientHeaders_ButNeverCredentials()
     {

@@ -41,13 +41,13 @@ internal static partial class RequestLogMiddleware
         if (format == RequestLogFormat.Text)
         {
             var text = new StringBuilder(256);
-            text.Append("request_id=").Append(context.TraceIdentifier)
-                .Append(" method=").Append(context.Request.Method)
-                .Append(" path=").Append(context.Request.Path.Value)
-                .Append(" key=").Append(request.Caller?.Name ?? "-")
-                .Append(" model=").Append(exchange.RequestedModel ?? "-")
-                .Append(" served_by=").Append(exchange.ServedBy ?? "-")
-                .Append(" status=").Append(status)
+            text.Append("request_id=").Append(context.TraceIdentifier);
+            AppendEscaped(text.Append(" method="), context.Request.Method);
+            AppendEscaped(text.Append(" path="), context.Request.Path.Value);
+            AppendEscaped(text.Append(" key="), request.Caller?.Name ?? "-");
+            AppendEscaped(text.Append(" model="), exchange.RequestedModel ?? "-");
+            AppendEscaped(text.Append(" served_by="), exchange.ServedBy ?? "-");
+            text.Append(" status=").Append(status)
                 .Append(" attempts=").Append(exchange.Attempts)
                 .Append(" bytes_in=").Append(exchange.BytesIn)
                 .Append(" bytes_out=").Append(exchange.BytesOut)
@@ -86,6 +86,33 @@ internal static partial class RequestLogMiddleware
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// A value of a text line, escaped as JSON escapes it (control characters as \uXXXX, backslash and quote
+    /// escaped) plus the space, which separates fields here: a decoded path can hold CR, ESC or " status=200",
+    /// and must not forge a log line, a field or a terminal escape.
+    /// </summary>
+    private static void AppendEscaped(StringBuilder text, string? value)
+    {
+        foreach (var c in value ?? "")
+        {
+            switch (c)
+            {
+                case '\\':
+                    text.Append("\\\\");
+                    break;
+                case '"':
+                    text.Append("\\\"");
+                    break;
+                case <= ' ' or (>= '\u007f' and <= '\u009f') or '\u2028' or '\u2029':
+                    text.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    break;
+                default:
+                    text.Append(c);
+                    break;
+            }
+        }
     }
 
     private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
