@@ -69,5 +69,9 @@ internal static class Program
         {
             Console.WriteLine($"  strategy {s.Name}: {string.Join(" -> ", s.Targets)}");
         }
+        if (config.Admin is { } admin)
+        {
+            Console.WriteLine(admin.DisabledReason is { } reason ? $"  admin: DISABLED ({reason})" : "  admin: enabled");
+        }
     }
 }

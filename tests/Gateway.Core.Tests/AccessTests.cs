@@ -84,7 +84,7 @@ public sealed class AccessTests
                 - { name: a, key: short }
                 - { name: a, key: long-enough-key, rpm: 0 }
             request_log: { format: xml }
-            headers: { forward_from_client: [authorization] }
+            headers: { forward_from_client: [x-ok, authorization, "bad name"], drop_from_client: ["bad:name"] }
             completion_log: { sink: kafka }
             redact: { patterns: ['(unclosed'] }
             """, environment);
@@ -93,7 +93,10 @@ public sealed class AccessTests
         Assert.Contains("line 6: auth.keys[1].name: duplicate key name 'a'", errors);
         Assert.Contains("line 6: auth.keys[1].rpm: expected an integer from 1 to 10000000, got '0'", errors);
         Assert.Contains("line 7: request_log.format: expected json or text, got 'xml'", errors);
-        Assert.Contains(errors, e => e.Contains("headers.forward_from_client: 'authorization' can never be forwarded", StringComparison.Ordinal));
+        // Each error under its own list and item, with its line.
+        Assert.Contains("line 8: headers.forward_from_client[1]: 'authorization' can never be forwarded (a credential or hop-by-hop header)", errors);
+        Assert.Contains("line 8: headers.forward_from_client[2]: 'bad name' is not a header name", errors);
+        Assert.Contains("line 8: headers.drop_from_client[0]: 'bad:name' is not a header name", errors);
         Assert.Contains("line 9: completion_log.sink: expected file or elasticsearch, got 'kafka'", errors);
         Assert.Contains(errors, e => e.Contains("redact.patterns: invalid regular expression '(unclosed'", StringComparison.Ordinal));
     }

@@ -330,3 +330,98 @@ public sealed class ConfigLoaderTests
     [InlineData("-5s")]
     public void Durations_RejectOtherForms(string text) => Assert.False(Durations.TryParse(text, out _));
 }
+
+public sealed class ConfigIdentityTests
+{
+    private static readonly EnvironmentExpander s_environment = new(name => name switch
+    {
+        "KEY" => "sk-one-1234567890",
+        "ES_KEY" => "es-key-1234567890",
+        _ => null,
+    });
+
+    [Fact]
+    public void NamesThatDifferOnlyInCase_AreAConfigError_NamingBothKeysAndLines()
+    {
+        var result = ConfigLoader.Parse("""
+            providers:
+              openai: { type: openai, base_url: "https://a.example/v1" }
+              OpenAI: { type: openai, base_url: "https://b.example/v1" }
+            strategies:
+              smart: { targets: [openai/m] }
+              Smart: { targets: [openai/m] }
+            """, s_environment);
+
+        Assert.Null(result.Config);
+        Assert.Contains(result.Errors, e => e.Line == 3 && e.Path == "providers.OpenAI"
+            && e.Message.Contains("'OpenAI' (line 3) and 'openai' (line 2)", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Line == 6 && e.Path == "strategies.Smart"
+            && e.Message.Contains("'Smart' (line 6) and 'smart' (line 5)", StringComparison.Ordinal));
+    }
+
+    private const string Full = """
+        providers:
+          openai: { type: openai, base_url: "https://a.example/v1?api-version=1", api_key: "${KEY}", headers: { X-Org: org-123 }, models: [m1], prefill: vllm }
+        strategies:
+          smart: { targets: [openai/m, { target: openai/n, weight: 2 }], fallback_on: [connect, 404, context_length_exceeded] }
+        auth:
+          keys:
+            - { name: team-a, key: "${KEY}", models: ["openai/*"], rpm: 10 }
+        headers: { drop_from_client: [user-agent], forward_from_client: [x-tenant] }
+        redact: { patterns: ['\d{3}'], models: ["openai/*"] }
+        completion_log:
+          sink: elasticsearch
+          elasticsearch: { url: "http://127.0.0.1:9200", api_key: "${ES_KEY}" }
+        """;
+
+    [Fact]
+    public void TheSameFileParsedTwice_IsEqualByValue_SecretsIncluded()
+    {
+        var first = ConfigLoader.Parse(Full, s_environment).Config!;
+        var second = ConfigLoader.Parse(Full, s_environment).Config!;
+
+        Assert.Equal(first, second);
+        Assert.Equal(first.GetHashCode(), second.GetHashCode());
+        Assert.Equal(first.Providers[0], second.Providers[0]);
+        Assert.Equal(first.CompletionLog, second.CompletionLog);
+        Assert.Equal(first.Redact, second.Redact);
+    }
+
+    [Theory]
+    [InlineData("sk-one-1234567890", "sk-two-1234567890")]
+    [InlineData("org-123", "org-124")]
+    [InlineData("api-version=1", "api-version=2")]
+    [InlineData("weight: 2", "weight: 3")]
+    [InlineData("context_length_exceeded", "other_code")]
+    [InlineData("prefill: vllm", "prefill: true")]
+    [InlineData("models: [m1]", "models: [m2]")]
+    [InlineData("['\\d{3}']", "['\\d{4}']")]
+    [InlineData("es-key-1234567890", "es-key-0000000000")]
+    public void AnyChangedSetting_MakesTheConfigsDiffer(string before, string after)
+    {
+        var environment = new EnvironmentExpander(name => name switch
+        {
+            "KEY" => "sk-one-1234567890",
+            "ES_KEY" => "es-key-1234567890",
+            _ => null,
+        });
+        var changedEnvironment = new EnvironmentExpander(name => name switch
+        {
+            "KEY" => "sk-one-1234567890".Replace(before, after, StringComparison.Ordinal),
+            "ES_KEY" => "es-key-1234567890".Replace(before, after, StringComparison.Ordinal),
+            _ => null,
+        });
+        var first = ConfigLoader.Parse(Full, environment).Config!;
+        var second = ConfigLoader.Parse(Full.Replace(before, after, StringComparison.Ordinal), changedEnvironment).Config!;
+
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
+    public void Secrets_CompareByValue()
+    {
+        Assert.Equal(new Secret("abc-123-xyz"), new Secret("abc-123-xyz"));
+        Assert.NotEqual(new Secret("abc-123-xyz"), new Secret("abc-123-xyZ"));
+        Assert.Equal("***", new Secret("abc-123-xyz").ToString());
+    }
+}

@@ -166,11 +166,13 @@ public sealed class HostingTests
             providers:
               local: { type: openai, base_url: http://127.0.0.1:8081/v1 }
               openai: { type: openai, base_url: https://api.openai.com/v1, api_key: "${GATEWAY_TEST_UNSET_KEY}" }
+            admin: { key: "${GATEWAY_TEST_UNSET_ADMIN_KEY}" }
             """);
 
         var (exit, output) = await RunGatewayAsync("--config", path, "--check-config");
 
         Assert.Equal(0, exit);
+        Assert.Contains("admin: DISABLED (key: environment variable GATEWAY_TEST_UNSET_ADMIN_KEY is not set)", output, StringComparison.Ordinal);
         Assert.Contains("provider local: type=openai base_url=http://127.0.0.1:8081/v1 enabled", output, StringComparison.Ordinal);
         Assert.Contains("provider openai: type=openai base_url=https://api.openai.com/v1 disabled (api_key: environment variable GATEWAY_TEST_UNSET_KEY is not set)", output, StringComparison.Ordinal);
         Assert.Contains("listen: http://127.0.0.1:8080", output, StringComparison.Ordinal);

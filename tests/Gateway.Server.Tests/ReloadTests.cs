@@ -67,12 +67,66 @@ public sealed class ReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task Reload_WithNamesDifferingOnlyInCase_IsRejectedNamingBoth_AndTheOldConfigKeepsServing()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)));
+
+        var rejected = gateway.Logs.WaitForAsync(l => l.Contains("rejected", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl) + Provider("A", mock.BaseUrl)));
+        await rejected;
+
+        var line = gateway.Logs.Lines.Single(l => l.Contains("rejected", StringComparison.Ordinal));
+        Assert.StartsWith("Warning ", line, StringComparison.Ordinal);
+        Assert.Contains("line 4: providers.A: provider 'A' (line 4) and 'a' (line 3) differ only in case", line, StringComparison.Ordinal);
+        using var response = await gateway.PostAsync("/v1/chat/completions", """{"model":"a/m"}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(gateway.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Reload_ThatClosesTheAdminEndpoints_SaysSoAtWarning()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var environment = TestGateway.Environment(("ADMIN_KEY", AdminKey));
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl), "admin: { key: \"${ADMIN_KEY}\" }\n"), environment);
+
+        var warned = gateway.Logs.WaitForAsync(l => l.Contains("config reload: the admin endpoints are DISABLED", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl), "admin: { key: \"${UNSET_ADMIN_KEY}\" }\n"));
+        await warned;
+
+        var line = gateway.Logs.Lines.Single(l => l.Contains("admin endpoints are DISABLED", StringComparison.Ordinal));
+        Assert.StartsWith("Warning ", line, StringComparison.Ordinal);
+        Assert.Contains("UNSET_ADMIN_KEY", line, StringComparison.Ordinal);
+        using var reload = await gateway.PostAsync("/admin/reload", "{}", r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey));
+        Assert.Equal(HttpStatusCode.NotFound, reload.StatusCode);
+    }
+
+    [Fact]
+    public async Task Reload_WithAnUnchangedElasticsearchKey_DoesNotAskForARestart()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var bulk = await FakeBulkEndpoint.StartAsync();
+        var environment = TestGateway.Environment(("ES_KEY", "es-key-0123456789"));
+        var log = $"completion_log: {{ sink: elasticsearch, elasticsearch: {{ url: \"{bulk.Url}\", api_key: \"${{ES_KEY}}\" }} }}\n";
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl), log), environment);
+
+        var reloaded = gateway.Logs.WaitForAsync(l => l.Contains("config reloaded", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl) + Provider("b", mock.BaseUrl), log));
+        await reloaded;
+
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains("providers added b", StringComparison.Ordinal));
+        Assert.DoesNotContain(gateway.Logs.Lines, l => l.Contains("restart", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task InvalidEdit_KeepsTheOldConfigServing_AndReportsTheError()
     {
         await using var mock = await MockProviderServer.StartAsync();
         await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)));
 
-        var rejected = gateway.Logs.WaitForAsync(l => l.Contains("config reload (file change) rejected", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        // Warning, not Error: the gateway handled an operator's mistake (Error lines mean gateway bugs).
+        var rejected = gateway.Logs.WaitForAsync(l => l.StartsWith("Warning ", StringComparison.Ordinal) && l.Contains("config reload (file change) rejected", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl).Replace("timeout: 5s", "tiemout: 5s", StringComparison.Ordinal)));
         await rejected;
 
@@ -81,7 +135,7 @@ public sealed class ReloadTests : IDisposable
         var ready = await gateway.Client.GetStringAsync("/readyz");
         Assert.Contains("\"failed\":1", ready, StringComparison.Ordinal);
         Assert.Contains("line 3: providers.a.tiemout: unknown key", ready, StringComparison.Ordinal);
-        Assert.Contains(gateway.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("providers.a.tiemout: unknown key", StringComparison.Ordinal));
+        Assert.Contains(gateway.Logs.Lines, l => l.StartsWith("Warning ", StringComparison.Ordinal) && l.Contains("providers.a.tiemout: unknown key", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -166,8 +166,13 @@ public static class ConfigLoader
         {
             return result;
         }
+        providers.ReportCaseDuplicates("provider");
         foreach (var (name, node) in providers.Entries)
         {
+            if (result.Exists(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
             if (!IsValidName(name))
             {
                 providers.Error(name, node, "invalid provider name: " + ProviderNameRule);
@@ -503,24 +508,44 @@ public static class ConfigLoader
         {
             return null;
         }
-        var drop = ReadStringList(headers, "drop_from_client", "a list of header names") ?? [];
-        var forward = ReadStringList(headers, "forward_from_client", "a list of header names") ?? [];
-        foreach (var name in drop.Concat(forward))
-        {
-            if (!IsToken(name))
-            {
-                headers.Error("drop_from_client", null, $"'{name}' is not a header name");
-            }
-        }
-        foreach (var name in forward)
-        {
-            if (s_neverForwarded.Contains(name))
-            {
-                headers.Error("forward_from_client", null, $"'{name}' can never be forwarded (a credential or hop-by-hop header)");
-            }
-        }
+        var drop = ReadHeaderNames(headers, "drop_from_client", forwarding: false);
+        var forward = ReadHeaderNames(headers, "forward_from_client", forwarding: true);
         headers.ReportUnknownKeys();
         return new HeaderRulesConfig(drop, forward);
+    }
+
+    /// <summary>A list of header names, each error under its own key path and line.</summary>
+    private static List<string> ReadHeaderNames(YamlMappingReader headers, string key, bool forwarding)
+    {
+        var node = headers.Take(key);
+        var names = new List<string>();
+        if (node is null)
+        {
+            return names;
+        }
+        if (node is not YamlSequenceNode sequence)
+        {
+            headers.Error(key, node, "expected a list of header names");
+            return names;
+        }
+        for (int i = 0; i < sequence.Children.Count; i++)
+        {
+            var item = $"{key}[{i}]";
+            var name = headers.ScalarOf(item, sequence.Children[i], out _);
+            if (name is null || !IsToken(name))
+            {
+                headers.Error(item, sequence.Children[i], $"'{name}' is not a header name");
+            }
+            else if (forwarding && s_neverForwarded.Contains(name))
+            {
+                headers.Error(item, sequence.Children[i], $"'{name}' can never be forwarded (a credential or hop-by-hop header)");
+            }
+            else
+            {
+                names.Add(name);
+            }
+        }
+        return names;
     }
 
     private static CompletionLogConfig? ReadCompletionLog(YamlMappingReader? log)
@@ -679,8 +704,13 @@ public static class ConfigLoader
         {
             return result;
         }
+        strategies.ReportCaseDuplicates("strategy");
         foreach (var (name, node) in strategies.Entries)
         {
+            if (result.Exists(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
             if (!IsValidName(name))
             {
                 strategies.Error(name, node, "invalid strategy name: letters, digits, '.', '_' and '-' only");

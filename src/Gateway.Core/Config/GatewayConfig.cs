@@ -3,8 +3,8 @@ namespace Gateway.Core.Config;
 /// <summary>One validated revision of config.yaml. Immutable; the snapshot builder turns it into runtime state.</summary>
 public sealed record GatewayConfig(
     ServerConfig Server,
-    IReadOnlyList<ProviderConfig> Providers,
-    IReadOnlyList<StrategyConfig> Strategies,
+    ValueList<ProviderConfig> Providers,
+    ValueList<StrategyConfig> Strategies,
     ModelsConfig Models,
     RoutingConfig Routing,
     AuthConfig? Auth = null,
@@ -60,12 +60,12 @@ public sealed record ProviderConfig(
     string Type,
     Uri BaseUrl,
     Secret? ApiKey,
-    IReadOnlyList<KeyValuePair<string, Secret>> Headers,
+    ValueList<KeyValuePair<string, Secret>> Headers,
     TimeSpan Timeout,
     TimeSpan ConnectTimeout,
     bool Enabled,
     string? DisabledReason,
-    IReadOnlyList<string> Models,
+    ValueList<string> Models,
     bool DiscoverModels,
     ProviderResilience Resilience)
 {
@@ -142,7 +142,7 @@ public enum InterruptPolicy
 public sealed record StrategyConfig(
     string Name,
     StrategyMode Mode,
-    IReadOnlyList<StrategyTarget> Targets,
+    ValueList<StrategyTarget> Targets,
     FallbackPolicy FallbackOn,
     RateLimitedPolicy RateLimited,
     InterruptPolicy OnInterrupt,
@@ -182,7 +182,7 @@ public enum FailureClasses
 /// </summary>
 /// <param name="Statuses">Further statuses (e.g. 404) that move on.</param>
 /// <param name="ErrorCodes">Upstream error codes (the "code" of a 4xx error body, e.g. context_length_exceeded) that move on.</param>
-public sealed record FallbackPolicy(FailureClasses Classes, IReadOnlyList<int> Statuses, IReadOnlyList<string> ErrorCodes)
+public sealed record FallbackPolicy(FailureClasses Classes, ValueList<int> Statuses, ValueList<string> ErrorCodes)
 {
     public static readonly FallbackPolicy Default = new(
         FailureClasses.Connect | FailureClasses.Timeout | FailureClasses.RateLimited | FailureClasses.ServerError, [], []);
@@ -215,12 +215,12 @@ public sealed record FallbackPolicy(FailureClasses Classes, IReadOnlyList<int> S
 }
 
 /// <summary>Gateway keys: who may call, which models, how much. Absent = an open gateway.</summary>
-public sealed record AuthConfig(IReadOnlyList<ClientKeyConfig> Keys);
+public sealed record AuthConfig(ValueList<ClientKeyConfig> Keys);
 
 /// <param name="Name">Appears in logs, metrics and completion records; the key itself never does.</param>
 /// <param name="Models">Glob allow-list ("openai/*", "smart"); null = every model.</param>
 /// <param name="DisabledReason">Set when the key's variable is unset: the key is refused, with a start-up warning.</param>
-public sealed record ClientKeyConfig(string Name, Secret? Key, IReadOnlyList<string>? Models, int? Rpm, long? Tpm, int? MaxConcurrent, string? DisabledReason);
+public sealed record ClientKeyConfig(string Name, Secret? Key, ValueList<string>? Models, int? Rpm, long? Tpm, int? MaxConcurrent, string? DisabledReason);
 
 public enum RequestLogFormat
 {
@@ -233,7 +233,7 @@ public sealed record RequestLogConfig(RequestLogFormat Format);
 /// <summary>Gateway-wide rules for client headers on their way to providers (per-provider additions are provider.headers).</summary>
 /// <param name="DropFromClient">Never forwarded, even when otherwise allowed.</param>
 /// <param name="ForwardFromClient">Forwarded in addition to the built-in allow-list (credentials can never be added).</param>
-public sealed record HeaderRulesConfig(IReadOnlyList<string> DropFromClient, IReadOnlyList<string> ForwardFromClient)
+public sealed record HeaderRulesConfig(ValueList<string> DropFromClient, ValueList<string> ForwardFromClient)
 {
     public static readonly HeaderRulesConfig Default = new([], []);
 }
@@ -258,7 +258,16 @@ public sealed record ElasticsearchConfig(Uri Url, string Index, Secret? ApiKey, 
 /// <summary>Regex redaction of generated text (delta.content of SSE events, message content of JSON answers).</summary>
 /// <param name="Models">Glob list of requested models it applies to; null = all.</param>
 /// <param name="MaxMatchChars">The longest text a pattern can match: a stream holds back this many characters so a match split across events is still caught.</param>
-public sealed record RedactConfig(IReadOnlyList<System.Text.RegularExpressions.Regex> Patterns, string Replacement, IReadOnlyList<string>? Models, int MaxMatchChars);
+public sealed record RedactConfig(ValueList<System.Text.RegularExpressions.Regex> Patterns, string Replacement, ValueList<string>? Models, int MaxMatchChars)
+{
+    // A Regex compares by reference: two configs with the same patterns are the same config.
+    public bool Equals(RedactConfig? other) =>
+        other is not null && Replacement == other.Replacement && Equals(Models, other.Models) && MaxMatchChars == other.MaxMatchChars
+        && Patterns.Count == other.Patterns.Count
+        && Patterns.Zip(other.Patterns).All(pair => pair.First.ToString() == pair.Second.ToString() && pair.First.Options == pair.Second.Options);
+
+    public override int GetHashCode() => HashCode.Combine(Replacement, Models, MaxMatchChars, Patterns.Count);
+}
 
 
 /// <param name="IncludeInStreams">Ask providers for the final usage chunk (stream_options.include_usage) on chat streams

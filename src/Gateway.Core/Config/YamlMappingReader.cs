@@ -41,6 +41,32 @@ internal sealed class YamlMappingReader
         }
     }
 
+    /// <summary>
+    /// Reports keys that differ only in case, naming both with their lines: such names (providers, strategies) are
+    /// matched case-insensitively, so two of them could never both be reached.
+    /// </summary>
+    public void ReportCaseDuplicates(string what)
+    {
+        var seen = new Dictionary<string, (string Key, int Line)>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in _node.Children)
+        {
+            if (entry.Key is not YamlScalarNode { Value: { } key })
+            {
+                continue;
+            }
+            int line = (int)entry.Key.Start.Line;
+            if (seen.TryGetValue(key, out var first))
+            {
+                _errors.Add(new ConfigError(Child(key), line,
+                    $"{what} '{key}' (line {line}) and '{first.Key}' (line {first.Line}) differ only in case; {what} names are matched case-insensitively"));
+            }
+            else
+            {
+                seen[key] = (key, line);
+            }
+        }
+    }
+
     public string Child(string key) => Path.Length == 0 ? key : Path + "." + key;
 
     public void Error(string key, YamlNode? node, string message) =>

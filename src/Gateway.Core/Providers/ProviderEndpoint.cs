@@ -107,16 +107,6 @@ public sealed class ProviderEndpoint
         }
     }
 
-    /// <summary>Whether a newer config's provider can keep this endpoint (and its connections): every setting equal.</summary>
-    public bool HasSameSettings(ProviderConfig other)
-    {
-        var mine = Config;
-        return mine.Name == other.Name && mine.Type == other.Type && mine.BaseUrl == other.BaseUrl
-            && mine.ApiKey?.Reveal() == other.ApiKey?.Reveal()
-            && mine.Headers.Count == other.Headers.Count
-            && mine.Headers.Zip(other.Headers).All(pair => pair.First.Key == pair.Second.Key && pair.First.Value.Reveal() == pair.Second.Value.Reveal())
-            && mine.Timeout == other.Timeout && mine.ConnectTimeout == other.ConnectTimeout
-            && mine.Models.SequenceEqual(other.Models) && mine.DiscoverModels == other.DiscoverModels
-            && mine.Resilience == other.Resilience;
-    }
+    /// <summary>Whether a newer config's provider can keep this endpoint (and its connections): the same settings, by value.</summary>
+    public bool HasSameSettings(ProviderConfig other) => Config == other;
 }

@@ -8,10 +8,19 @@ internal static class ConfigDiff
     public static string Describe(GatewayConfig before, GatewayConfig after)
     {
         var parts = new List<string>();
-        Compare(parts, "providers", before.Providers.ToDictionary(p => p.Name, Signature), after.Providers.ToDictionary(p => p.Name, Signature));
-        Compare(parts, "strategies", before.Strategies.ToDictionary(s => s.Name, Signature), after.Strategies.ToDictionary(s => s.Name, Signature));
-        Compare(parts, "keys", (before.Auth?.Keys ?? []).ToDictionary(k => k.Name, Signature), (after.Auth?.Keys ?? []).ToDictionary(k => k.Name, Signature));
+        Compare(parts, "providers", before.Providers.ToDictionary(p => p.Name, p => (object)p), after.Providers.ToDictionary(p => p.Name, p => (object)p));
+        Compare(parts, "strategies", before.Strategies.ToDictionary(s => s.Name, s => (object)s), after.Strategies.ToDictionary(s => s.Name, s => (object)s));
+        Compare(parts, "keys", (before.Auth?.Keys ?? []).ToDictionary(k => k.Name, k => (object)k), (after.Auth?.Keys ?? []).ToDictionary(k => k.Name, k => (object)k));
         return parts.Count == 0 ? "no routing, provider or key changes" : string.Join("; ", parts);
+    }
+
+    /// <summary>What a reload switches off without being an error: said at Warning, so it is never silent.</summary>
+    public static IEnumerable<string> Warnings(GatewayConfig after)
+    {
+        if (after.Admin?.DisabledReason is { } reason)
+        {
+            yield return $"the admin endpoints are DISABLED ({reason})";
+        }
     }
 
     /// <summary>Changes a running listener cannot take: they are reported, and wait for a restart.</summary>
@@ -36,11 +45,12 @@ internal static class ConfigDiff
         }
     }
 
-    private static void Compare(List<string> parts, string what, Dictionary<string, string> before, Dictionary<string, string> after)
+    /// <summary>Config records compare by value (secrets in constant time): "changed" is their inequality.</summary>
+    private static void Compare(List<string> parts, string what, Dictionary<string, object> before, Dictionary<string, object> after)
     {
         var added = after.Keys.Where(k => !before.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
         var removed = before.Keys.Where(k => !after.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
-        var changed = after.Keys.Where(k => before.TryGetValue(k, out var old) && old != after[k]).Order(StringComparer.Ordinal).ToList();
+        var changed = after.Keys.Where(k => before.TryGetValue(k, out var old) && !Equals(old, after[k])).Order(StringComparer.Ordinal).ToList();
         if (added.Count + removed.Count + changed.Count == 0)
         {
             return;
@@ -60,19 +70,4 @@ internal static class ConfigDiff
         }
         parts.Add(text);
     }
-
-    // Secrets enter a signature only as a hash, so "changed" is detected without a key ever reaching a string that could be logged.
-    private static string Signature(ProviderConfig p) => string.Join("|",
-        p.Type, p.BaseUrl, Hash(p.ApiKey), string.Join(",", p.Headers.Select(h => h.Key + "=" + Hash(h.Value))), p.Timeout, p.ConnectTimeout,
-        p.Enabled, p.DisabledReason, string.Join(",", p.Models), p.DiscoverModels, p.Resilience);
-
-    private static string Signature(StrategyConfig s) => string.Join("|",
-        s.Mode, string.Join(",", s.Targets.Select(t => t + "*" + t.Weight)), s.FallbackOn.Classes, string.Join(",", s.FallbackOn.Statuses),
-        string.Join(",", s.FallbackOn.ErrorCodes), s.RateLimited, s.OnInterrupt, s.Deadline);
-
-    private static string Signature(ClientKeyConfig k) => string.Join("|",
-        Hash(k.Key), k.Models is null ? "*" : string.Join(",", k.Models), k.Rpm, k.Tpm, k.MaxConcurrent, k.DisabledReason);
-
-    private static string Hash(Secret? secret) =>
-        secret is null ? "-" : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret.Reveal())));
 }

@@ -150,6 +150,10 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
             {
                 LogNeedsRestart(_logger, warning);
             }
+            foreach (var warning in ConfigDiff.Warnings(config))
+            {
+                LogReloadWarning(_logger, warning);
+            }
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -186,7 +190,11 @@ internal sealed partial class ConfigReloader : IHostedService, IDisposable
     [LoggerMessage(200, LogLevel.Information, "config reloaded ({Trigger}), revision {Revision}: {Diff}")]
     private static partial void LogReloaded(ILogger logger, string trigger, long revision, string diff);
 
-    [LoggerMessage(201, LogLevel.Error, "config reload ({Trigger}) rejected, the previous config keeps serving: {Count} error(s): {Errors}")]
+    [LoggerMessage(203, LogLevel.Warning, "config reload: {Warning}")]
+    private static partial void LogReloadWarning(ILogger logger, string warning);
+
+    // Warning, not Error: a rejected file is an operator's mistake the gateway handled (Error means a gateway bug).
+    [LoggerMessage(201, LogLevel.Warning, "config reload ({Trigger}) rejected, the previous config keeps serving: {Count} error(s): {Errors}")]
     private static partial void LogReloadFailed(ILogger logger, string trigger, int count, string errors);
 
     [LoggerMessage(202, LogLevel.Warning, "config reload: {Change} takes effect only after a restart")]

@@ -30,6 +30,6 @@ internal static partial class ErrorBarrierMiddleware
         }
     };
 
-    [LoggerMessage(200, LogLevel.Error, "Request {RequestId}: unhandled gateway error")]
+    [LoggerMessage(901, LogLevel.Error, "Request {RequestId}: unhandled gateway error")]
     private static partial void UnhandledError(ILogger logger, string requestId, Exception exception);
 }

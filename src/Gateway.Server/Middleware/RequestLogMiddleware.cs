@@ -127,6 +127,6 @@ internal static partial class RequestLogMiddleware
         }
     }
 
-    [LoggerMessage(100, LogLevel.Information, "{Line}")]
+    [LoggerMessage(110, LogLevel.Information, "{Line}")]
     private static partial void LogRequest(ILogger logger, string line);
 }
