@@ -120,6 +120,47 @@ public sealed class ReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task Reload_RetiresTheLimitersOfRemovedAndChangedKeys_OnceTheirLastRequestEnded()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var environment = TestGateway.Environment(("A_KEY", "team-a-key-0123456789"), ("B_KEY", "team-b-key-0123456789"));
+        static string Auth(int rpmA, bool withB) =>
+            "auth:\n  keys:\n    - { name: team-a, key: \"${A_KEY}\", rpm: " + rpmA + " }\n"
+            + (withB ? "    - { name: team-b, key: \"${B_KEY}\", rpm: 5, max_concurrent: 2 }\n" : "");
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl), Auth(100, true)), environment);
+        Action<HttpRequestMessage> As(string key) => r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using (await gateway.PostAsync("/v1/chat/completions", """{"model":"a/m"}""", As("team-b-key-0123456789")))
+        {
+        }
+        // team-a's request is still in flight when the reload lands.
+        var slow = gateway.PostAsync("/v1/chat/completions", """{"model":"a/m","mock":{"delay_ms":800}}""", As("team-a-key-0123456789"));
+        await mock.NextArrivalAsync(TimeSpan.FromSeconds(10));
+        await mock.NextArrivalAsync(TimeSpan.FromSeconds(10));
+        var limiters = gateway.Host.Services.GetRequiredService<Gateway.Server.Middleware.KeyLimiters>();
+        var keys = gateway.Host.Snapshots.Current.Keys.Keys;
+        var oldA = limiters.Existing(keys.Single(k => k.Name == "team-a"))!;
+        var oldB = limiters.Existing(keys.Single(k => k.Name == "team-b"))!;
+
+        var reloaded = gateway.NextSnapshotAsync();
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl), Auth(200, false)));
+        await reloaded;
+
+        Assert.True(oldB.IsDisposed);
+        Assert.False(oldA.IsDisposed);
+        Assert.Equal(0, limiters.Count);
+        using (var answer = await slow)
+        {
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+        Assert.True(oldA.IsDisposed);
+        using var fresh = await gateway.PostAsync("/v1/chat/completions", """{"model":"a/m"}""", As("team-a-key-0123456789"));
+        Assert.Equal("200", fresh.Headers.GetValues("x-ratelimit-limit-requests").Single());
+        Assert.Equal(1, limiters.Count);
+        using var removed = await gateway.PostAsync("/v1/chat/completions", """{"model":"a/m"}""", As("team-b-key-0123456789"));
+        Assert.Equal(HttpStatusCode.Unauthorized, removed.StatusCode);
+    }
+
+    [Fact]
     public async Task InvalidEdit_KeepsTheOldConfigServing_AndReportsTheError()
     {
         await using var mock = await MockProviderServer.StartAsync();

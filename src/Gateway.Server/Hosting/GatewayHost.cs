@@ -125,7 +125,13 @@ internal sealed class GatewayHost : IAsyncDisposable
             options.ClientFactory ?? new ProviderClientFactory(),
             sp.GetRequiredService<ProviderHealthRegistry>(),
             revision => new ResponsePipeline(ResponseMiddleware(sp, revision, limiters, time, options.ResponseMiddleware), sp.GetRequiredService<CompletionQueue>(), time)));
-        builder.Services.AddSingleton(sp => new SnapshotHolder(sp.GetRequiredService<SnapshotBuilder>().Build(config)));
+        builder.Services.AddSingleton(sp =>
+        {
+            var holder = new SnapshotHolder(sp.GetRequiredService<SnapshotBuilder>().Build(config));
+            // Limiters live by key name outside the snapshots: a reload drops those of removed or changed keys.
+            holder.Published += snapshot => limiters.Retain(snapshot.Config.Auth);
+            return holder;
+        });
         builder.Services.AddSingleton(sp => new ModelCatalogHolder(ModelRefresher.Initial(sp.GetRequiredService<SnapshotHolder>().Current)));
         builder.Services.AddSingleton<ReloadStatus>();
         builder.Services.AddSingleton(sp => new ConfigReloader(

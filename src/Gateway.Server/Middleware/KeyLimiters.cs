@@ -7,7 +7,8 @@ namespace Gateway.Server.Middleware;
 
 /// <summary>
 /// The limiters of every gateway key, by key name, outside the config snapshot: a reload that keeps a key with the
-/// same limits keeps its counters; changed limits start fresh.
+/// same limits keeps its counters; changed limits start fresh. A replaced or removed key's limiter is retired (its
+/// replenishment timer stopped) once the last request using it has ended.
 /// </summary>
 internal sealed class KeyLimiters
 {
@@ -16,22 +17,61 @@ internal sealed class KeyLimiters
 
     public KeyLimiters(TimeProvider time) => _time = time;
 
-    /// <summary>Null when the key has no limits.</summary>
-    public KeyLimiter? For(ClientKey key)
+    /// <summary>Keys with limits now (for tests and /readyz-style checks).</summary>
+    public int Count => _byName.Count;
+
+    /// <summary>
+    /// The key's limiter, entered for one request (call <see cref="KeyLimiter.Exit"/> when it ends); null when the
+    /// key has no limits.
+    /// </summary>
+    public KeyLimiter? Enter(ClientKey key)
     {
         var config = key.Config;
         if (config.Rpm is null && config.Tpm is null && config.MaxConcurrent is null)
         {
             return null;
         }
-        var limiter = _byName.GetOrAdd(key.Name, static (_, state) => new KeyLimiter(state.config, state.time), (config, time: _time));
-        if (limiter.Matches(config))
+        while (true)
         {
-            return limiter;
+            var limiter = _byName.GetOrAdd(key.Name, static (_, state) => new KeyLimiter(state.config, state.time), (config, time: _time));
+            if (!limiter.Matches(config))
+            {
+                // Limits changed by a reload: this request's snapshot has the new ones.
+                if (_byName.TryUpdate(key.Name, new KeyLimiter(config, _time), limiter))
+                {
+                    limiter.Retire();
+                }
+                continue;
+            }
+            if (limiter.TryEnter())
+            {
+                return limiter;
+            }
         }
-        var fresh = new KeyLimiter(config, _time);
-        _byName[key.Name] = fresh;
-        return fresh;
+    }
+
+    /// <summary>The key's current limiter without creating one (charging tokens after an answer).</summary>
+    public KeyLimiter? Existing(ClientKey key) =>
+        _byName.TryGetValue(key.Name, out var limiter) && limiter.Matches(key.Config) ? limiter : null;
+
+    /// <summary>After a reload: limiters of keys that are gone or whose limits changed are dropped and retired.</summary>
+    public void Retain(AuthConfig? auth)
+    {
+        foreach (var (name, limiter) in _byName)
+        {
+            ClientKeyConfig? kept = null;
+            foreach (var key in auth?.Keys ?? [])
+            {
+                if (key.Name == name)
+                {
+                    kept = key;
+                }
+            }
+            if ((kept is null || !limiter.Matches(kept)) && _byName.TryRemove(new KeyValuePair<string, KeyLimiter>(name, limiter)))
+            {
+                limiter.Retire();
+            }
+        }
     }
 }
 
@@ -73,6 +113,40 @@ internal sealed class KeyLimiter
     public int? RequestLimit => _config.Rpm;
 
     public bool Matches(ClientKeyConfig config) => config.Rpm == _config.Rpm && config.Tpm == _config.Tpm && config.MaxConcurrent == _config.MaxConcurrent;
+
+    // One use for the registry that holds it, one per request in flight: the last one out disposes the limiters.
+    private int _uses = 1;
+
+    /// <summary>True once the limiters are disposed (the limiter was retired and its last request ended).</summary>
+    public bool IsDisposed => Volatile.Read(ref _uses) == 0;
+
+    /// <summary>One more request uses this limiter; false when it was retired and disposed already.</summary>
+    public bool TryEnter()
+    {
+        int uses = Volatile.Read(ref _uses);
+        while (uses > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _uses, uses + 1, uses);
+            if (seen == uses)
+            {
+                return true;
+            }
+            uses = seen;
+        }
+        return false;
+    }
+
+    public void Exit()
+    {
+        if (Interlocked.Decrement(ref _uses) == 0)
+        {
+            Requests?.Dispose();
+            Concurrency?.Dispose();
+        }
+    }
+
+    /// <summary>The registry let go of it (replaced or removed): disposed when its last request ends.</summary>
+    public void Retire() => Exit();
 }
 
 /// <summary>Tokens per minute: a fixed one-minute window charged with each answer's usage once it is known.</summary>

@@ -12,13 +12,24 @@ namespace Gateway.Server.Middleware;
 internal static class RateLimitMiddleware
 {
     public static Func<RequestDelegate, RequestDelegate> Create(KeyLimiters limiters) => next => context =>
-        GatewayRequest.Of(context) is { Caller: { } caller } request && limiters.For(caller) is { } limiter
+        GatewayRequest.Of(context) is { Caller: { } caller } request && limiters.Enter(caller) is { } limiter
             ? LimitAsync(next, context, request, caller, limiter)
             : next(context);
 
     private static async Task LimitAsync(RequestDelegate next, HttpContext context, GatewayRequest request, Gateway.Core.Access.ClientKey caller, KeyLimiter limiter)
     {
+        try
+        {
+            await LimitCoreAsync(next, context, request, caller, limiter);
+        }
+        finally
+        {
+            limiter.Exit();
+        }
+    }
 
+    private static async Task LimitCoreAsync(RequestDelegate next, HttpContext context, GatewayRequest request, Gateway.Core.Access.ClientKey caller, KeyLimiter limiter)
+    {
         using var concurrency = limiter.Concurrency?.AttemptAcquire();
         if (concurrency is { IsAcquired: false })
         {

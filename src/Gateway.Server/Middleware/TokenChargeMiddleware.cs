@@ -24,7 +24,7 @@ internal sealed class TokenChargeMiddleware : IResponseMiddleware
     {
         if (response.Usage is { } usage && response.Start.Caller is { } caller)
         {
-            _limiters.For(caller)?.Tokens?.Charge(usage.TotalTokens);
+            _limiters.Existing(caller)?.Tokens?.Charge(usage.TotalTokens);
         }
         return ValueTask.CompletedTask;
     }
