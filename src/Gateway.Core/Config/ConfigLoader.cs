@@ -84,7 +84,7 @@ public static class ConfigLoader
     {
         if (server is null)
         {
-            return new ServerConfig("127.0.0.1", 8080, ServerConfig.DefaultMaxRequestBodyBytes, ServerConfig.DefaultDrainTimeout, null);
+            return new ServerConfig("127.0.0.1", 8080, ServerConfig.DefaultMaxRequestBodyBytes, ServerConfig.DefaultDrainTimeout, null, null, ConnectionLimits.Default);
         }
         var host = server.String("host") ?? "127.0.0.1";
         if (host != "localhost" && !System.Net.IPAddress.TryParse(host, out _))
@@ -114,8 +114,23 @@ public static class ConfigLoader
             }
         }
         var overload = ReadOverload(server.Mapping("overload"));
+        var limits = ReadLimits(server.Mapping("limits"));
         server.ReportUnknownKeys();
-        return new ServerConfig(host, port, maxBody, drain, tls, overload);
+        return new ServerConfig(host, port, maxBody, drain, tls, overload, limits);
+    }
+
+    private static ConnectionLimits ReadLimits(YamlMappingReader? limits)
+    {
+        var d = ConnectionLimits.Default;
+        if (limits is null)
+        {
+            return d;
+        }
+        var maxConnections = limits.Integer("max_connections", 1, 10_000_000);
+        var keepAlive = limits.Duration("keep_alive_timeout", TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) ?? d.KeepAliveTimeout;
+        var headers = limits.Duration("request_headers_timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)) ?? d.RequestHeadersTimeout;
+        limits.ReportUnknownKeys();
+        return new ConnectionLimits(maxConnections, keepAlive, headers);
     }
 
     private static OverloadConfig? ReadOverload(YamlMappingReader? overload)

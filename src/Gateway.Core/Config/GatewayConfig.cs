@@ -38,7 +38,8 @@ public sealed record ServerConfig(
     long MaxRequestBodyBytes,
     TimeSpan DrainTimeout,
     TlsConfig? Tls,
-    OverloadConfig? Overload = null)
+    OverloadConfig? Overload = null,
+    ConnectionLimits? Limits = null)
 {
     public const long DefaultMaxRequestBodyBytes = 16 * 1024 * 1024;
     public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(30);
@@ -51,6 +52,15 @@ public sealed record ServerConfig(
 /// <param name="MaxMemoryBytes">The process's resident memory above which new requests are refused; 0: see <paramref name="MaxMemoryPercent"/>.</param>
 /// <param name="MaxMemoryPercent">The same limit as a percentage of the memory the process may use (the container's limit, else the RAM); 0: no memory limit.</param>
 public sealed record OverloadConfig(long MaxConcurrentRequests, long MaxMemoryBytes, int MaxMemoryPercent);
+
+/// <summary>Client connections (Kestrel's limits): how many at once, how long an idle one and its request headers may take.</summary>
+/// <param name="MaxConnections">Open client connections at most; past it new connections are closed at once, in-flight work untouched. Null: no cap.</param>
+/// <param name="KeepAliveTimeout">An idle kept-alive connection is closed after this.</param>
+/// <param name="RequestHeadersTimeout">A request's headers must arrive within this (slow-header clients are cut).</param>
+public sealed record ConnectionLimits(long? MaxConnections, TimeSpan KeepAliveTimeout, TimeSpan RequestHeadersTimeout)
+{
+    public static readonly ConnectionLimits Default = new(null, TimeSpan.FromSeconds(130), TimeSpan.FromSeconds(10));
+}
 
 public sealed record TlsConfig(string CertificatePath, string KeyPath);
 

@@ -35,6 +35,10 @@ internal static class ConfigDiff
         {
             yield return "server.drain_timeout";
         }
+        if (!Equals(a.Limits ?? ConnectionLimits.Default, b.Limits ?? ConnectionLimits.Default))
+        {
+            yield return "server.limits";
+        }
         if (!Equals(before.CompletionLog, after.CompletionLog))
         {
             yield return "completion_log";

@@ -272,7 +272,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         kestrel.AddServerHeader = false;
         // The proxy enforces max_request_body_bytes itself so that the client gets an OpenAI-shaped 413.
         kestrel.Limits.MaxRequestBodySize = null;
-        kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        var limits = server.Limits ?? ConnectionLimits.Default;
+        kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+        kestrel.Limits.KeepAliveTimeout = limits.KeepAliveTimeout;
+        kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
         kestrel.RequestHeaderEncodingSelector = ConnectionHeaderDecoding.Select;
 
         X509Certificate2? certificate = server.Tls is { } tls
