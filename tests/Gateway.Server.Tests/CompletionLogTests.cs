@@ -100,6 +100,54 @@ public sealed class CompletionLogTests : IDisposable
     }
 
     [Fact]
+    public async Task BulkSink_PartialFailure_RetriesOnlyTheItemsAnswered429Or5xx_AndReportsTheRefusedOnes()
+    {
+        // 4 records: #0 written, #1 refused for good (mapping), #2 answered 429 then written, #3 answered 503 twice then written.
+        await using var elastic = await FakeBulkEndpoint.StartAsync();
+        elastic.ItemStatuses.Enqueue([201, 400, 429, 503]);
+        elastic.ItemStatuses.Enqueue([201, 503]);
+        var config = new ElasticsearchConfig(elastic.Url, "idx", null, 10, TimeSpan.FromMilliseconds(50));
+        await using var sink = new BulkSink(config, TimeProvider.System, backoff: TimeSpan.FromMilliseconds(10));
+
+        var result = await sink.WriteAsync(["""{"n":0}"""u8.ToArray(), """{"n":1}"""u8.ToArray(), """{"n":2}"""u8.ToArray(), """{"n":3}"""u8.ToArray()], CancellationToken.None);
+
+        Assert.Equal(1, result.Rejected);
+        Assert.Equal(0, result.Exhausted);
+        Assert.Equal("400 mapper_parsing_exception: failed to parse item 1", result.FirstReason);
+        var bodies = elastic.Requests.Select(r => string.Join(",", r.Body.Split('\n').Where(l => l.StartsWith("{\"n\"", StringComparison.Ordinal)))).ToList();
+        Assert.Equal(["{\"n\":0},{\"n\":1},{\"n\":2},{\"n\":3}", "{\"n\":2},{\"n\":3}", "{\"n\":3}"], bodies);
+    }
+
+    [Fact]
+    public async Task CompletionLog_CountsAndLogsRefusedRecords_ByReason_OncePerBatch()
+    {
+        await using var elastic = await FakeBulkEndpoint.StartAsync();
+        elastic.ItemStatuses.Enqueue([400, 400, 429]);
+        for (int i = 0; i < 4; i++)
+        {
+            elastic.ItemStatuses.Enqueue([429]);
+        }
+        var config = new CompletionLogConfig(CompletionSink.Elasticsearch, "unused", 1 << 20, false,
+            new ElasticsearchConfig(elastic.Url, "idx", null, 3, TimeSpan.FromSeconds(10)), QueueCapacity: 10);
+        var logs = new LogCollector();
+        await using (var writer = new CompletionLogWriter(config, new BulkSink(config.Elasticsearch!, TimeProvider.System, TimeSpan.FromMilliseconds(5)), TimeProvider.System, logs.CreateLogger("test")))
+        {
+            var batch = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            writer.BatchDone += () => batch.TrySetResult();
+            writer.Enqueue("{}"u8.ToArray());
+            writer.Enqueue("{}"u8.ToArray());
+            writer.Enqueue("{}"u8.ToArray());
+            await batch.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.Equal(2, writer.DroppedFor(DropReason.Rejected));
+            Assert.Equal(1, writer.DroppedFor(DropReason.RetriesExhausted));
+            Assert.Equal(0, writer.Written);
+        }
+        var line = Assert.Single(logs.Lines, l => l.Contains("completion_log", StringComparison.Ordinal));
+        Assert.Contains("refused 3 of a batch of 3 records; first reason: 400 mapper_parsing_exception: failed to parse item 0", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ElasticsearchSink_ReceivesTheGatewaysRecords()
     {
         await using var elastic = await FakeBulkEndpoint.StartAsync();
@@ -142,16 +190,18 @@ public sealed class CompletionLogTests : IDisposable
 
         Assert.True(elapsed < TimeSpan.FromSeconds(1), $"enqueueing took {elapsed}");
         Assert.Equal(18, writer.Dropped);
+        Assert.Equal(18, writer.DroppedFor(DropReason.QueueFull));
     }
 
     private sealed class BlockingSink(Task release) : ICompletionSink
     {
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async ValueTask WriteAsync(IReadOnlyList<byte[]> records, CancellationToken cancellationToken)
+        public async ValueTask<SinkResult> WriteAsync(IReadOnlyList<byte[]> records, CancellationToken cancellationToken)
         {
             Entered.TrySetResult();
             await release;
+            return SinkResult.Written;
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

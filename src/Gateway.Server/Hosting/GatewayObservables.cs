@@ -25,8 +25,13 @@ internal sealed class GatewayObservables : IDisposable
         if (completionLog is not null)
         {
             _meter.CreateObservableGauge("gateway.completion_log.queue.depth", () => completionLog.Depth, "{record}", "Completion records waiting for the sink.");
-            _meter.CreateObservableCounter("gateway.completion_log.dropped", () => completionLog.Dropped, "{record}",
-                "Completion records dropped: the queue was full or the sink gave up on their batch.");
+            _meter.CreateObservableCounter("gateway.completion_log.dropped", () => new[]
+            {
+                Dropped(completionLog, DropReason.QueueFull, "queue_full"),
+                Dropped(completionLog, DropReason.SinkFailed, "sink_failed"),
+                Dropped(completionLog, DropReason.Rejected, "rejected"),
+                Dropped(completionLog, DropReason.RetriesExhausted, "retries_exhausted"),
+            }, "{record}", "Completion records dropped, by reason: the queue was full, the sink gave up on the batch, refused a record for good, or for now on every try.");
         }
         _meter.CreateObservableCounter("gateway.config.reloads", () => new[]
         {
@@ -34,6 +39,9 @@ internal sealed class GatewayObservables : IDisposable
             new Measurement<long>(reloads.Failed, new KeyValuePair<string, object?>("result", "error")),
         }, "{reload}", "Config reloads by result.");
     }
+
+    private static Measurement<long> Dropped(CompletionLogWriter writer, DropReason reason, string label) =>
+        new(writer.DroppedFor(reason), new KeyValuePair<string, object?>("reason", label));
 
     private static IEnumerable<Measurement<int>> CircuitStates(SnapshotHolder snapshots)
     {

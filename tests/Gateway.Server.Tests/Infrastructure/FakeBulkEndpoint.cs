@@ -21,6 +21,9 @@ public sealed class FakeBulkEndpoint : IAsyncDisposable
 
     public ConcurrentQueue<(string Authorization, string ContentType, string Body, int Status)> Requests { get; } = new();
 
+    /// <summary>Scripted per-item answers: a request meets the next entry with 200, "errors": true and these item statuses in order.</summary>
+    public ConcurrentQueue<int[]> ItemStatuses { get; } = new();
+
     public static async Task<FakeBulkEndpoint> StartAsync(params int[] statuses)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -43,7 +46,21 @@ public sealed class FakeBulkEndpoint : IAsyncDisposable
         Requests.Enqueue((context.Request.Headers.Authorization.ToString(), context.Request.ContentType ?? "", body, status));
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
+        if (status == 200 && ItemStatuses.TryDequeue(out var items))
+        {
+            await context.Response.WriteAsync(ItemsAnswer(items));
+            return;
+        }
         await context.Response.WriteAsync(status == 200 ? """{"took":1,"errors":false,"items":[]}""" : """{"error":"busy"}""");
+    }
+
+    private static string ItemsAnswer(int[] statuses)
+    {
+        var items = statuses.Select((status, i) => status < 300
+            ? "{\"index\":{\"_index\":\"idx\",\"status\":" + status + ",\"result\":\"created\"}}"
+            : "{\"index\":{\"_index\":\"idx\",\"status\":" + status + ",\"error\":{\"type\":\""
+                + (status == 400 ? "mapper_parsing_exception" : "es_rejected_execution_exception") + "\",\"reason\":\"failed to parse item " + i + "\"}}}");
+        return "{\"took\":3,\"errors\":" + (statuses.Any(s => s >= 300) ? "true" : "false") + ",\"items\":[" + string.Join(",", items) + "]}";
     }
 
     public async ValueTask DisposeAsync()

@@ -7,8 +7,40 @@ namespace Gateway.Core.Responses.CompletionLog;
 /// <summary>Where completion records end up: a JSON-lines file, or an Elasticsearch/OpenSearch _bulk endpoint.</summary>
 public interface ICompletionSink : IAsyncDisposable
 {
-    /// <summary>Writes one batch; throws only when the batch could not be written after the sink's own retries.</summary>
-    ValueTask WriteAsync(IReadOnlyList<byte[]> records, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes one batch; throws only when the whole batch could not be written after the sink's own retries. Records
+    /// of the batch the sink refused one by one are reported in the result.
+    /// </summary>
+    ValueTask<SinkResult> WriteAsync(IReadOnlyList<byte[]> records, CancellationToken cancellationToken);
+}
+
+/// <summary>What became of a batch's records that were not written, item by item.</summary>
+/// <param name="Rejected">Refused for good by the sink (e.g. a mapping error).</param>
+/// <param name="Exhausted">Refused for now (429/5xx) on every try.</param>
+/// <param name="FirstReason">The first refusal's reason, for the one log line per batch.</param>
+public readonly record struct SinkResult(int Rejected, int Exhausted, string? FirstReason)
+{
+    public static SinkResult Written => default;
+
+    public SinkResult WithRejected(int count, string? reason) => count == 0 ? this : this with { Rejected = Rejected + count, FirstReason = FirstReason ?? reason };
+
+    public SinkResult WithExhausted(int count, string reason) => count == 0 ? this : this with { Exhausted = Exhausted + count, FirstReason = FirstReason ?? reason };
+}
+
+/// <summary>Why completion records were dropped (the reason label of gateway_completion_log_dropped_total).</summary>
+public enum DropReason
+{
+    /// <summary>The queue was full when the record was enqueued.</summary>
+    QueueFull,
+
+    /// <summary>The sink gave up on the whole batch.</summary>
+    SinkFailed,
+
+    /// <summary>The sink refused the record for good.</summary>
+    Rejected,
+
+    /// <summary>The sink refused the record for now on every try.</summary>
+    RetriesExhausted,
 }
 
 /// <summary>
@@ -24,7 +56,7 @@ public sealed partial class CompletionLogWriter : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Task _worker;
-    private long _dropped;
+    private readonly long[] _dropped = new long[4];
     private long _written;
 
     public CompletionLogWriter(CompletionLogConfig config, ICompletionSink sink, TimeProvider time, ILogger logger)
@@ -43,8 +75,12 @@ public sealed partial class CompletionLogWriter : IAsyncDisposable
         _worker = Task.Run(RunAsync);
     }
 
-    /// <summary>Records dropped: the queue was full, or the sink gave up on their batch.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Records dropped, for any reason.</summary>
+    public long Dropped => DroppedFor(DropReason.QueueFull) + DroppedFor(DropReason.SinkFailed) + DroppedFor(DropReason.Rejected) + DroppedFor(DropReason.RetriesExhausted);
+
+    public long DroppedFor(DropReason reason) => Interlocked.Read(ref _dropped[(int)reason]);
+
+    private void Drop(DropReason reason, long count) => Interlocked.Add(ref _dropped[(int)reason], count);
 
     public long Written => Interlocked.Read(ref _written);
 
@@ -57,7 +93,7 @@ public sealed partial class CompletionLogWriter : IAsyncDisposable
     {
         if (!_queue.Writer.TryWrite(record))
         {
-            Interlocked.Increment(ref _dropped);
+            Drop(DropReason.QueueFull, 1);
         }
     }
 
@@ -95,12 +131,18 @@ public sealed partial class CompletionLogWriter : IAsyncDisposable
             }
             try
             {
-                await _sink.WriteAsync(batch, CancellationToken.None);
-                Interlocked.Add(ref _written, batch.Count);
+                var result = await _sink.WriteAsync(batch, CancellationToken.None);
+                Interlocked.Add(ref _written, batch.Count - result.Rejected - result.Exhausted);
+                if (result.Rejected + result.Exhausted > 0)
+                {
+                    Drop(DropReason.Rejected, result.Rejected);
+                    Drop(DropReason.RetriesExhausted, result.Exhausted);
+                    LogRecordsDropped(_logger, result.Rejected + result.Exhausted, batch.Count, result.FirstReason ?? "refused");
+                }
             }
             catch (Exception e)
             {
-                Interlocked.Add(ref _dropped, batch.Count);
+                Drop(DropReason.SinkFailed, batch.Count);
                 LogBatchDropped(_logger, batch.Count, e.Message);
             }
             batch.Clear();
@@ -118,4 +160,7 @@ public sealed partial class CompletionLogWriter : IAsyncDisposable
 
     [LoggerMessage(30, LogLevel.Warning, "completion_log: dropped a batch of {Count} records: {Reason}")]
     private static partial void LogBatchDropped(ILogger logger, int count, string reason);
+
+    [LoggerMessage(31, LogLevel.Warning, "completion_log: the sink refused {Count} of a batch of {BatchSize} records; first reason: {Reason}")]
+    private static partial void LogRecordsDropped(ILogger logger, int count, int batchSize, string reason);
 }

@@ -18,7 +18,7 @@ public sealed class FileSink : ICompletionSink
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
     }
 
-    public async ValueTask WriteAsync(IReadOnlyList<byte[]> records, CancellationToken cancellationToken)
+    public async ValueTask<SinkResult> WriteAsync(IReadOnlyList<byte[]> records, CancellationToken cancellationToken)
     {
         foreach (var record in records)
         {
@@ -35,6 +35,7 @@ public sealed class FileSink : ICompletionSink
         {
             await _file.FlushAsync(cancellationToken);
         }
+        return SinkResult.Written;
     }
 
     private FileStream Open() => new(_path, FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024, useAsync: true);
