@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 using Gateway.Core.Responses;
@@ -26,6 +27,60 @@ public sealed class ResponseMiddlewareTests
                 return ValueTask.CompletedTask;
             });
         }
+    }
+
+    /// <summary>Replaces one byte with another in every event and body; at the end of a stream, adds one event of its own.</summary>
+    private sealed class ByteSwap(byte from, byte to, string? finalEvent = null) : IResponseMiddleware, IBodyTransform
+    {
+        public ResponseHook OnResponse(ResponseStart response) => new(Transform: this);
+
+        public void TransformEvent(ReadOnlySpan<byte> data, System.Buffers.IBufferWriter<byte> output)
+        {
+            output.Write("data: "u8);
+            output.Write(Swap(data));
+            output.Write("\n\n"u8);
+        }
+
+        public void Finish(System.Buffers.IBufferWriter<byte> output)
+        {
+            if (finalEvent is not null)
+            {
+                output.Write(Encoding.UTF8.GetBytes("data: " + finalEvent + "\n\n"));
+            }
+        }
+
+        public void TransformBody(ReadOnlySpan<byte> body, System.Buffers.IBufferWriter<byte> output) => output.Write(Swap(body));
+
+        private byte[] Swap(ReadOnlySpan<byte> data)
+        {
+            var copy = data.ToArray();
+            copy.AsSpan().Replace(from, to);
+            return copy;
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TwoTransforms_Compose_InRegistrationOrder(bool stream)
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        // 'o' -> '0' by the first, then '0' -> 'O' by the second: only both, in this order, turn 'o' into 'O'.
+        var first = new ByteSwap((byte)'o', (byte)'0', finalEvent: """{"note":"f00"}""");
+        var second = new ByteSwap((byte)'0', (byte)'O');
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(("local", mock.BaseUrl)), responseMiddleware: [first, second]);
+        var body = stream ? """{"model":"local/m","stream":true}""" : """{"model":"local/m"}""";
+
+        using var response = await gateway.PostAsync("/v1/chat/completions", body);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        // The first transform's own final event (written with an 'o') passed through the second only.
+        const string finalEvent = "data: {\"note\":\"fOO\"}\n\n";
+        Assert.Equal(stream, text.EndsWith(finalEvent, StringComparison.Ordinal));
+        var upstreamPart = text.Replace(finalEvent, "", StringComparison.Ordinal);
+        Assert.True(!upstreamPart.Contains('o', StringComparison.Ordinal) && !upstreamPart.Contains('0', StringComparison.Ordinal), text);
+        Assert.Contains(stream ? "\"cOntent\":\"tOkO \"" : "HellO frOm the mOck", text, StringComparison.Ordinal);
     }
 
     [Theory]

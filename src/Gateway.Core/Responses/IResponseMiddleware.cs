@@ -20,7 +20,8 @@ public delegate ValueTask OnCompletion(CompletedResponse response);
 
 /// <param name="WantsBody">Tee the body into the completion buffer (capped by completion_buffer_max_bytes).</param>
 /// <param name="Completion">Called once the response ended.</param>
-/// <param name="Transform">Takes this response off the zero-copy path: its body passes through the transform.</param>
+/// <param name="Transform">Takes this response off the zero-copy path: its body passes through the transform. Several
+/// middleware's transforms on one response compose, in registration order.</param>
 public readonly record struct ResponseHook(bool WantsBody = false, OnCompletion? Completion = null, IBodyTransform? Transform = null);
 
 /// <summary>
@@ -29,7 +30,10 @@ public readonly record struct ResponseHook(bool WantsBody = false, OnCompletion?
 /// </summary>
 public interface IBodyTransform
 {
-    /// <summary>One event's data payload (JSON); writes the payload to send instead (possibly empty to drop the event).</summary>
+    /// <summary>
+    /// One event's data payload (JSON, or <c>[DONE]</c>); writes the complete events to send in its place
+    /// (<c>data: ...\n\n</c>; nothing drops the event).
+    /// </summary>
     void TransformEvent(ReadOnlySpan<byte> data, System.Buffers.IBufferWriter<byte> output);
 
     /// <summary>Before the stream ends: events to add (text held back so far), as complete "data: ...\n\n" events.</summary>

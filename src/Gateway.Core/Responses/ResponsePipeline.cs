@@ -54,6 +54,7 @@ internal sealed class ResponseTracking
     private readonly CompletionQueue _queue;
     private readonly TimeProvider _time;
     private readonly List<OnCompletion> _callbacks = [];
+    private List<IBodyTransform>? _transforms;
 
     public ResponseTracking(ResponseStart start, CompletionQueue queue, TimeProvider time)
     {
@@ -64,6 +65,7 @@ internal sealed class ResponseTracking
 
     public CompletionBuffer? Buffer { get; private set; }
 
+    /// <summary>The response's transform: the one registered, or several composed in registration order.</summary>
     public IBodyTransform? Transform { get; private set; }
 
     public void Add(ResponseHook hook, long bufferCap)
@@ -76,8 +78,19 @@ internal sealed class ResponseTracking
         {
             _callbacks.Add(hook.Completion);
         }
-        // Two transforms on one response run one after the other would need two event parsers; the first registered wins.
-        Transform ??= hook.Transform;
+        if (hook.Transform is { } transform)
+        {
+            // Transforms compose: each one sees what the ones registered before it wrote.
+            if (Transform is null)
+            {
+                Transform = transform;
+            }
+            else
+            {
+                (_transforms ??= [Transform]).Add(transform);
+                Transform = new TransformChain([.. _transforms]);
+            }
+        }
     }
 
     /// <summary>The response ended: hand it to the completion worker (or release it at once when there is nothing to run).</summary>

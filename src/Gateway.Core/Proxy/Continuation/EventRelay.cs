@@ -154,32 +154,8 @@ public sealed class EventRelay : IDisposable
         }
     }
 
-    /// <summary>Each data line goes through the transform, which writes whole events in its place; other lines pass.</summary>
-    private static void Transform(ReadOnlySpan<byte> events, Responses.IBodyTransform transform, IBufferWriter<byte> output)
-    {
-        while (!events.IsEmpty)
-        {
-            int newline = events.IndexOf((byte)'\n');
-            var line = newline < 0 ? events : events[..(newline + 1)];
-            events = events[line.Length..];
-            var content = line.TrimEnd("\r\n"u8);
-            if (!content.StartsWith("data:"u8))
-            {
-                // Comments and field lines pass; the blank line after a transformed data line is already written.
-                if (!content.IsEmpty)
-                {
-                    output.Write(line);
-                }
-                continue;
-            }
-            var payload = content[5..];
-            if (!payload.IsEmpty && payload[0] == (byte)' ')
-            {
-                payload = payload[1..];
-            }
-            transform.TransformEvent(payload, output);
-        }
-    }
+    private static void Transform(ReadOnlySpan<byte> events, Responses.IBodyTransform transform, IBufferWriter<byte> output) =>
+        Responses.TransformChain.ForEachData(events, transform, output);
 
     private static int LastEventEnd(ReadOnlySpan<byte> buffered)
     {
