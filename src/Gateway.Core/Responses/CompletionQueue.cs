@@ -12,7 +12,6 @@ public sealed partial class CompletionQueue
     private readonly Channel<PendingCompletion> _channel;
     private readonly ILogger _logger;
     private long _dropped;
-    private long _processed;
 
     public CompletionQueue(int capacity, ILogger<CompletionQueue> logger)
     {
@@ -28,8 +27,6 @@ public sealed partial class CompletionQueue
     public const int DefaultCapacity = 10_000;
 
     public long Dropped => Interlocked.Read(ref _dropped);
-
-    public long Processed => Interlocked.Read(ref _processed);
 
     public int Depth => _channel.Reader.Count;
 
@@ -89,7 +86,6 @@ public sealed partial class CompletionQueue
         finally
         {
             pending.Release();
-            Interlocked.Increment(ref _processed);
             LogProcessed(_logger, pending.Response.Start.RequestId);
         }
     }
