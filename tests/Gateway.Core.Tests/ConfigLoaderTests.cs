@@ -425,3 +425,32 @@ public sealed class ConfigIdentityTests
         Assert.Equal("***", new Secret("abc-123-xyz").ToString());
     }
 }
+
+public sealed class ModelPrefillConfigTests
+{
+    [Fact]
+    public void ModelPrefill_OverridesTheProvidersPrefill_FirstMatchingGlobWins()
+    {
+        var config = ConfigLoader.Parse("""
+            providers:
+              anthropic: { type: openai, base_url: "https://a.example/v1", prefill: true, model_prefill: { "claude-sonnet-4-6*": false, "claude-*": vllm } }
+            """, new EnvironmentExpander(_ => null)).Config!;
+        var resilience = config.Providers[0].Resilience;
+
+        Assert.Equal(PrefillMode.None, resilience.PrefillFor("claude-sonnet-4-6"));
+        Assert.Equal(PrefillMode.None, resilience.PrefillFor("claude-sonnet-4-6-20260101"));
+        Assert.Equal(PrefillMode.Vllm, resilience.PrefillFor("claude-3-7-sonnet"));
+        Assert.Equal(PrefillMode.Assistant, resilience.PrefillFor("gpt-4o"));
+    }
+
+    [Fact]
+    public void ModelPrefill_WithAnUnknownValue_IsAnError()
+    {
+        var result = ConfigLoader.Parse("""
+            providers:
+              anthropic: { type: openai, base_url: "https://a.example/v1", model_prefill: { "claude-*": maybe } }
+            """, new EnvironmentExpander(_ => null));
+
+        Assert.Contains("line 2: providers.anthropic.model_prefill.claude-*: expected false, true (or assistant) or vllm, got 'maybe'", result.Errors.Select(e => e.ToString()));
+    }
+}

@@ -193,6 +193,52 @@ public sealed class StreamCommitTests
     }
 
     [Fact]
+    public async Task OnInterruptContinue_SkipsAModelWhoseModelPrefillSaysNo_AndUsesTheProvidersOtherModel()
+    {
+        await using var first = await MockProviderServer.StartAsync(new MockBehavior { CloseAfter = 2 });
+        await using var second = await MockProviderServer.StartAsync();
+        const string strategies = """
+            strategies:
+              smart: { targets: [first/a, second/claude-sonnet-4-6, second/claude-3-7-sonnet], on_interrupt: continue }
+            """;
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(strategies,
+            ("first", first.BaseUrl, ""), ("second", second.BaseUrl, "prefill: true, model_prefill: { \"claude-sonnet-4-6*\": false }")));
+
+        using var response = await gateway.ChatAsync("""{"model":"smart","stream":true,"messages":[{"role":"user","content":"Count"}]}""");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+        var continuation = Assert.Single(second.Requests);
+        Assert.Equal("claude-3-7-sonnet", JsonDocument.Parse(continuation.Body).RootElement.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public async Task OnInterruptContinue_AModelThatRefusedAPrefill_IsNotAskedAgain_AndTheClientNeverSeesTheRefusal()
+    {
+        await using var first = await MockProviderServer.StartAsync(new MockBehavior { CloseAfter = 2 });
+        await using var refusing = await MockProviderServer.StartAsync(new MockBehavior { RejectPrefill = true });
+        await using var third = await MockProviderServer.StartAsync();
+        const string strategies = """
+            strategies:
+              smart: { targets: [first/a, refusing/b, third/c], on_interrupt: continue }
+            """;
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(strategies,
+            ("first", first.BaseUrl, "circuit: { failure_threshold: 100 }"), ("refusing", refusing.BaseUrl, "prefill: true"), ("third", third.BaseUrl, "prefill: true")));
+
+        for (int i = 0; i < 2; i++)
+        {
+            using var response = await gateway.ChatAsync("""{"model":"smart","stream":true,"messages":[{"role":"user","content":"Count"}]}""");
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("prefill", text, StringComparison.Ordinal);
+        }
+
+        Assert.Single(refusing.Requests);
+        Assert.Equal(2, third.Requests.Count);
+        Assert.Contains(gateway.Logs.Lines, l => l.Contains("refusing/b refused to continue a prefill; not asked again for 600s", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task OnInterruptContinue_NeverUsesATargetWithoutPrefill()
     {
         await using var first = await MockProviderServer.StartAsync(new MockBehavior { CloseAfter = 2 });

@@ -320,23 +320,33 @@ public static class ConfigLoader
             cooldown = circuit.Duration("cooldown", TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(24)) ?? cooldown;
             circuit.ReportUnknownKeys();
         }
-        var prefill = PrefillMode.None;
-        var prefillText = p.String("prefill");
-        switch (prefillText)
+        var prefill = ReadPrefill(p, "prefill", p.String("prefill"));
+        var modelPrefill = new List<KeyValuePair<string, PrefillMode>>();
+        if (p.Mapping("model_prefill") is { } models)
+        {
+            foreach (var (glob, node) in models.Entries)
+            {
+                var text = models.ScalarOf(glob, node, out _);
+                modelPrefill.Add(new(glob, ReadPrefill(models, glob, text)));
+            }
+        }
+        return new ProviderResilience(firstToken, idle, keepalive, retries, maxRetryWait, threshold, cooldown, prefill, modelPrefill.Count == 0 ? null : modelPrefill);
+    }
+
+    private static PrefillMode ReadPrefill(YamlMappingReader reader, string key, string? text)
+    {
+        switch (text)
         {
             case null or "false":
-                break;
+                return PrefillMode.None;
             case "true" or "assistant":
-                prefill = PrefillMode.Assistant;
-                break;
+                return PrefillMode.Assistant;
             case "vllm":
-                prefill = PrefillMode.Vllm;
-                break;
+                return PrefillMode.Vllm;
             default:
-                p.Error("prefill", p.Take("prefill"), $"expected false, true (or assistant) or vllm, got '{prefillText}'");
-                break;
+                reader.Error(key, reader.Take(key), $"expected false, true (or assistant) or vllm, got '{text}'");
+                return PrefillMode.None;
         }
-        return new ProviderResilience(firstToken, idle, keepalive, retries, maxRetryWait, threshold, cooldown, prefill);
     }
 
     private static List<string> ReadModelList(YamlMappingReader p)

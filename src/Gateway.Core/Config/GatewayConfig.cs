@@ -93,7 +93,8 @@ public sealed record ProviderConfig(
 /// <param name="MaxRetryWait">The longest Retry-After (and backoff) the gateway waits out inside one request.</param>
 /// <param name="FailureThreshold">Consecutive failures that open the circuit.</param>
 /// <param name="Cooldown">How long an open circuit keeps the provider out of rotation before one probe request.</param>
-/// <param name="Prefill">Whether and how this provider can continue a partial assistant message (mid-stream rescue).</param>
+/// <param name="Prefill">Whether and how this provider's models continue a partial assistant message (mid-stream rescue).</param>
+/// <param name="ModelPrefill">Per-model exceptions to <paramref name="Prefill"/>: model globs in order, the first match wins.</param>
 public sealed record ProviderResilience(
     TimeSpan FirstTokenTimeout,
     TimeSpan StreamIdleTimeout,
@@ -102,10 +103,24 @@ public sealed record ProviderResilience(
     TimeSpan MaxRetryWait,
     int FailureThreshold,
     TimeSpan Cooldown,
-    PrefillMode Prefill)
+    PrefillMode Prefill,
+    ValueList<KeyValuePair<string, PrefillMode>>? ModelPrefill = null)
 {
     public static readonly ProviderResilience Default = new(
         ProviderConfig.DefaultTimeout, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(15), 1, TimeSpan.FromSeconds(5), 3, TimeSpan.FromSeconds(30), PrefillMode.None);
+
+    /// <summary>How <paramref name="model"/> continues a prefill: its model_prefill entry, else the provider's prefill.</summary>
+    public PrefillMode PrefillFor(ReadOnlySpan<char> model)
+    {
+        foreach (var (glob, mode) in ModelPrefill ?? [])
+        {
+            if (Access.ModelGlob.Matches(glob, model))
+            {
+                return mode;
+            }
+        }
+        return Prefill;
+    }
 }
 
 public enum PrefillMode

@@ -22,4 +22,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(6, LogLevel.Warning, "Request {RequestId}: stream from {Provider} broke ({Reason}); continuing it on {Target}")]
     public static partial void StreamContinuing(ILogger logger, string requestId, string provider, string reason, string target);
+
+    [LoggerMessage(7, LogLevel.Information, "{Target} refused to continue a prefill; not asked again for {Duration}")]
+    public static partial void PrefillRefused(ILogger logger, string target, string duration);
 }

@@ -39,6 +39,20 @@ public sealed class ProviderHealth
 
     public string Name { get; }
 
+    /// <summary>How long a model that refused a prefill is not asked to continue a stream again.</summary>
+    public static readonly TimeSpan PrefillRejectionMemory = TimeSpan.FromMinutes(10);
+
+    // Models of this provider that refused a prefill, until when. Touched only when a continuation is attempted.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _prefillRejectedUntil = new(StringComparer.Ordinal);
+
+    /// <summary>The model refused a prefill within <see cref="PrefillRejectionMemory"/>: do not ask it to continue.</summary>
+    public bool RefusesPrefill(string model) =>
+        _prefillRejectedUntil.TryGetValue(model, out var until) && _time.GetTimestamp() < until;
+
+    /// <summary>The model answered a continuation with a 400/422: remember it for <see cref="PrefillRejectionMemory"/>.</summary>
+    public void RememberPrefillRefused(string model) =>
+        _prefillRejectedUntil[model] = _time.GetTimestamp() + (long)(PrefillRejectionMemory.TotalSeconds * _time.TimestampFrequency);
+
     /// <summary>Open, or half-open with its probe in flight: requests should go elsewhere if they can.</summary>
     public bool IsAvailable
     {

@@ -49,7 +49,9 @@ internal static class StreamRescue
         while (tracker.CanContinue && picker.TryNext(out var target, out var admission))
         {
             var provider = target.Provider;
-            var mode = provider.Config.Resilience.Prefill;
+            var model = target.QualifiedName[(provider.Name.Length + 1)..];
+            // Prefill is a property of the model: its model_prefill entry, and whether it refused one recently.
+            var mode = provider.Health.RefusesPrefill(model) ? PrefillMode.None : provider.Config.Resilience.PrefillFor(model);
             var request = mode == PrefillMode.None
                 ? null
                 : ContinuationBody.Build(body.Data, inspection, target.Model.Span, tracker.DeliveredText, mode);
@@ -78,6 +80,11 @@ internal static class StreamRescue
                 if (attempt.Status is >= 400 and < 500)
                 {
                     provider.Health.ReportSuccess(admission);
+                    if (attempt.Status is 400 or 422)
+                    {
+                        provider.Health.RememberPrefillRefused(model);
+                        GatewayLog.PrefillRefused(engine.Logger, target.QualifiedName, Durations.Format(ProviderHealth.PrefillRejectionMemory));
+                    }
                 }
                 else
                 {
