@@ -19,25 +19,19 @@ public static class FirstEvent
 {
     public static FirstEventKind Inspect(ReadOnlySpan<byte> buffered)
     {
-        while (true)
+        while (Sse.SseLineFramer.NextLine(ref buffered, out var line))
         {
-            int newline = buffered.IndexOf((byte)'\n');
-            if (newline < 0)
-            {
-                return FirstEventKind.NeedMore;
-            }
-            var line = buffered[..newline].TrimEnd((byte)'\r');
-            buffered = buffered[(newline + 1)..];
-            if (line.StartsWith("event:"u8) && line[6..].Trim((byte)' ').SequenceEqual("error"u8))
+            if (Sse.SseLine.TryGetField(line, "event"u8, out var name) && name.Trim((byte)' ').SequenceEqual("error"u8))
             {
                 return FirstEventKind.Error;
             }
-            if (line.StartsWith("data:"u8))
+            if (Sse.SseLine.TryGetData(line, out var payload))
             {
-                return IsErrorObject(line[5..]) ? FirstEventKind.Error : FirstEventKind.Content;
+                return IsErrorObject(payload) ? FirstEventKind.Error : FirstEventKind.Content;
             }
             // Blank lines, comments (": ping"), id: and retry: lines come before the first data.
         }
+        return FirstEventKind.NeedMore;
     }
 
     /// <summary>A JSON object with a top-level "error" and no "choices" (some providers stream {"error": ...} with status 200).</summary>

@@ -111,7 +111,7 @@ public sealed class ProxyEngine
             while (true)
             {
                 var remaining = Remaining(started, deadline);
-                if (remaining < MinAttemptTime && remaining != Timeout.InfiniteTimeSpan)
+                if (!ChainPolicy.MayStartAttempt(remaining))
                 {
                     provider.Health.Release(admission);
                     failures.Add(target, GatewayError.UpstreamTimeout, $"not tried: the strategy's deadline of {Durations.Format(deadline)} was reached", null);
@@ -145,33 +145,29 @@ public sealed class ProxyEngine
                 bool circuitOpened = ReportFailure(attempt);
                 GatewayLog.AttemptFailed(_logger, client.RequestId, provider.Name, attempts, attempt.Reason);
                 failures.Add(target, attempt.Error, attempt.Reason, attempt.RetryAfter);
-                var wait = TimeSpan.Zero;
-                bool retry = attempt.MayMoveOn
-                    && WillRetry(attempt, retries, resilience, strategy, picker, circuitOpened, Remaining(started, deadline), out wait);
-                if (!retry && (!attempt.MayMoveOn || picker.IsDirect))
+                var decision = ChainPolicy.AfterFailure(attempt.Failure, new ChainState(
+                    retries, resilience, strategy?.Config.RateLimited == RateLimitedPolicy.Wait, picker.HasUntried, picker.IsDirect,
+                    attempt.Admission, circuitOpened, Remaining(started, deadline), Backoff.Delay(retries + 1, resilience.MaxRetryWait)));
+                if (decision.Step == ChainStep.AnswerWithResponse)
                 {
-                    // Not for fallback_on, or the last word of a "provider/model" request: the provider's own error status goes
-                    // back as is. A 2xx that failed before its first content (silent, empty, an error event) is never
-                    // passed on: its status would make a clean empty success of it.
-                    if (attempt.HasErrorAnswer)
-                    {
-                        return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, request, clientAborted);
-                    }
-                    attempt.Dispose();
-                    return failures.ToOutcome(attempts);
+                    return await CommitAsync(snapshot, attempt, strategy, picker, body, inspection, client, attempts, request, clientAborted);
                 }
                 attempt.Dispose();
-                if (!retry)
+                if (decision.Step == ChainStep.GiveUp)
+                {
+                    return failures.ToOutcome(attempts);
+                }
+                if (decision.Step == ChainStep.NextTarget)
                 {
                     failedProvider = provider.Name;
                     failedClass = attempt.Outcome(state);
                     break;
                 }
                 retries++;
-                GatewayLog.Retrying(_logger, client.RequestId, provider.Name, (long)wait.TotalMilliseconds);
+                GatewayLog.Retrying(_logger, client.RequestId, provider.Name, (long)decision.Wait.TotalMilliseconds);
                 try
                 {
-                    await Task.Delay(wait, _time, clientAborted);
+                    await Task.Delay(decision.Wait, _time, clientAborted);
                 }
                 catch (OperationCanceledException)
                 {
@@ -182,46 +178,6 @@ public sealed class ProxyEngine
         }
         return failures.ToOutcome(attempts);
     }
-
-    /// <summary>
-    /// Another attempt on the same provider: for connect errors, resets, 5xx and 429 without Retry-After after a
-    /// jittered backoff; for a 429 with a short Retry-After when the strategy waits (or no other target is left).
-    /// Never after a timeout, never past the deadline, never once the circuit opened while other targets remain, and
-    /// no backoff retry on a provider whose circuit is open (its half-open probe, or an attempt forced because no
-    /// other target was left, is tried once): in an outage a provider sees at most one attempt per request, not
-    /// one plus its retries.
-    /// </summary>
-    private static bool WillRetry(
-        UpstreamAttempt attempt, int retries, ProviderResilience resilience, StrategyRoute? strategy, in TargetPicker picker,
-        bool circuitOpened, TimeSpan remaining, out TimeSpan wait)
-    {
-        wait = TimeSpan.Zero;
-        if (retries >= resilience.Retries || (circuitOpened && picker.HasUntried))
-        {
-            return false;
-        }
-        if (attempt.FailureClass == FailureClasses.RateLimited && attempt.RetryAfter is { } retryAfter)
-        {
-            bool waitHere = strategy?.Config.RateLimited == RateLimitedPolicy.Wait || !picker.HasUntried;
-            if (!waitHere || retryAfter > resilience.MaxRetryWait)
-            {
-                return false;
-            }
-            wait = retryAfter;
-        }
-        else if (attempt.Retryable && attempt.Admission == Admission.Closed && !circuitOpened)
-        {
-            wait = Backoff.Delay(retries + 1, resilience.MaxRetryWait);
-        }
-        else
-        {
-            return false;
-        }
-        return remaining == Timeout.InfiniteTimeSpan || wait + MinAttemptTime <= remaining;
-    }
-
-    /// <summary>An attempt is not started with less of the deadline left than this: it could not get its headers in time.</summary>
-    private static readonly TimeSpan MinAttemptTime = TimeSpan.FromMilliseconds(50);
 
     private static void ReportAnswer(UpstreamAttempt attempt)
     {
@@ -269,8 +225,9 @@ public sealed class ProxyEngine
         using var owned = attempt;
         var response = attempt.Response!;
         var provider = attempt.Target.Provider;
-        bool isEventStream = attempt.IsEventStream;
         bool isError = attempt.Status >= 400;
+        // An error answer is read whole before it is passed on: even with an event-stream type it is a plain body then.
+        bool isEventStream = attempt.IsEventStream && !isError;
         if (isError && await attempt.BufferErrorAnswerAsync(provider.Config.Resilience.StreamIdleTimeout, clientAborted) is { } unreadable)
         {
             return unreadable.Error == GatewayError.ClientClosedRequest
@@ -345,7 +302,7 @@ public sealed class ProxyEngine
             usage?.Record(exchange, client.Caller?.Name);
 
             // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
-            var outcome = await FinishAsync(Interruption(copy, watchdog, events), attempt, client, isEventStream, attempts, bytes);
+            var outcome = await FinishAsync(StreamEnds.Of(copy, watchdog, events), attempt, client, isEventStream, attempts, bytes);
             tracking?.Complete(EndOf(outcome), bytes);
             return outcome;
     
@@ -368,45 +325,26 @@ public sealed class ProxyEngine
 
     /// <summary>Ends a committed response: normally, as the client's departure, or abnormally with the interruption.</summary>
     internal async ValueTask<ProxyOutcome> FinishAsync(
-        string? broken, UpstreamAttempt attempt, IDownstream client, bool isEventStream, int attempts, long bytes)
+        StreamEnd end, UpstreamAttempt attempt, IDownstream client, bool isEventStream, int attempts, long bytes)
     {
         var provider = attempt.Target.Provider;
-        if (broken is null)
+        if (end == StreamEnd.Complete)
         {
             return new ProxyOutcome(GatewayError.None, null, attempts);
         }
         // :: Step 9 — the client left (or the stream broke): cancel the upstream read so generation stops now.
         await attempt.Cancellation.CancelAsync();
-        if (broken == ClientGoneReason)
+        if (end == StreamEnd.ClientGone)
         {
             GatewayLog.ClientGone(_logger, client.RequestId, provider.Name);
             return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
         }
         var resilience = provider.Config.Resilience;
         provider.Health.ReportFailure(Admission.Closed, resilience.FailureThreshold, resilience.Cooldown);
-        GatewayLog.StreamInterrupted(_logger, client.RequestId, provider.Name, bytes, broken);
-        await EndAbnormallyAsync(client, isEventStream, $"The stream from provider '{provider.Name}' {broken}.");
+        var how = StreamEnds.Describe(end, resilience.StreamIdleTimeout);
+        GatewayLog.StreamInterrupted(_logger, client.RequestId, provider.Name, bytes, how);
+        await EndAbnormallyAsync(client, isEventStream, $"The stream from provider '{provider.Name}' {how}.");
         return new ProxyOutcome(GatewayError.StreamInterrupted, null, attempts);
-    }
-
-    /// <summary>What <see cref="Interruption"/> says when the body ended because the client left.</summary>
-    internal const string ClientGoneReason = "client gone";
-
-    /// <summary>Null when the body ended as a complete answer; otherwise how it broke (<see cref="ClientGoneReason"/>: the client left).</summary>
-    internal static string? Interruption(CopyResult copy, StreamWatchdog watchdog, SseScanner? events)
-    {
-        if (watchdog.Expired)
-        {
-            // After a finish_reason, the answer is whole: an upstream that does not close is simply finished for it.
-            return events is { IsComplete: true } ? null : $"stalled for {Durations.Format(watchdog.IdleTimeout)}";
-        }
-        return copy switch
-        {
-            CopyResult.Success when events is { IsComplete: false } => "ended without a finish_reason or [DONE]",
-            CopyResult.Success => null,
-            CopyResult.ClientGone => ClientGoneReason,
-            _ => "was interrupted before it completed",
-        };
     }
 
     private static readonly byte[] s_includeUsage = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();

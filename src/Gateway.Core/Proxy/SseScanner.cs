@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Gateway.Core.Proxy;
 
 /// <summary>Receives the payload of every complete "data:" line of an event stream (except [DONE]).</summary>
@@ -12,17 +10,12 @@ public interface ISseDataSink
 /// <summary>
 /// Follows an event stream as it passes to the client, without changing a byte: whether the answer completed
 /// (a finish_reason or [DONE] was seen) and whether the bytes so far end on an event boundary (where a keepalive
-/// comment may be inserted). Lines split across reads are carried in a pooled buffer.
+/// comment may be inserted). Lines are framed by <see cref="Sse.SseLineFramer"/>.
 /// </summary>
-public sealed class SseScanner : IBodyTee, IDisposable
+public sealed class SseScanner : IBodyTee, Sse.ISseLineSink, IDisposable
 {
-    // A longer line is not followed (its completeness flags cannot be read), but still passes through untouched.
-    private const int MaxLineBytes = 1 << 20;
-
     private readonly ISseDataSink? _sink;
-    private byte[]? _carry;
-    private int _carryLength;
-    private bool _carryOverflowed;
+    private readonly Sse.SseLineFramer _framer = new();
     private bool _lastLineBlank = true;
 
     public SseScanner(ISseDataSink? sink = null) => _sink = sink;
@@ -35,82 +28,16 @@ public sealed class SseScanner : IBodyTee, IDisposable
     public bool IsComplete => SawDone || SawFinishReason;
 
     /// <summary>No partial line is pending and the last line was blank: an event boundary.</summary>
-    public bool AtEventBoundary => _carryLength == 0 && !_carryOverflowed && _lastLineBlank;
+    public bool AtEventBoundary => _framer.AtLineStart && _lastLineBlank;
 
-    public void Append(ReadOnlySpan<byte> chunk)
-    {
-        while (true)
-        {
-            int newline = chunk.IndexOf((byte)'\n');
-            if (newline < 0)
-            {
-                break;
-            }
-            var piece = chunk[..newline];
-            if (_carryLength > 0 || _carryOverflowed)
-            {
-                if (Carry(piece))
-                {
-                    OnLine(_carry.AsSpan(0, _carryLength));
-                }
-                _carryLength = 0;
-                _carryOverflowed = false;
-            }
-            else
-            {
-                OnLine(piece);
-            }
-            chunk = chunk[(newline + 1)..];
-        }
-        if (!chunk.IsEmpty)
-        {
-            Carry(chunk);
-        }
-    }
+    public void Append(ReadOnlySpan<byte> chunk) => _framer.Feed(chunk, this);
 
-    private bool Carry(ReadOnlySpan<byte> piece)
+    void Sse.ISseLineSink.OnLine(ReadOnlySpan<byte> line)
     {
-        if (_carryOverflowed)
-        {
-            return false;
-        }
-        int needed = _carryLength + piece.Length;
-        if (needed > MaxLineBytes)
-        {
-            _carryOverflowed = true;
-            _carryLength = 0;
-            return false;
-        }
-        if (_carry is null || _carry.Length < needed)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, 1024));
-            if (_carry is not null)
-            {
-                _carry.AsSpan(0, _carryLength).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_carry);
-            }
-            _carry = larger;
-        }
-        piece.CopyTo(_carry.AsSpan(_carryLength));
-        _carryLength = needed;
-        return true;
-    }
-
-    private void OnLine(ReadOnlySpan<byte> line)
-    {
-        if (!line.IsEmpty && line[^1] == (byte)'\r')
-        {
-            line = line[..^1];
-        }
         _lastLineBlank = line.IsEmpty;
-        if (!line.StartsWith("data:"u8))
+        if (!Sse.SseLine.TryGetData(line, out var payload))
         {
             return;
-        }
-        var payload = line[5..];
-        if (!payload.IsEmpty && payload[0] == (byte)' ')
-        {
-            payload = payload[1..];
         }
         if (payload.SequenceEqual("[DONE]"u8))
         {
@@ -147,12 +74,5 @@ public sealed class SseScanner : IBodyTee, IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        if (_carry is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_carry);
-            _carry = null;
-        }
-    }
+    public void Dispose() => _framer.Dispose();
 }

@@ -19,7 +19,7 @@ internal static class TransformedBody
         whole.Append(attempt.Prefix);
         var upstream = attempt.Body ?? await attempt.Response!.Content.ReadAsStreamAsync(attempt.Cancellation.Token);
         var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        string? broken = null;
+        var end = StreamEnd.Complete;
         try
         {
             int read;
@@ -29,16 +29,16 @@ internal static class TransformedBody
             }
             if (whole.Truncated)
             {
-                broken = "was too large to transform";
+                end = StreamEnd.TooLargeToTransform;
             }
         }
         catch (Exception) when (attempt.Cancellation.IsCancellationRequested)
         {
-            broken = ProxyEngine.ClientGoneReason;
+            end = StreamEnd.ClientGone;
         }
         catch (Exception)
         {
-            broken = "was interrupted before it completed";
+            end = StreamEnd.Broken;
         }
         finally
         {
@@ -46,7 +46,7 @@ internal static class TransformedBody
         }
 
         long sent = 0;
-        if (broken is null)
+        if (end == StreamEnd.Complete)
         {
             tracking.Buffer?.Append(whole.Written.Span);
             usage?.Append(whole.Written.Span);
@@ -55,11 +55,11 @@ internal static class TransformedBody
             client.SetContentLength(output.WrittenCount);
             client.ResponseBody.Write(output.WrittenSpan);
             sent = output.WrittenCount;
-            broken = (await client.ResponseBody.FlushAsync(attempt.Cancellation.Token)).IsCompleted ? ProxyEngine.ClientGoneReason : null;
+            end = (await client.ResponseBody.FlushAsync(attempt.Cancellation.Token)).IsCompleted ? StreamEnd.ClientGone : StreamEnd.Complete;
         }
         client.Exchange.BytesOut = sent;
         usage?.Record(client.Exchange, client.Caller?.Name);
-        var outcome = await engine.FinishAsync(broken, attempt, client, isEventStream: false, attempts, sent);
+        var outcome = await engine.FinishAsync(end, attempt, client, isEventStream: false, attempts, sent);
         tracking.Complete(ProxyEngine.EndOf(outcome), sent);
         return outcome;
     }

@@ -126,6 +126,9 @@ public sealed class UpstreamAttempt : IDisposable
 
     public TimeSpan? RetryAfter { get; private set; }
 
+    /// <summary>The failure as the chain policy reads it.</summary>
+    internal AttemptFailure Failure => new(FailureClass, MayMoveOn, Retryable, RetryAfter, HasErrorAnswer);
+
     /// <param name="headerTimeout">Until the response headers (the provider's timeout, clipped by the chain's deadline).</param>
     /// <param name="firstTokenTimeout">From the headers until the first content.</param>
     /// <param name="streamRequested">The request asked for a stream: an answer that is not an event stream is not one.</param>

@@ -65,26 +65,17 @@ internal sealed class TransformChain : IBodyTransform
     /// </summary>
     internal static void ForEachData(ReadOnlySpan<byte> events, IBodyTransform transform, IBufferWriter<byte> output)
     {
-        while (!events.IsEmpty)
+        while (Proxy.Sse.SseLineFramer.NextLine(ref events, out var line, out var withEnd))
         {
-            int newline = events.IndexOf((byte)'\n');
-            var line = newline < 0 ? events : events[..(newline + 1)];
-            events = events[line.Length..];
-            var content = line.TrimEnd("\r\n"u8);
-            if (!content.StartsWith("data:"u8))
+            if (Proxy.Sse.SseLine.TryGetData(line, out var payload))
             {
-                if (!content.IsEmpty)
-                {
-                    output.Write(line);
-                }
-                continue;
+                transform.TransformEvent(payload, output);
             }
-            var payload = content[5..];
-            if (!payload.IsEmpty && payload[0] == (byte)' ')
+            else if (!line.IsEmpty)
             {
-                payload = payload[1..];
+                // Comments and other fields pass; the blank line after a transformed data line is the transform's to write.
+                output.Write(withEnd);
             }
-            transform.TransformEvent(payload, output);
         }
     }
 }

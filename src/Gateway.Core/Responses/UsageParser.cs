@@ -30,16 +30,13 @@ public static class UsageParser
         TokenUsage? usage = null;
         string? finish = null;
         StringBuilder? text = null;
-        while (!stream.IsEmpty)
+        while (Proxy.Sse.SseLineFramer.NextLine(ref stream, out var line))
         {
-            int newline = stream.IndexOf((byte)'\n');
-            var line = newline < 0 ? stream : stream[..newline];
-            stream = newline < 0 ? default : stream[(newline + 1)..];
-            if (!line.StartsWith("data:"u8) || newline < 0)
+            if (!Proxy.Sse.SseLine.TryGetData(line, out var payload))
             {
                 continue;
             }
-            var payload = line[5..].Trim(" \r"u8);
+            payload = payload.Trim((byte)' ');
             if (payload.IsEmpty || payload[0] != (byte)'{')
             {
                 continue;

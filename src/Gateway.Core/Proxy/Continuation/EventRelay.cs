@@ -136,12 +136,13 @@ public sealed class EventRelay : IDisposable
         var kept = new ArrayBufferWriter<byte>(events.Length);
         while (!events.IsEmpty)
         {
-            int end = events.IndexOf("\n\n"u8);
-            var one = end < 0 ? events : events[..(end + 2)];
-            events = events[one.Length..];
-            if (!(one.StartsWith("data:"u8) && one.IndexOf("\"choices\":[]"u8) >= 0 && one.IndexOf("\"usage\":{"u8) >= 0))
+            int one = FirstEventLength(events);
+            var @event = events[..(one > 0 ? one : events.Length)];
+            events = events[@event.Length..];
+            bool usageOnly = @event.StartsWith("data:"u8) && @event.IndexOf("\"choices\":[]"u8) >= 0 && @event.IndexOf("\"usage\":{"u8) >= 0;
+            if (!usageOnly)
             {
-                kept.Write(one);
+                kept.Write(@event);
             }
         }
         if (transform is null)
@@ -154,33 +155,39 @@ public sealed class EventRelay : IDisposable
         }
     }
 
+    /// <summary>The length of the first event (through its blank line), or 0 when there is none whole.</summary>
+    private static int FirstEventLength(ReadOnlySpan<byte> events)
+    {
+        var rest = events;
+        while (Sse.SseLineFramer.NextLine(ref rest, out var line))
+        {
+            if (line.IsEmpty)
+            {
+                return events.Length - rest.Length;
+            }
+        }
+        return 0;
+    }
+
     private static void Transform(ReadOnlySpan<byte> events, Responses.IBodyTransform transform, IBufferWriter<byte> output) =>
         Responses.TransformChain.ForEachData(events, transform, output);
 
-    private static int LastEventEnd(ReadOnlySpan<byte> buffered)
-    {
-        int lf = buffered.LastIndexOf("\n\n"u8);
-        int crlf = buffered.LastIndexOf("\n\r\n"u8);
-        return Math.Max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 3);
-    }
+    private static int LastEventEnd(ReadOnlySpan<byte> buffered) => Sse.SseLineFramer.CompleteEventsLength(buffered);
 
     private static void WriteWithId(PipeWriter client, ReadOnlySpan<byte> events, byte[] id)
     {
-        while (!events.IsEmpty)
+        while (Sse.SseLineFramer.NextLine(ref events, out var line, out var withEnd))
         {
-            int newline = events.IndexOf((byte)'\n');
-            var line = newline < 0 ? events : events[..(newline + 1)];
-            events = events[line.Length..];
-            int valueStart = line.StartsWith("data:"u8) ? IdValueStart(line) : -1;
+            int valueStart = Sse.SseLine.TryGetData(line, out _) ? IdValueStart(withEnd) : -1;
             if (valueStart < 0)
             {
-                client.Write(line);
+                client.Write(withEnd);
                 continue;
             }
-            int valueEnd = line[valueStart..].IndexOf((byte)'"') + valueStart;
-            client.Write(line[..valueStart]);
+            int valueEnd = withEnd[valueStart..].IndexOf((byte)'"') + valueStart;
+            client.Write(withEnd[..valueStart]);
             client.Write(id);
-            client.Write(line[valueEnd..]);
+            client.Write(withEnd[valueEnd..]);
         }
     }
 

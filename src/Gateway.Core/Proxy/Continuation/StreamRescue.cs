@@ -35,13 +35,14 @@ internal static class StreamRescue
         IBodyTee observer = tracking?.Buffer is { } buffer ? new TeePair(events, buffer) : events;
         var transform = tracking?.Transform;
         var origin = first.Target.Provider;
-        var (broken, bytes) = await RelayAsync(engine, first, events, observer, transform, null, client);
+        var (end, bytes) = await RelayAsync(engine, first, events, observer, transform, null, client);
         client.Exchange.BytesOut += bytes;
-        if (broken is null || broken == ProxyEngine.ClientGoneReason || tracker is null)
+        if (!StreamEnds.IsInterruption(end) || tracker is null)
         {
-            return await engine.FinishAsync(broken, first, client, isEventStream: true, attempts, client.Exchange.BytesOut);
+            return await engine.FinishAsync(end, first, client, isEventStream: true, attempts, client.Exchange.BytesOut);
         }
         origin.Health.ReportFailure(Admission.Closed, origin.Config.Resilience.FailureThreshold, origin.Config.Resilience.Cooldown);
+        var broken = StreamEnds.Describe(end, origin.Config.Resilience.StreamIdleTimeout);
         var interruption = $"The stream from provider '{origin.Name}' {broken}.";
         GatewayLog.StreamInterrupted(engine.Logger, client.RequestId, origin.Name, client.Exchange.BytesOut, broken);
         var picker = continuation!.Value;
@@ -96,13 +97,13 @@ internal static class StreamRescue
             provider.Health.ReportSuccess(admission);
             client.Exchange.ServedBy = target.QualifiedName;
             client.Exchange.Attempts = attempts;
-            (broken, bytes) = await RelayAsync(engine, attempt, events, observer, transform, tracker.Id, client);
+            (end, bytes) = await RelayAsync(engine, attempt, events, observer, transform, tracker.Id, client);
             client.Exchange.BytesOut += bytes;
-            if (broken is null)
+            if (end == StreamEnd.Complete)
             {
                 return new ProxyOutcome(GatewayError.None, null, attempts);
             }
-            if (broken == ProxyEngine.ClientGoneReason)
+            if (end == StreamEnd.ClientGone)
             {
                 return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
             }
@@ -113,8 +114,8 @@ internal static class StreamRescue
         return new ProxyOutcome(GatewayError.StreamInterrupted, null, attempts);
     }
 
-    /// <returns>Null when the stream completed, else how it broke (see <see cref="ProxyEngine.Interruption"/>); and the bytes sent.</returns>
-    private static async ValueTask<(string? Broken, long Bytes)> RelayAsync(
+    /// <returns>How the stream ended, and the bytes sent.</returns>
+    private static async ValueTask<(StreamEnd End, long Bytes)> RelayAsync(
         ProxyEngine engine, UpstreamAttempt attempt, SseScanner events, IBodyTee observer, IBodyTransform? transform, byte[]? id, IDownstream client)
     {
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
@@ -124,11 +125,11 @@ internal static class StreamRescue
         using var watchdog = new StreamWatchdog(engine.Time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
         var copy = await relay.RunAsync(attempt.Body!, client.ResponseBody, observer, id, watchdog, attempt.Cancellation.Token);
         await watchdog.StopAsync();
-        var broken = ProxyEngine.Interruption(copy, watchdog, events);
-        if (broken is not null)
+        var end = StreamEnds.Of(copy, watchdog, events);
+        if (end != StreamEnd.Complete)
         {
             await attempt.Cancellation.CancelAsync();
         }
-        return (broken, relay.BytesSent);
+        return (end, relay.BytesSent);
     }
 }
