@@ -15,7 +15,8 @@ public interface ISseDataSink
 public sealed class SseScanner : IBodyTee, Sse.ISseLineSink, IDisposable
 {
     private readonly ISseDataSink? _sink;
-    private readonly Sse.SseLineFramer _framer = new();
+    // Mutated in place: not readonly (see SseLineFramer's remarks).
+    private Sse.SseLineFramer _framer;
     private bool _lastLineBlank = true;
 
     public SseScanner(ISseDataSink? sink = null) => _sink = sink;

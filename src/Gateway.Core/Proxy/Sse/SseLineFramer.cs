@@ -15,7 +15,11 @@ internal interface ISseLineSink
 /// Every consumer of event streams frames through this type, incrementally (<see cref="Feed"/>) or over bytes it
 /// already holds (<c>NextLine</c>).
 /// </summary>
-internal sealed class SseLineFramer : IDisposable
+/// <remarks>
+/// A mutable struct, kept as a field of its consumer (never a <c>readonly</c> field or a <c>using</c> local, where
+/// calls would mutate a copy): framing a stream then allocates nothing of its own until a line spans two reads.
+/// </remarks>
+internal struct SseLineFramer : IDisposable
 {
     /// <summary>A longer line is not delivered (its contents cannot be judged), but still passes to the client untouched.</summary>
     public const int DefaultMaxLineBytes = 1 << 20;
@@ -26,10 +30,11 @@ internal sealed class SseLineFramer : IDisposable
     private bool _overflowed;
     private bool _afterCr;
 
-    public SseLineFramer(int maxLineBytes = DefaultMaxLineBytes) => _maxLineBytes = maxLineBytes;
+    /// <param name="maxLineBytes">The longest line delivered (<c>default(SseLineFramer)</c>: <see cref="DefaultMaxLineBytes"/>).</param>
+    public SseLineFramer(int maxLineBytes) => _maxLineBytes = maxLineBytes;
 
     /// <summary>No partial line is pending (nor the LF that may follow a CR): the next byte starts a line.</summary>
-    public bool AtLineStart => _carryLength == 0 && !_overflowed && !_afterCr;
+    public readonly bool AtLineStart => _carryLength == 0 && !_overflowed && !_afterCr;
 
     /// <summary>Lines skipped because they were longer than the limit.</summary>
     public int OverflowedLines { get; private set; }
@@ -138,7 +143,7 @@ internal sealed class SseLineFramer : IDisposable
             return false;
         }
         int needed = _carryLength + piece.Length;
-        if (needed > _maxLineBytes)
+        if (needed > (_maxLineBytes == 0 ? DefaultMaxLineBytes : _maxLineBytes))
         {
             _overflowed = true;
             OverflowedLines++;
