@@ -87,6 +87,26 @@ public sealed class ConnectionLimitTests
     }
 
     [Fact]
+    public async Task ClientSendingItsHeadersTooSlowly_IsCutAfterRequestHeadersTimeout()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("", ("local", mock.BaseUrl)).Replace(
+            "drain_timeout: 5s }", "drain_timeout: 5s, limits: { request_headers_timeout: 1s } }", StringComparison.Ordinal));
+        using var socket = await ConnectAsync(gateway.BaseUrl);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await socket.SendAsync("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"u8.ToArray(), SocketFlags.None);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var received = new byte[4096];
+        int n = await socket.ReceiveAsync(received, SocketFlags.None, cancel.Token);
+
+        // Kestrel answers 408 (or just closes) once the headers' time is up; its heartbeat checks once a second.
+        Assert.True(n == 0 || Encoding.ASCII.GetString(received, 0, n).StartsWith("HTTP/1.1 408", StringComparison.Ordinal));
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
+        Assert.Empty(mock.Requests);
+    }
+
+    [Fact]
     public void Limits_AreValidated_AndDefaulted()
     {
         var environment = new EnvironmentExpander(_ => null);
