@@ -215,11 +215,11 @@ public static class ConfigLoader
         var type = p.String("type");
         if (type is null)
         {
-            p.Error("type", null, "required (supported: openai)");
+            p.Error("type", null, $"required (supported: {Providers.ProviderTypes.Supported})");
         }
-        else if (type != "openai")
+        else if (Providers.ProviderTypes.Find(type) is null)
         {
-            p.Error("type", p.Take("type"), $"unsupported provider type '{type}' (supported: openai)");
+            p.Error("type", p.Take("type"), $"unsupported provider type '{type}' (supported: {Providers.ProviderTypes.Supported})");
         }
 
         var baseUrlText = p.String("base_url");

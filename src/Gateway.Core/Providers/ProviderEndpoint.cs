@@ -28,6 +28,7 @@ public sealed class ProviderEndpoint
         Config = config;
         Health = health;
         Name = config.Name;
+        Type = ProviderTypes.Find(config.Type) ?? throw new ArgumentException($"unsupported provider type '{config.Type}'", nameof(config));
         Invoker = invoker;
         var url = config.BaseUrl;
         _baseUrl = url.GetLeftPart(UriPartial.Path).TrimEnd('/');
@@ -52,6 +53,9 @@ public sealed class ProviderEndpoint
     public string Name { get; }
 
     public ProviderConfig Config { get; }
+
+    /// <summary>What this provider's wire format needs (body, credentials, first event, relay): the seam the request path calls.</summary>
+    internal IProviderType Type { get; }
 
     public HttpMessageInvoker Invoker { get; }
 

@@ -13,8 +13,9 @@ internal static class TransformedBody
     private const long MaxBytes = 64L * 1024 * 1024;
 
     public static async ValueTask<ProxyOutcome> RunAsync(
-        ProxyEngine engine, UpstreamAttempt attempt, IBodyTransform transform, IDownstream client, int attempts, ResponseTracking tracking, UsageTap? usage)
+        RequestContext request, UpstreamAttempt attempt, IBodyTransform transform, ResponseTracking tracking, UsageTap? usage)
     {
+        var client = request.Client;
         using var whole = new CompletionBuffer(MaxBytes);
         whole.Append(attempt.Prefix);
         var upstream = attempt.Body ?? await attempt.Response!.Content.ReadAsStreamAsync(attempt.Cancellation.Token);
@@ -59,8 +60,8 @@ internal static class TransformedBody
         }
         client.Exchange.BytesOut = sent;
         usage?.Record(client.Exchange, client.Caller?.Name);
-        var outcome = await engine.FinishAsync(end, attempt, client, isEventStream: false, attempts, sent);
-        tracking.Complete(ProxyEngine.EndOf(outcome), sent);
+        var outcome = await ResponseRelay.FinishAsync(request, end, attempt, isEventStream: false, sent);
+        tracking.Complete(ResponseRelay.EndOf(outcome), sent);
         return outcome;
     }
 }

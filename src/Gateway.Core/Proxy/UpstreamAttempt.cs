@@ -218,7 +218,7 @@ public sealed class UpstreamAttempt : IDisposable
                 {
                     return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "ended the stream before its first event", retryable: true);
                 }
-                var first = FirstEvent.Inspect(Prefix);
+                var first = Target.Provider.Type.InspectFirstEvent(Prefix);
                 if (first == FirstEventKind.Error)
                 {
                     return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "sent an error as its first event", retryable: true);

@@ -2,127 +2,97 @@ using Gateway.Core.Config;
 using Gateway.Core.Diagnostics;
 using Gateway.Core.Resilience;
 using Gateway.Core.Responses;
+using Gateway.Core.Routing;
 
 namespace Gateway.Core.Proxy.Continuation;
 
 /// <summary>
 /// Event streams that go through <see cref="EventRelay"/>: those with a body transform, those whose usage chunk the
-/// gateway asked for (it is removed again), and on_interrupt: continue. A committed chat stream that breaks (cut or stalled) is finished by the chain's next
-/// prefill-capable target: it receives the original messages plus the text already delivered as an assistant
-/// message to continue, and its chunks reach the client as the rest of the same response (same id). If no target
-/// accepts, the stream ends with the original interruption error, never the rejection.
+/// gateway asked for (it is removed again), and on_interrupt: continue. A committed chat stream that breaks (cut or
+/// stalled) is finished by the chain's next target whose model may continue a prefill: the same chain driver
+/// (<see cref="AttemptChain"/>, <see cref="ChainMode.Continue"/>) sends it the original messages plus the text already
+/// delivered as an assistant message to continue, and its chunks reach the client as the rest of the same response
+/// (same id). If no target accepts, the stream ends with the original interruption error, never the rejection.
 /// </summary>
 internal static class StreamRescue
 {
-    /// <param name="continuation">The chain's remaining targets when on_interrupt is continue; null to end a broken stream with its error.</param>
+    /// <param name="continuable">on_interrupt is continue: a broken stream goes to the chain's remaining targets.</param>
     public static async ValueTask<ProxyOutcome> RunAsync(
-        ProxyEngine engine, UpstreamAttempt first, TargetPicker? continuation, RequestBody body, RequestInspection inspection,
-        IDownstream client, int attempts, ResponseTracking? tracking, UsageTap? usage, CancellationToken clientAborted)
+        RequestContext request, UpstreamAttempt first, bool continuable, ResponseTracking? tracking, UsageTap? usage)
     {
-        var outcome = await RelayChainAsync(engine, first, continuation, body, inspection, client, attempts, tracking, usage, clientAborted);
-        tracking?.Complete(ProxyEngine.EndOf(outcome), client.Exchange.BytesOut);
-        usage?.Record(client.Exchange, client.Caller?.Name);
+        var outcome = await RelayChainAsync(request, first, continuable, tracking, usage);
+        tracking?.Complete(ResponseRelay.EndOf(outcome), request.Exchange.BytesOut);
+        usage?.Record(request.Exchange, request.Client.Caller?.Name);
         return outcome;
     }
 
     private static async ValueTask<ProxyOutcome> RelayChainAsync(
-        ProxyEngine engine, UpstreamAttempt first, TargetPicker? continuation, RequestBody body, RequestInspection inspection,
-        IDownstream client, int attempts, ResponseTracking? tracking, UsageTap? usage, CancellationToken clientAborted)
+        RequestContext request, UpstreamAttempt first, bool continuable, ResponseTracking? tracking, UsageTap? usage)
     {
-        var tracker = continuation is null ? null : new ContinuationTracker();
+        var exchange = request.Exchange;
+        var tracker = continuable ? new ContinuationTracker() : null;
         ISseDataSink? sink = tracker is null ? usage : usage is null ? tracker : new SinkPair(tracker, usage);
         using var events = new SseScanner(sink);
         IBodyTee observer = tracking?.Buffer is { } buffer ? new TeePair(events, buffer) : events;
         var transform = tracking?.Transform;
         var origin = first.Target.Provider;
-        var (end, bytes) = await RelayAsync(engine, first, events, observer, transform, null, client);
-        client.Exchange.BytesOut += bytes;
+        var (end, bytes) = await RelayAsync(request, first, events, observer, transform, null);
+        exchange.BytesOut += bytes;
         if (!StreamEnds.IsInterruption(end) || tracker is null)
         {
-            return await engine.FinishAsync(end, first, client, isEventStream: true, attempts, client.Exchange.BytesOut);
+            return await ResponseRelay.FinishAsync(request, end, first, isEventStream: true, exchange.BytesOut);
         }
         origin.Health.ReportFailure(Admission.Closed, origin.Config.Resilience.FailureThreshold, origin.Config.Resilience.Cooldown);
         var broken = StreamEnds.Describe(end, origin.Config.Resilience.StreamIdleTimeout);
         var interruption = $"The stream from provider '{origin.Name}' {broken}.";
-        GatewayLog.StreamInterrupted(engine.Logger, client.RequestId, origin.Name, client.Exchange.BytesOut, broken);
-        var picker = continuation!.Value;
+        GatewayLog.StreamInterrupted(request.Logger, request.Client.RequestId, origin.Name, exchange.BytesOut, broken);
 
-        while (tracker.CanContinue && picker.TryNext(out var target, out var admission))
+        var continuations = new ContinuationBodies(tracker, origin.Name, broken);
+        while (tracker.CanContinue)
         {
-            var provider = target.Provider;
-            var model = target.QualifiedName[(provider.Name.Length + 1)..];
-            // Prefill is a property of the model: its model_prefill entry, and whether it refused one recently.
-            var mode = provider.Health.RefusesPrefill(model) ? PrefillMode.None : provider.Config.Resilience.PrefillFor(model);
-            var request = mode == PrefillMode.None
-                ? null
-                : ContinuationBody.Build(body.Data, inspection, target.Model.Span, tracker.DeliveredText, mode);
-            if (request is null)
+            var next = await AttemptChain.RunAsync(request, continuations, ChainMode.Continue);
+            if (next.Committed is not { } attempt)
             {
-                provider.Health.Release(admission);
-                continue;
-            }
-            GatewayLog.StreamContinuing(engine.Logger, client.RequestId, origin.Name, broken, target.QualifiedName);
-            attempts++;
-            using var attempt = new UpstreamAttempt(target, admission, engine.Time, clientAborted);
-            attempt.StartActivity(client.Path, attempts);
-            using var content = new ByteArrayContent(request);
-            using var message = ProxyEngine.BuildRequest(target, client, content, attempt.TraceContext);
-            var resilience = provider.Config.Resilience;
-            var state = await attempt.RunAsync(
-                message, provider.Config.Timeout, resilience.FirstTokenTimeout, FallbackPolicy.Default, streamRequested: true, engine.Time, clientAborted);
-            if (state == AttemptState.ClientGone)
-            {
-                provider.Health.Release(admission);
-                return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
-            }
-            if (state != AttemptState.Committable || attempt.Status != 200 || !attempt.IsEventStream)
-            {
-                // A rejected prefill says nothing about the provider's health when it answered 4xx.
-                if (attempt.Status is >= 400 and < 500)
+                if (next.Outcome.Error == GatewayError.ClientClosedRequest)
                 {
-                    provider.Health.ReportSuccess(admission);
-                    if (attempt.Status is 400 or 422)
-                    {
-                        provider.Health.RememberPrefillRefused(model);
-                        GatewayLog.PrefillRefused(engine.Logger, target.QualifiedName, Durations.Format(ProviderHealth.PrefillRejectionMemory));
-                    }
+                    return next.Outcome;
                 }
-                else
+                break;
+            }
+            using (attempt)
+            using (next.Request)
+            {
+                exchange.ServedBy = attempt.Target.QualifiedName;
+                exchange.Attempts = request.Attempts;
+                (end, bytes) = await RelayAsync(request, attempt, events, observer, transform, tracker.Id);
+                exchange.BytesOut += bytes;
+                if (end == StreamEnd.Complete)
                 {
-                    provider.Health.ReportFailure(admission, resilience.FailureThreshold, resilience.Cooldown);
+                    return request.Outcome(GatewayError.None);
                 }
-                GatewayLog.AttemptFailed(engine.Logger, client.RequestId, provider.Name, attempts, attempt.Status != 0 ? $"refused the continuation ({attempt.Status})" : attempt.Reason);
-                continue;
+                if (end == StreamEnd.ClientGone)
+                {
+                    return request.Outcome(GatewayError.ClientClosedRequest);
+                }
+                var resilience = attempt.Target.Provider.Config.Resilience;
+                attempt.Target.Provider.Health.ReportFailure(Admission.Closed, resilience.FailureThreshold, resilience.Cooldown);
             }
-            provider.Health.ReportSuccess(admission);
-            client.Exchange.ServedBy = target.QualifiedName;
-            client.Exchange.Attempts = attempts;
-            (end, bytes) = await RelayAsync(engine, attempt, events, observer, transform, tracker.Id, client);
-            client.Exchange.BytesOut += bytes;
-            if (end == StreamEnd.Complete)
-            {
-                return new ProxyOutcome(GatewayError.None, null, attempts);
-            }
-            if (end == StreamEnd.ClientGone)
-            {
-                return new ProxyOutcome(GatewayError.ClientClosedRequest, null, attempts);
-            }
-            provider.Health.ReportFailure(Admission.Closed, resilience.FailureThreshold, resilience.Cooldown);
         }
 
-        await ProxyEngine.EndAbnormallyAsync(client, isEventStream: true, interruption);
-        return new ProxyOutcome(GatewayError.StreamInterrupted, null, attempts);
+        await ResponseRelay.EndAbnormallyAsync(request.Client, isEventStream: true, interruption);
+        return request.Outcome(GatewayError.StreamInterrupted);
     }
 
     /// <returns>How the stream ended, and the bytes sent.</returns>
     private static async ValueTask<(StreamEnd End, long Bytes)> RelayAsync(
-        ProxyEngine engine, UpstreamAttempt attempt, SseScanner events, IBodyTee observer, IBodyTransform? transform, byte[]? id, IDownstream client)
+        RequestContext request, UpstreamAttempt attempt, SseScanner events, IBodyTee observer, IBodyTransform? transform, byte[]? id)
     {
+        var client = request.Client;
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
         var resilience = attempt.Target.Provider.Config.Resilience;
         using var relay = new EventRelay(transform, dropUsageChunks: client.Exchange.InjectedStreamUsage);
         relay.Load(attempt.Prefix);
-        using var watchdog = new StreamWatchdog(engine.Time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
+        using var watchdog = new StreamWatchdog(request.Time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
         var copy = await relay.RunAsync(attempt.Body!, client.ResponseBody, observer, id, watchdog, attempt.Cancellation.Token);
         await watchdog.StopAsync();
         var end = StreamEnds.Of(copy, watchdog, events);
@@ -131,5 +101,29 @@ internal static class StreamRescue
             await attempt.Cancellation.CancelAsync();
         }
         return (end, relay.BytesSent);
+    }
+
+    /// <summary>
+    /// The continuation's body for each remaining target: the original request with that target's model and the text
+    /// delivered so far as an assistant message to continue — only for a model that may continue a prefill (its
+    /// model_prefill entry, else its provider's prefill) and has not refused one recently.
+    /// </summary>
+    private sealed class ContinuationBodies(ContinuationTracker tracker, string origin, string broken) : AttemptBodies
+    {
+        public override HttpContent? Create(RequestContext request, in RouteTarget target)
+        {
+            var provider = target.Provider;
+            var model = target.QualifiedName[(provider.Name.Length + 1)..];
+            var mode = provider.Health.RefusesPrefill(model) ? PrefillMode.None : provider.Config.Resilience.PrefillFor(model);
+            var body = mode == PrefillMode.None
+                ? null
+                : ContinuationBody.Build(request.Body.Data, request.Inspection, target.Model.Span, tracker.DeliveredText, mode);
+            if (body is null)
+            {
+                return null;
+            }
+            GatewayLog.StreamContinuing(request.Logger, request.Client.RequestId, origin, broken, target.QualifiedName);
+            return new ByteArrayContent(body);
+        }
     }
 }

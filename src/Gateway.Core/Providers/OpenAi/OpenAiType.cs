@@ -1,0 +1,48 @@
+using System.Net.Http.Headers;
+using Gateway.Core.Proxy;
+
+namespace Gateway.Core.Providers.OpenAi;
+
+/// <summary>
+/// <c>type: openai</c>, any OpenAI-compatible API: the client's format is the provider's, so the body goes up with only
+/// the model value replaced (three slices of the buffers it arrived in) and comes back byte for byte through the
+/// zero-copy loop. Authentication is <c>Authorization: Bearer</c>.
+/// </summary>
+internal sealed class OpenAiType : IProviderType
+{
+    public static readonly OpenAiType Instance = new();
+
+    private static readonly byte[] s_includeUsage = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
+
+    private OpenAiType()
+    {
+    }
+
+    public string Name => "openai";
+
+    public bool PassesThrough => true;
+
+    public HttpContent CreateBody(RequestBody body, in RequestInspection inspection, ReadOnlyMemory<byte> upstreamModel, bool injectStreamUsage)
+    {
+        var data = body.Data;
+        var suffix = data.Slice(inspection.ModelValueStart + inspection.ModelValueLength);
+        if (!injectStreamUsage)
+        {
+            return new UpstreamBodyContent(data.Slice(0, inspection.ModelValueStart), upstreamModel, suffix);
+        }
+        // usage.include_in_streams: one property after the opening brace; every other byte stays as sent.
+        long afterBrace = inspection.ObjectStart + 1;
+        return new UpstreamBodyContent(
+            data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), upstreamModel, suffix);
+    }
+
+    public void Authenticate(HttpRequestHeaders headers, ProviderEndpoint endpoint)
+    {
+        if (endpoint.AuthorizationHeader is { } authorization)
+        {
+            headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+    }
+
+    public FirstEventKind InspectFirstEvent(ReadOnlySpan<byte> buffered) => FirstEvent.Inspect(buffered);
+}
