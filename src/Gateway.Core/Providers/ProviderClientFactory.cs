@@ -20,7 +20,7 @@ public sealed class ProviderClientFactory
     private long _live;
 
     public ProviderClientFactory()
-        : this(null)
+        : this((Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>?)null)
     {
     }
 
@@ -41,8 +41,22 @@ public sealed class ProviderClientFactory
     /// <summary>Endpoints made here whose connection pool is still open (reloads must not leak them).</summary>
     public long Live => Interlocked.Read(ref _live);
 
+    private readonly Func<ProviderConfig, HttpMessageHandler>? _handlers;
+
+    /// <param name="handlers">Replaces the socket handler of every endpoint: unit tests of the request path without sockets.</param>
+    internal ProviderClientFactory(Func<ProviderConfig, HttpMessageHandler> handlers)
+        : this((Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>?)null)
+    {
+        _handlers = handlers;
+    }
+
     public ProviderEndpoint Create(ProviderConfig config, ProviderHealth health)
     {
+        if (_handlers is not null)
+        {
+            Interlocked.Increment(ref _live);
+            return new ProviderEndpoint(config, new HttpMessageInvoker(_handlers(config), disposeHandler: true), health, _closed);
+        }
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
