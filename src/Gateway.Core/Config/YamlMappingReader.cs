@@ -125,6 +125,30 @@ internal sealed class YamlMappingReader
     }
 
     /// <summary>A scalar where an unset variable is an error (everything except credentials).</summary>
+    /// <summary>
+    /// A word from a closed set (<c>mode: loadbalance</c> → <see cref="StrategyMode.LoadBalance"/>), or
+    /// <paramref name="absent"/> when the key is not there. Any other word is an error, its message made by
+    /// <paramref name="error"/> from the word, and the result is null. One reader for every "text → enum" key.
+    /// </summary>
+    public T? Choice<T>(string key, T absent, Func<string, string> error, params ReadOnlySpan<(string Word, T Value)> words)
+        where T : struct
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return absent;
+        }
+        foreach (var (word, value) in words)
+        {
+            if (word == text)
+            {
+                return value;
+            }
+        }
+        Error(key, Take(key), error(text));
+        return null;
+    }
+
     public string? String(string key)
     {
         var value = String(key, out var missing, out var node);
