@@ -16,7 +16,7 @@ public sealed class CompletionLogTests : IDisposable
 
     private static Task WaitForBatchAsync(TestGateway gateway)
     {
-        var writer = gateway.Host.Services.GetRequiredService<CompletionLogWriter>();
+        var writer = gateway.Host.Components.CompletionLog!;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         writer.BatchDone += () => done.TrySetResult();
         return done.Task.WaitAsync(TimeSpan.FromSeconds(10));

@@ -160,7 +160,7 @@ public sealed class ModelsTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
         Assert.Equal(1, mock.ModelsRequests);
-        Assert.Equal(0, gateway.Host.Services.GetRequiredService<Gateway.Core.Models.ModelCatalogHolder>().Current.Revision);
+        Assert.Equal(0, gateway.Host.Components.Catalog.Current.Revision);
     }
 
     [Fact]

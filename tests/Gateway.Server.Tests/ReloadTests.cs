@@ -136,7 +136,7 @@ public sealed class ReloadTests : IDisposable
         var slow = gateway.PostAsync("/v1/chat/completions", """{"model":"a/m","mock":{"delay_ms":800}}""", As("team-a-key-0123456789"));
         await mock.NextArrivalAsync(TimeSpan.FromSeconds(10));
         await mock.NextArrivalAsync(TimeSpan.FromSeconds(10));
-        var limiters = gateway.Host.Services.GetRequiredService<Gateway.Server.Middleware.KeyLimiters>();
+        var limiters = gateway.Host.Components.Limiters;
         var keys = gateway.Host.Snapshots.Current.Keys.Keys;
         var oldA = limiters.Existing(keys.Single(k => k.Name == "team-a"))!;
         var oldB = limiters.Existing(keys.Single(k => k.Name == "team-b"))!;
@@ -325,7 +325,7 @@ public sealed class ReloadTests : IDisposable
         var clients = new ProviderClientFactory();
         string ConfigFor(int i) => Yaml(Provider("steady", mock.BaseUrl) + Provider("moving", mock.BaseUrl).Replace("timeout: 5s", $"timeout: {5 + (i % 2)}s", StringComparison.Ordinal));
         await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, ConfigFor(0), clients: clients);
-        var reloader = gateway.Host.Services.GetRequiredService<Gateway.Server.Hosting.ConfigReloader>();
+        var reloader = gateway.Host.Components.Reloader;
         var steady = gateway.Host.Snapshots.Current.Providers.Single(p => p.Name == "steady");
 
         for (int i = 1; i <= 200; i++)

@@ -127,7 +127,7 @@ public sealed class TestGateway : IAsyncDisposable
     /// <summary>Waits (on the publish signal, not a poll) until the model catalog satisfies <paramref name="condition"/>.</summary>
     public async Task<ModelCatalog> WaitForCatalogAsync(Func<ModelCatalog, bool> condition)
     {
-        var holder = Host.Services.GetRequiredService<ModelCatalogHolder>();
+        var holder = Host.Components.Catalog;
         var reached = new TaskCompletionSource<ModelCatalog>(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnPublished(ModelCatalog catalog)
         {

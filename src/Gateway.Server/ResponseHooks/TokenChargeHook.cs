@@ -1,17 +1,18 @@
 using Gateway.Core.Responses;
+using Gateway.Server.Middleware;
 
-namespace Gateway.Server.Middleware;
+namespace Gateway.Server.ResponseHooks;
 
 /// <summary>
 /// The response-middleware half of tpm: once an answer to a key with a tokens-per-minute limit has ended, its
 /// usage (from the JSON body or the stream's usage chunk) is charged to the key's budget, off the request path.
 /// </summary>
-internal sealed class TokenChargeMiddleware : IResponseMiddleware
+internal sealed class TokenChargeHook : IResponseMiddleware
 {
     private readonly KeyLimiters _limiters;
     private readonly OnCompletion _charge;
 
-    public TokenChargeMiddleware(KeyLimiters limiters)
+    public TokenChargeHook(KeyLimiters limiters)
     {
         _limiters = limiters;
         _charge = Charge;
