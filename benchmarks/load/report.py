@@ -216,4 +216,9 @@ for gi in (x for x in idle if x['variant'] == 'gateway'):
     versus = f" (YARP {int(yi['rss_open_kib']) / 1024:.0f} MiB)" if yi else ''
     w(f"- RSS with {gi['open']} idle streams, {gi['process']} process: {int(gi['rss_open_kib']) / 1024:.0f} MiB{versus} "
       "(target ≤ 150 MiB with 2,000): " + verdict(int(gi['open']) >= 2000 and int(gi['rss_open_kib']) <= 150 * 1024))
-print('\n'.join(out))
+# An A/B of two Gateway builds (run.sh BASELINE=<revision>) runs the baseline build in YARP's place: name it so.
+baseline = os.environ.get('BASELINE_NAME')
+text = '\n'.join(out)
+if baseline:
+    text = text.replace('YARP 2.3', baseline).replace('YARP', baseline).replace('Gateway/' + baseline, 'this build/' + baseline)
+print(text)

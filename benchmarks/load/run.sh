@@ -10,6 +10,8 @@
 #   TELEMETRY_PAIRS=4 TELEMETRY_SECONDS=8 TELEMETRY_CONNECTIONS=64 (the telemetry on/off comparison, see below)
 #   PHASES="main telemetry ttft idle" (run only some, e.g. PHASES=telemetry for a quick look at that one)
 #   REPORT=benchmarks/results/<date>-<machine>.md (where the report goes)
+#   BASELINE=<git revision> (an A/B of two builds: that revision's Gateway runs in YARP's place, same config, and the
+#     report calls it "baseline <revision>"; the ratio column is then this build's CPU per request over the baseline's)
 #
 # "gateway" runs with telemetry off, like the YARP baseline; "otel" is the same gateway with metrics on and traces on
 # at a 10% sample (no exporter endpoint). A few percent is below this machine's noise between two runs minutes
@@ -29,6 +31,7 @@ PORT_BASE="${PORT_BASE:-18000}"
 TELEMETRY_PAIRS="${TELEMETRY_PAIRS:-4}"
 TELEMETRY_SECONDS="${TELEMETRY_SECONDS:-8}"
 PHASES="${PHASES:-main telemetry ttft idle}"
+BASELINE="${BASELINE:-}"
 TELEMETRY_CONNECTIONS="${TELEMETRY_CONNECTIONS:-64}"
 MOCK_PORT=$((PORT_BASE + 81)); GATEWAY_PORT=$((PORT_BASE + 80)); YARP_PORT=$((PORT_BASE + 90)); OTEL_PORT=$((PORT_BASE + 85))
 LOAD=benchmarks/load
@@ -42,16 +45,35 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "bench: building (Release)"
 build_exe src/Gateway.Server "$OUT/gateway"
 build_exe tools/Gateway.MockProvider "$OUT/mock"
-build_exe "$LOAD/YarpBaseline" "$OUT/yarp"
+if [ -n "$BASELINE" ]; then
+  # The other build, from a worktree of this repository at that revision, in YARP's slot.
+  rm -rf "$OUT/baseline-src"; git worktree prune
+  git worktree add --detach "$OUT/baseline-src" "$BASELINE" >/dev/null
+  build_exe "$OUT/baseline-src/src/Gateway.Server" "$OUT/yarp"
+  git worktree remove --force "$OUT/baseline-src"
+  export BASELINE_NAME="baseline $(git rev-parse --short "$BASELINE")"
+else
+  build_exe "$LOAD/YarpBaseline" "$OUT/yarp"
+fi
 build_exe "$LOAD/StreamProbe" "$OUT/probe"
 
 bench_config "$work/gateway.yaml" "$GATEWAY_PORT" "$MOCK_PORT"
+bench_config "$work/baseline.yaml" "$YARP_PORT" "$MOCK_PORT"
+# The comparison proxy on CPU 1: YARP, or with BASELINE the other Gateway build.
+start_yarp() {
+  if [ -n "$BASELINE" ]; then
+    taskset -c 1 "$OUT/yarp/gateway" --config "$work/baseline.yaml" > "$1" 2>&1 & YARP_PID=$!
+  else
+    taskset -c 1 "$OUT/yarp/YarpBaseline" --port "$YARP_PORT" --destination "http://127.0.0.1:$MOCK_PORT/" > "$1" 2>&1 & YARP_PID=$!
+  fi
+  pids+=($YARP_PID)
+}
 bench_config "$work/otel.yaml" "$OTEL_PORT" "$MOCK_PORT" "{ metrics: true, traces: true, sample_ratio: 0.1 }"
 
 taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)
 wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
-taskset -c 1 "$OUT/yarp/YarpBaseline" --port "$YARP_PORT" --destination "http://127.0.0.1:$MOCK_PORT/" > "$work/yarp.log" 2>&1 & YARP_PID=$!; pids+=($YARP_PID)
+start_yarp "$work/yarp.log"
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/otel.yaml" > "$work/otel.log" 2>&1 & OTEL_PID=$!; pids+=($OTEL_PID)
 wait_ready "http://127.0.0.1:$GATEWAY_PORT/healthz"
 wait_ready "http://127.0.0.1:$OTEL_PORT/healthz"
@@ -188,7 +210,7 @@ if has_phase idle; then
 for variant in yarp gateway; do idle_streams "$variant" after-load; done
 kill "$YARP_PID" "$GATEWAY_PID"; wait "$YARP_PID" "$GATEWAY_PID" 2>/dev/null || true
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway-fresh.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
-taskset -c 1 "$OUT/yarp/YarpBaseline" --port "$YARP_PORT" --destination "http://127.0.0.1:$MOCK_PORT/" > "$work/yarp-fresh.log" 2>&1 & YARP_PID=$!; pids+=($YARP_PID)
+start_yarp "$work/yarp-fresh.log"
 wait_ready "http://127.0.0.1:$GATEWAY_PORT/healthz"
 wait_ready "http://127.0.0.1:$YARP_PORT/v1/models"
 for variant in yarp gateway; do

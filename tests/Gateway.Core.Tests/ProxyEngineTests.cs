@@ -93,7 +93,7 @@ public sealed class ProxyEngineTests
         var (engine, snapshot) = Start("  p: { type: openai, base_url: \"http://upstream.test/v1\", api_key: \"${KEY}\" }\n", _ => handler);
         var client = new PipeDownstream("chat/completions", """{"model":"p/gpt-4o","messages":[]}""");
 
-        var outcome = await engine.ForwardAsync(snapshot, client, CancellationToken.None);
+        var outcome = await engine.ForwardAsync(snapshot, client.Request, client, CancellationToken.None);
 
         Assert.Equal(GatewayError.None, outcome.Error);
         Assert.Equal(1, outcome.Attempts);
@@ -119,7 +119,7 @@ public sealed class ProxyEngineTests
             config => config.Name == "a" ? down : up);
         var client = new PipeDownstream("chat/completions", """{"model":"smart"}""");
 
-        var outcome = await engine.ForwardAsync(snapshot, client, CancellationToken.None);
+        var outcome = await engine.ForwardAsync(snapshot, client.Request, client, CancellationToken.None);
 
         Assert.Equal(GatewayError.None, outcome.Error);
         Assert.Equal(2, outcome.Attempts);
@@ -135,7 +135,7 @@ public sealed class ProxyEngineTests
             _ => new ScriptedHandler(_ => Events(new MemoryStream(Encoding.UTF8.GetBytes(stream)))));
         var client = new PipeDownstream("chat/completions", """{"model":"p/m","stream":true}""");
 
-        var outcome = await engine.ForwardAsync(snapshot, client, CancellationToken.None);
+        var outcome = await engine.ForwardAsync(snapshot, client.Request, client, CancellationToken.None);
 
         Assert.Equal(GatewayError.None, outcome.Error);
         Assert.Equal(stream, await client.ResponseTextAsync());
@@ -151,7 +151,7 @@ public sealed class ProxyEngineTests
             _ => new ScriptedHandler(_ => Events(new BreakingStream(first))));
         var client = new PipeDownstream("chat/completions", """{"model":"p/m","stream":true}""");
 
-        var outcome = await engine.ForwardAsync(snapshot, client, CancellationToken.None);
+        var outcome = await engine.ForwardAsync(snapshot, client.Request, client, CancellationToken.None);
 
         Assert.Equal(GatewayError.StreamInterrupted, outcome.Error);
         Assert.True(client.Aborted);
@@ -167,7 +167,7 @@ public sealed class ProxyEngineTests
             _ => new ScriptedHandler(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) }));
         var client = new PipeDownstream("chat/completions", """{"model":"p/m"}""");
 
-        var outcome = await engine.ForwardAsync(snapshot, client, CancellationToken.None);
+        var outcome = await engine.ForwardAsync(snapshot, client.Request, client, CancellationToken.None);
 
         Assert.Equal(GatewayError.UpstreamBadResponse, outcome.Error);
         Assert.Equal(0, client.Status);
@@ -183,7 +183,8 @@ public sealed class ProxyEngineTests
         var handler = new ScriptedHandler(_ => Json("{}"));
         var (engine, snapshot) = Start("  p: { type: openai, base_url: \"http://p.test/v1\" }\n", _ => handler);
 
-        var outcome = await engine.ForwardAsync(snapshot, new PipeDownstream(path, """{"model":"p/m"}"""), CancellationToken.None);
+        var client = new PipeDownstream(path, """{"model":"p/m"}""");
+        var outcome = await engine.ForwardAsync(snapshot, client.Request, client, CancellationToken.None);
 
         Assert.Equal(GatewayError.UnknownUrl, outcome.Error);
         Assert.Empty(handler.Seen);

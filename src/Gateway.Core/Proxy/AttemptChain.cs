@@ -84,8 +84,8 @@ internal static class AttemptChain
 
                 // :: Step 4 — build the upstream request: the provider type's body and credentials, our allowed headers.
                 var attempt = new UpstreamAttempt(target, admission, time, request.ClientAborted);
-                attempt.StartActivity(client.Path, request.Attempts);
-                var message = UpstreamRequest.Build(target, client, content, attempt.TraceContext);
+                attempt.StartActivity(request.Request.Path, request.Attempts);
+                var message = UpstreamRequest.Build(target, request, content, attempt.TraceContext);
 
                 // :: Step 5 — send; wait for the headers, then for the first content: the commit point. Nothing is sent to the client before it.
                 long attemptStarted = time.GetTimestamp();
@@ -97,7 +97,7 @@ internal static class AttemptChain
                 {
                     provider.Health.Release(admission);
                     Discard(attempt, message);
-                    GatewayLog.ClientGone(request.Logger, client.RequestId, provider.Name);
+                    GatewayLog.ClientGone(request.Logger, request.RequestId, provider.Name);
                     return new ChainResult(null, null, request.Outcome(GatewayError.ClientClosedRequest));
                 }
                 if (mode == ChainMode.Continue)
@@ -118,7 +118,7 @@ internal static class AttemptChain
                 }
 
                 bool circuitOpened = ReportFailure(request, attempt);
-                GatewayLog.AttemptFailed(request.Logger, client.RequestId, provider.Name, request.Attempts, attempt.Reason);
+                GatewayLog.AttemptFailed(request.Logger, request.RequestId, provider.Name, request.Attempts, attempt.Reason);
                 failures.Add(target, attempt.Error, attempt.Reason, attempt.RetryAfter);
                 var decision = ChainPolicy.AfterFailure(attempt.Failure, new ChainState(
                     retries, resilience, strategy?.Config.RateLimited == RateLimitedPolicy.Wait, request.Picker.HasUntried, request.Picker.IsDirect,
@@ -139,7 +139,7 @@ internal static class AttemptChain
                     break;
                 }
                 retries++;
-                GatewayLog.Retrying(request.Logger, client.RequestId, provider.Name, (long)decision.Wait.TotalMilliseconds);
+                GatewayLog.Retrying(request.Logger, request.RequestId, provider.Name, (long)decision.Wait.TotalMilliseconds);
                 try
                 {
                     await Task.Delay(decision.Wait, time, request.ClientAborted);
@@ -217,7 +217,7 @@ internal static class AttemptChain
         {
             provider.Health.ReportFailure(attempt.Admission, resilience.FailureThreshold, resilience.Cooldown);
         }
-        GatewayLog.AttemptFailed(request.Logger, request.Client.RequestId, provider.Name, request.Attempts,
+        GatewayLog.AttemptFailed(request.Logger, request.RequestId, provider.Name, request.Attempts,
             attempt.Status != 0 ? $"refused the continuation ({attempt.Status})" : attempt.Reason);
     }
 

@@ -4,28 +4,16 @@ using System.Net.Http.Headers;
 namespace Gateway.Core.Proxy;
 
 /// <summary>
-/// What Core needs from the client's side of the exchange: the request body and a few headers, and a response it
-/// can start, write and abort. The transport implements it over its HTTP server; tests over a <see cref="Pipe"/>.
+/// The transport's side of the exchange, and nothing else: the request body and headers, and a response Core can
+/// start, write and abort. What the request is (path, id, caller, its record) travels separately, in
+/// <see cref="ProxyRequest"/>. The transport implements this over its HTTP server; the engine's unit tests over a
+/// <see cref="Pipe"/>.
 /// </summary>
 public interface IDownstream
 {
     PipeReader RequestBody { get; }
 
     long? RequestContentLength { get; }
-
-    /// <summary>The path below /v1/ ("chat/completions").</summary>
-    string Path { get; }
-
-    /// <summary>The query string without '?', or empty.</summary>
-    string Query { get; }
-
-    string RequestId { get; }
-
-    /// <summary>The gateway key that authenticated this request; null on an open gateway.</summary>
-    Access.ClientKey? Caller { get; }
-
-    /// <summary>What this request did (model, target, attempts, bytes, timings), for the request log and completion records.</summary>
-    ExchangeInfo Exchange { get; }
 
     /// <summary>A request header, or null when absent (several values joined by commas).</summary>
     string? RequestHeader(string name);

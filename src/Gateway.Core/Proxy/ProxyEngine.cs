@@ -31,11 +31,13 @@ public sealed class ProxyEngine
     }
 
     /// <param name="snapshot">Pinned by the caller for this whole request.</param>
+    /// <param name="proxied">What the request is (path, id, caller) and its record, which Core fills as it goes.</param>
+    /// <param name="client">The transport: request body and headers, the response.</param>
     /// <param name="clientAborted">Signals that the client went away: the upstream request is cancelled at once.</param>
-    public async ValueTask<ProxyOutcome> ForwardAsync(GatewaySnapshot snapshot, IDownstream client, CancellationToken clientAborted)
+    public async ValueTask<ProxyOutcome> ForwardAsync(GatewaySnapshot snapshot, ProxyRequest proxied, IDownstream client, CancellationToken clientAborted)
     {
-        client.Exchange.ForwardedHeaders = snapshot.ForwardedRequestHeaders;
-        if (!Providers.UpstreamUri.IsSafePath(client.Path))
+        proxied.Exchange.ForwardedHeaders = snapshot.ForwardedRequestHeaders;
+        if (!Providers.UpstreamUri.IsSafePath(proxied.Path))
         {
             // The transport checks the raw target too; this keeps any embedder's path inside base_url as well.
             return ProxyOutcome.Fail(GatewayError.UnknownUrl, "Unknown URL.");
@@ -59,21 +61,21 @@ public sealed class ProxyEngine
         {
             return ProxyOutcome.Fail(inspection.Error, inspection.ErrorDetail);
         }
-        var exchange = client.Exchange;
+        var exchange = proxied.Exchange;
         exchange.Stream = inspection.Stream;
         exchange.InjectedStreamUsage = inspection.Stream && !inspection.HasStreamOptions
-            && snapshot.Config.Usage?.IncludeInStreams == true && client.Path == "chat/completions";
+            && snapshot.Config.Usage?.IncludeInStreams == true && proxied.Path == "chat/completions";
         exchange.BytesIn = body.Data.Length;
 
         // :: Step 3 — route: "provider/model" (split at the first slash) or a strategy name.
         var knownModels = snapshot.Config.Routing.RequireKnownModel ? _catalog.Current : null;
         var strategy = RouteResolver.Resolve(
-            snapshot.Routes, knownModels, _catalog.Current, body, inspection, client, out var direct, out var routeError, out var routeDetail);
+            snapshot.Routes, knownModels, _catalog.Current, body, inspection, proxied, out var direct, out var routeError, out var routeDetail);
         if (routeError != GatewayError.None)
         {
             return ProxyOutcome.Fail(routeError, routeDetail);
         }
-        var request = new RequestContext(snapshot, client, body, inspection, _time, _logger, clientAborted);
+        var request = new RequestContext(snapshot, proxied, client, body, inspection, _time, _logger, clientAborted);
         request.Route(strategy, direct);
 
         // :: Steps 4–5 — for each attempt of the chain: build, send, wait for the commit point; retry, move on or stop.

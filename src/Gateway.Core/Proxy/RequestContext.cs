@@ -13,10 +13,11 @@ namespace Gateway.Core.Proxy;
 internal sealed class RequestContext
 {
     public RequestContext(
-        GatewaySnapshot snapshot, IDownstream client, RequestBody body, in RequestInspection inspection, TimeProvider time, ILogger logger,
-        CancellationToken clientAborted)
+        GatewaySnapshot snapshot, ProxyRequest request, IDownstream client, RequestBody body, in RequestInspection inspection, TimeProvider time,
+        ILogger logger, CancellationToken clientAborted)
     {
         Snapshot = snapshot;
+        Request = request;
         Client = client;
         Body = body;
         Inspection = inspection;
@@ -27,6 +28,10 @@ internal sealed class RequestContext
 
     public GatewaySnapshot Snapshot { get; }
 
+    /// <summary>What the request is: path, query, id, caller, and its record.</summary>
+    public ProxyRequest Request { get; }
+
+    /// <summary>The transport: the request body and headers, the response.</summary>
     public IDownstream Client { get; }
 
     public RequestBody Body { get; }
@@ -40,7 +45,9 @@ internal sealed class RequestContext
     /// <summary>Signals that the client went away: every upstream request is cancelled at once.</summary>
     public CancellationToken ClientAborted { get; }
 
-    public ExchangeInfo Exchange => Client.Exchange;
+    public ExchangeInfo Exchange => Request.Exchange;
+
+    public string RequestId => Request.RequestId;
 
     /// <summary>The strategy asked for; null for a "provider/model" request.</summary>
     public StrategyRoute? Strategy { get; private set; }

@@ -46,10 +46,10 @@ internal static class ResponseRelay
         {
             // :: Step 6 — start the client response: upstream status and allowed headers, plus ours; then the response
             // middleware may change headers and ask for the body, a completion callback or a transform.
-            StartResponse(client, attempt, isEventStream, request.Attempts);
+            StartResponse(client, attempt, isEventStream, request.Attempts, exchange.GatewayRateLimits);
             var snapshot = request.Snapshot;
             var tracking = snapshot.Responses.Begin(
-                client, attempt.Status, isEventStream, attempt.Target.QualifiedName, exchange.StartTimestamp, request.Body.Data, snapshot.Config.CompletionBufferMaxBytes);
+                request.Request, client, attempt.Status, isEventStream, attempt.Target.QualifiedName, exchange.StartTimestamp, request.Body.Data, snapshot.Config.CompletionBufferMaxBytes);
             var transform = tracking?.Transform;
             if (isError)
             {
@@ -65,7 +65,7 @@ internal static class ResponseRelay
             // Token usage for metrics is read as the answer passes (no buffer, no worker).
             var usage = GatewayMetrics.TokenUsage.Enabled && attempt.Status is >= 200 and < 300 ? new UsageTap(isEventStream) : null;
             bool continuable = isEventStream && request.Strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
-                && request.Inspection.Stream && client.Path == "chat/completions";
+                && request.Inspection.Stream && request.Request.Path == "chat/completions";
             if (continuable || (isEventStream && (transform is not null || exchange.InjectedStreamUsage)))
             {
                 // :: Steps 7–8 over whole events (see Continuation/StreamRescue).
@@ -96,7 +96,7 @@ internal static class ResponseRelay
                 upstreamBody, client.ResponseBody, tee, isEventStream, attempt.Cancellation.Token, watchdog, written);
             await watchdog.StopAsync();
             exchange.BytesOut = bytes;
-            usage?.Record(exchange, client.Caller?.Name);
+            usage?.Record(exchange, request.Request.Caller?.Name);
 
             // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
             var outcome = await FinishAsync(request, StreamEnds.Of(copy, watchdog, events), attempt, isEventStream, bytes);
@@ -131,13 +131,13 @@ internal static class ResponseRelay
         await attempt.Cancellation.CancelAsync();
         if (end == StreamEnd.ClientGone)
         {
-            GatewayLog.ClientGone(request.Logger, request.Client.RequestId, provider.Name);
+            GatewayLog.ClientGone(request.Logger, request.RequestId, provider.Name);
             return request.Outcome(GatewayError.ClientClosedRequest);
         }
         var resilience = provider.Config.Resilience;
         provider.Health.ReportFailure(Admission.Closed, resilience.FailureThreshold, resilience.Cooldown);
         var how = StreamEnds.Describe(end, resilience.StreamIdleTimeout);
-        GatewayLog.StreamInterrupted(request.Logger, request.Client.RequestId, provider.Name, bytes, how);
+        GatewayLog.StreamInterrupted(request.Logger, request.RequestId, provider.Name, bytes, how);
         await EndAbnormallyAsync(request.Client, isEventStream, $"The stream from provider '{provider.Name}' {how}.");
         return request.Outcome(GatewayError.StreamInterrupted);
     }
@@ -160,11 +160,11 @@ internal static class ResponseRelay
         client.Abort();
     }
 
-    private static void StartResponse(IDownstream client, UpstreamAttempt attempt, bool isEventStream, int attempts)
+    private static void StartResponse(IDownstream client, UpstreamAttempt attempt, bool isEventStream, int attempts, bool gatewayRateLimits)
     {
         var target = attempt.Target;
         client.SetStatus(attempt.Status);
-        HeaderPolicy.CopyResponseHeaders(attempt.Response!, client, client.Exchange.GatewayRateLimits, target.Provider.Scrubber);
+        HeaderPolicy.CopyResponseHeaders(attempt.Response!, client, gatewayRateLimits, target.Provider.Scrubber);
         client.SetHeader("X-Gateway-Provider", target.Provider.Name);
         client.SetHeader("X-Gateway-Model", target.QualifiedName);
         client.SetHeader("X-Gateway-Attempts", ProxyEngine.AttemptCount(attempts));

@@ -14,7 +14,7 @@ internal static class RouteResolver
     /// <param name="knownModels">When routing.require_known_model is on: "provider/model" must be listed here.</param>
     /// <returns>The strategy, or null with <paramref name="direct"/> set for a "provider/model" request.</returns>
     public static StrategyRoute? Resolve(
-        RouteTable routes, ModelCatalog? knownModels, ModelCatalog catalog, RequestBody body, in RequestInspection inspection, IDownstream client,
+        RouteTable routes, ModelCatalog? knownModels, ModelCatalog catalog, RequestBody body, in RequestInspection inspection, ProxyRequest client,
         out RouteTarget direct, out GatewayError error, out string? detail)
     {
         direct = default;

@@ -58,8 +58,8 @@ internal static class TransformedBody
             sent = output.WrittenCount;
             end = (await client.ResponseBody.FlushAsync(attempt.Cancellation.Token)).IsCompleted ? StreamEnd.ClientGone : StreamEnd.Complete;
         }
-        client.Exchange.BytesOut = sent;
-        usage?.Record(client.Exchange, client.Caller?.Name);
+        request.Exchange.BytesOut = sent;
+        usage?.Record(request.Exchange, request.Request.Caller?.Name);
         var outcome = await ResponseRelay.FinishAsync(request, end, attempt, isEventStream: false, sent);
         tracking.Complete(ResponseRelay.EndOf(outcome), sent);
         return outcome;

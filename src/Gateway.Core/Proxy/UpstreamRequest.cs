@@ -8,18 +8,19 @@ namespace Gateway.Core.Proxy;
 internal static class UpstreamRequest
 {
     /// <param name="trace">The span whose context goes to the provider as traceparent (none: the client's passes through).</param>
-    public static HttpRequestMessage Build(in RouteTarget target, IDownstream client, HttpContent content, Activity? trace)
+    public static HttpRequestMessage Build(in RouteTarget target, RequestContext context, HttpContent content, Activity? trace)
     {
         var provider = target.Provider;
-        var request = new HttpRequestMessage(HttpMethod.Post, provider.UriFor(client.Path, client.Query)) { Content = content };
+        var proxied = context.Request;
+        var request = new HttpRequestMessage(HttpMethod.Post, provider.UriFor(proxied.Path, proxied.Query)) { Content = content };
         if (provider.Config.BaseUrl.Scheme == Uri.UriSchemeHttps)
         {
             request.Version = HttpVersion.Version20;
             request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
         }
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        HeaderPolicy.CopyRequestHeaders(client, request, client.Exchange.ForwardedHeaders);
-        request.Headers.TryAddWithoutValidation("X-Request-Id", client.RequestId);
+        HeaderPolicy.CopyRequestHeaders(context.Client, request, proxied.Exchange.ForwardedHeaders);
+        request.Headers.TryAddWithoutValidation("X-Request-Id", proxied.RequestId);
         foreach (var (name, value) in provider.Config.Headers)
         {
             request.Headers.Remove(name);

@@ -25,13 +25,13 @@ public sealed class ResponsePipeline
     public bool IsEmpty => _middleware.Length == 0;
 
     /// <summary>Consults every middleware for this response; null when none is interested.</summary>
-    internal ResponseTracking? Begin(IDownstream client, int status, bool isEventStream, string servedBy, long started, ReadOnlySequence<byte> requestBody, long bufferCap)
+    internal ResponseTracking? Begin(ProxyRequest request, IDownstream client, int status, bool isEventStream, string servedBy, long started, ReadOnlySequence<byte> requestBody, long bufferCap)
     {
         if (_middleware.Length == 0)
         {
             return null;
         }
-        var start = new ResponseStart(client, status, isEventStream, servedBy, started, requestBody);
+        var start = new ResponseStart(request, client, status, isEventStream, servedBy, started, requestBody);
         ResponseTracking? tracking = null;
         foreach (var middleware in _middleware)
         {

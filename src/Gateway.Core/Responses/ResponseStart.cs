@@ -6,10 +6,14 @@ namespace Gateway.Core.Responses;
 /// <summary>A committed response as the response middleware sees it, before its headers go out.</summary>
 public sealed class ResponseStart
 {
+    private readonly ProxyRequest _request;
     private readonly IDownstream _client;
 
-    internal ResponseStart(IDownstream client, int status, bool isEventStream, string servedBy, long startedTimestamp, System.Buffers.ReadOnlySequence<byte> requestBody)
+    internal ResponseStart(
+        ProxyRequest request, IDownstream client, int status, bool isEventStream, string servedBy, long startedTimestamp,
+        System.Buffers.ReadOnlySequence<byte> requestBody)
     {
+        _request = request;
         _client = client;
         Status = status;
         IsEventStream = isEventStream;
@@ -18,16 +22,16 @@ public sealed class ResponseStart
         RequestBody = requestBody;
     }
 
-    public string RequestId => _client.RequestId;
+    public string RequestId => _request.RequestId;
 
     /// <summary>The path below /v1/ ("chat/completions").</summary>
-    public string Path => _client.Path;
+    public string Path => _request.Path;
 
-    public ClientKey? Caller => _client.Caller;
+    public ClientKey? Caller => _request.Caller;
 
-    public ExchangeInfo Exchange => _client.Exchange;
+    public ExchangeInfo Exchange => _request.Exchange;
 
-    public string? RequestedModel => _client.Exchange.RequestedModel;
+    public string? RequestedModel => _request.Exchange.RequestedModel;
 
     public string ServedBy { get; }
 
@@ -35,7 +39,7 @@ public sealed class ResponseStart
 
     public bool IsEventStream { get; }
 
-    public bool StreamRequested => _client.Exchange.Stream;
+    public bool StreamRequested => _request.Exchange.Stream;
 
     internal long StartedTimestamp { get; }
 

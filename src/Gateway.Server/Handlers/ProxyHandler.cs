@@ -25,8 +25,10 @@ internal sealed class ProxyHandler
 
         // Pinned when the request arrived: it uses that snapshot to its last byte, whatever reloads happen meanwhile.
         var request = GatewayRequest.Of(context);
-        var client = new HttpContextDownstream(context, path, context.TraceIdentifier, request);
-        var outcome = await _engine.ForwardAsync(request.Snapshot, client, context.RequestAborted);
+        var query = context.Request.QueryString.Value;
+        var proxied = new ProxyRequest(path, string.IsNullOrEmpty(query) ? "" : query[1..], context.TraceIdentifier, request.Caller, request.Exchange);
+        var client = new HttpContextDownstream(context);
+        var outcome = await _engine.ForwardAsync(request.Snapshot, proxied, client, context.RequestAborted);
         request.Outcome = outcome.Error;
         if (client.EndAbnormally)
         {

@@ -9,30 +9,11 @@ internal sealed class HttpContextDownstream : IDownstream
 {
     private readonly HttpContext _context;
 
-    public HttpContextDownstream(HttpContext context, string path, string requestId, GatewayRequest request)
-    {
-        _context = context;
-        Caller = request.Caller;
-        Exchange = request.Exchange;
-        Path = path;
-        RequestId = requestId;
-        var query = context.Request.QueryString.Value;
-        Query = string.IsNullOrEmpty(query) ? "" : query[1..];
-    }
+    public HttpContextDownstream(HttpContext context) => _context = context;
 
     public PipeReader RequestBody => _context.Request.BodyReader;
 
     public long? RequestContentLength => _context.Request.ContentLength;
-
-    public string Path { get; }
-
-    public string Query { get; }
-
-    public string RequestId { get; }
-
-    public Gateway.Core.Access.ClientKey? Caller { get; }
-
-    public ExchangeInfo Exchange { get; }
 
     public bool HasStarted => _context.Response.HasStarted;
 

@@ -6,7 +6,7 @@ using Gateway.Core.Proxy;
 
 namespace Gateway.Core.Tests.Infrastructure;
 
-/// <summary>Core's view of a client over two in-memory pipes: the request body written whole, the response read back.</summary>
+/// <summary>The transport seen by Core, over two in-memory pipes: the request body written whole, the response read back.</summary>
 internal sealed class PipeDownstream : IDownstream
 {
     private readonly Pipe _request = new();
@@ -15,7 +15,7 @@ internal sealed class PipeDownstream : IDownstream
 
     public PipeDownstream(string path, string body, Dictionary<string, string>? headers = null)
     {
-        Path = path;
+        Request = new ProxyRequest(path, "", "req-test", null, new ExchangeInfo());
         var bytes = Encoding.UTF8.GetBytes(body);
         RequestContentLength = bytes.Length;
         _request.Writer.Write(bytes);
@@ -27,15 +27,10 @@ internal sealed class PipeDownstream : IDownstream
 
     public long? RequestContentLength { get; }
 
-    public string Path { get; }
+    /// <summary>What the request is, passed to the engine beside this transport.</summary>
+    public ProxyRequest Request { get; }
 
-    public string Query => "";
-
-    public string RequestId => "req-test";
-
-    public Access.ClientKey? Caller => null;
-
-    public ExchangeInfo Exchange { get; } = new();
+    public ExchangeInfo Exchange => Request.Exchange;
 
     public bool HasStarted { get; private set; }
 

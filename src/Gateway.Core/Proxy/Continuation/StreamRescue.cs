@@ -22,7 +22,7 @@ internal static class StreamRescue
     {
         var outcome = await RelayChainAsync(request, first, continuable, tracking, usage);
         tracking?.Complete(ResponseRelay.EndOf(outcome), request.Exchange.BytesOut);
-        usage?.Record(request.Exchange, request.Client.Caller?.Name);
+        usage?.Record(request.Exchange, request.Request.Caller?.Name);
         return outcome;
     }
 
@@ -45,7 +45,7 @@ internal static class StreamRescue
         origin.Health.ReportFailure(Admission.Closed, origin.Config.Resilience.FailureThreshold, origin.Config.Resilience.Cooldown);
         var broken = StreamEnds.Describe(end, origin.Config.Resilience.StreamIdleTimeout);
         var interruption = $"The stream from provider '{origin.Name}' {broken}.";
-        GatewayLog.StreamInterrupted(request.Logger, request.Client.RequestId, origin.Name, exchange.BytesOut, broken);
+        GatewayLog.StreamInterrupted(request.Logger, request.RequestId, origin.Name, exchange.BytesOut, broken);
 
         var continuations = new ContinuationBodies(tracker, origin.Name, broken);
         while (tracker.CanContinue)
@@ -90,7 +90,7 @@ internal static class StreamRescue
         var client = request.Client;
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
         var resilience = attempt.Target.Provider.Config.Resilience;
-        using var relay = new EventRelay(transform, dropUsageChunks: client.Exchange.InjectedStreamUsage);
+        using var relay = new EventRelay(transform, dropUsageChunks: request.Exchange.InjectedStreamUsage);
         relay.Load(attempt.Prefix);
         using var watchdog = new StreamWatchdog(request.Time, client.ResponseBody, events, attempt.Cancellation, resilience.StreamIdleTimeout, resilience.KeepaliveInterval);
         var copy = await relay.RunAsync(attempt.Body!, client.ResponseBody, observer, id, watchdog, attempt.Cancellation.Token);
@@ -122,7 +122,7 @@ internal static class StreamRescue
             {
                 return null;
             }
-            GatewayLog.StreamContinuing(request.Logger, request.Client.RequestId, origin, broken, target.QualifiedName);
+            GatewayLog.StreamContinuing(request.Logger, request.RequestId, origin, broken, target.QualifiedName);
             return new ByteArrayContent(body);
         }
     }
