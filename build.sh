@@ -2,7 +2,8 @@
 # Gateway build entry point. Release builds by default: what users run is what the benchmarks measure.
 #
 #   ./build.sh build                 restore and build everything (Release)
-#   ./build.sh test                  build, run the whole test suite, then the hot-path allocation budget check
+#   ./build.sh test                  build, check the formatting (dotnet format), run the whole test suite, then the
+#                                    hot-path allocation budget check
 #   ./build.sh run [gateway options] build and run the gateway in the foreground (default --config config.yaml)
 #   ./build.sh demo                  the gateway in front of the bundled mock provider, with a streamed request shown
 #   ./build.sh bench micro [filter]  BenchmarkDotNet micro-benchmarks + the allocation budget check
@@ -56,6 +57,10 @@ case "$cmd" in
     ;;
   test)
     build
+    # One code style for everyone (.editorconfig): a change that dotnet format would rewrite fails the run.
+    echo "build.sh: format check (dotnet format --verify-no-changes)"
+    dotnet format Gateway.sln --verify-no-changes --no-restore -v quiet \
+      || { echo "build.sh: formatting differs from .editorconfig: run 'dotnet format Gateway.sln'" >&2; exit 1; }
     # A hung test fails the run after 2 minutes instead of eating the CI budget.
     dotnet test Gateway.sln -c "$CONFIGURATION" --no-build --nologo --blame-hang-timeout 120s "$@"
     # The allocation budget of the hot path (0 B/op), BenchmarkDotNet's short job: about two minutes.
@@ -85,7 +90,7 @@ case "$cmd" in
     find . -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
     ;;
   *)
-    sed -n '2,12p' "$0"
+    sed -n '2,13p' "$0"
     exit 2
     ;;
 esac

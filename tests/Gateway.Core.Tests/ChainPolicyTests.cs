@@ -11,7 +11,7 @@ public sealed class ChainPolicyTests
 
     public enum Failure { Connect, Timeout, ServerError, RateLimited, RateLimitedWithRetryAfter, RateLimitedLongRetryAfter, ListedStatus, NotListed, Empty2xx }
 
-    internal static AttemptFailure Make(Failure failure) => failure switch
+    private static AttemptFailure Make(Failure failure) => failure switch
     {
         Failure.Connect => new(FailureClasses.Connect, MayMoveOn: true, Retryable: true, null, HasErrorAnswer: false),
         Failure.Timeout => new(FailureClasses.Timeout, true, false, null, false),
@@ -26,7 +26,7 @@ public sealed class ChainPolicyTests
     };
 
     /// <summary>failure, retries so far, direct, untried targets left, rate_limited: wait, admission, circuit opened, deadline left (ms, -1 none) → step, wait (ms).</summary>
-    public static TheoryData<Failure, int, bool, bool, bool, Admission, bool, int, string, int> Rows => new()
+    public static TheoryData<Failure, int, bool, bool, bool, object, bool, int, string, int> Rows => new()
     {
         // Retries on the same provider: connect errors, 5xx and 429 without Retry-After, after the backoff.
         { Failure.Connect, 0, false, true, false, Admission.Closed, false, -1, "Retry", 150 },
@@ -68,12 +68,12 @@ public sealed class ChainPolicyTests
     [Theory]
     [MemberData(nameof(Rows))]
     public void AfterFailure_DecidesTheNextStep(
-        Failure failure, int retries, bool direct, bool untried, bool waitOnRateLimit, Admission admission, bool circuitOpened, int remainingMs,
+        Failure failure, int retries, bool direct, bool untried, bool waitOnRateLimit, object admission, bool circuitOpened, int remainingMs,
         string step, int waitMs)
     {
         var resilience = ProviderResilience.Default with { Retries = 1, MaxRetryWait = TimeSpan.FromSeconds(5) };
         var remaining = remainingMs < 0 ? Infinite : TimeSpan.FromMilliseconds(remainingMs);
-        var state = new ChainState(retries, resilience, waitOnRateLimit, untried, direct, admission, circuitOpened, remaining, Backoff);
+        var state = new ChainState(retries, resilience, waitOnRateLimit, untried, direct, (Admission)admission, circuitOpened, remaining, Backoff);
 
         var decision = ChainPolicy.AfterFailure(Make(failure), state);
 

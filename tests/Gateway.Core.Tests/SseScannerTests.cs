@@ -63,6 +63,6 @@ public sealed class SseScannerTests
     [InlineData("data: {\"error\":null,\"choices\":[]}\n", FirstEventKind.Content)]
     [InlineData("data: {\"error\"", FirstEventKind.NeedMore)]
     [InlineData(": only a comment\n\n", FirstEventKind.NeedMore)]
-    public void FirstEvent_TellsContentFromError(string buffered, FirstEventKind expected) =>
-        Assert.Equal(expected, FirstEvent.Inspect(Encoding.UTF8.GetBytes(buffered)));
+    public void FirstEvent_TellsContentFromError(string buffered, object expected) =>
+        Assert.Equal((FirstEventKind)expected, FirstEvent.Inspect(Encoding.UTF8.GetBytes(buffered)));
 }

@@ -5,7 +5,7 @@ using Gateway.Core.Config;
 namespace Gateway.Core.Access;
 
 /// <summary>A gateway key at run time: its name, the SHA-256 of its value (the value itself is not kept), its limits.</summary>
-public sealed class ClientKey
+internal sealed class ClientKey
 {
     public ClientKey(ClientKeyConfig config)
     {
@@ -28,7 +28,7 @@ public sealed class ClientKey
 /// The configured gateway keys. A presented key is hashed once and compared with every configured hash in
 /// constant time (no early exit), so neither the comparison nor the position of a match leaks through timing.
 /// </summary>
-public sealed class KeyTable
+internal sealed class KeyTable
 {
     private const int MaxKeyLength = 256;
     private readonly ClientKey[] _keys;

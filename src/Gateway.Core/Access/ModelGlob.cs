@@ -6,7 +6,7 @@ namespace Gateway.Core.Access;
 /// model after the slash matches case-sensitively, because it goes upstream as written and model names are
 /// case-sensitive there: "openai/gpt-4o" does not allow "openai/GPT-4O".
 /// </summary>
-public static class ModelGlob
+internal static class ModelGlob
 {
     public static bool Matches(ReadOnlySpan<char> pattern, ReadOnlySpan<char> name)
     {

@@ -1,13 +1,13 @@
 namespace Gateway.Core.Config;
 
 /// <summary>One problem in config.yaml, located by key path and line so an operator can find it at once.</summary>
-public sealed record ConfigError(string Path, int Line, string Message)
+internal sealed record ConfigError(string Path, int Line, string Message)
 {
     public override string ToString() => Line > 0 ? $"line {Line}: {Path}: {Message}" : $"{Path}: {Message}";
 }
 
 /// <summary>Thrown at start-up (never on the request path) with every problem found, not only the first.</summary>
-public sealed class ConfigException : Exception
+internal sealed class ConfigException : Exception
 {
     public ConfigException(string source, IReadOnlyList<ConfigError> errors)
         : base(Format(source, errors)) => Errors = errors;

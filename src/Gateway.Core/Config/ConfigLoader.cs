@@ -5,14 +5,14 @@ using YamlDotNet.RepresentationModel;
 namespace Gateway.Core.Config;
 
 /// <summary>The outcome of reading config.yaml: a config, or every error found.</summary>
-public sealed record ConfigLoadResult(GatewayConfig? Config, IReadOnlyList<ConfigError> Errors);
+internal sealed record ConfigLoadResult(GatewayConfig? Config, IReadOnlyList<ConfigError> Errors);
 
 /// <summary>
 /// Reads and validates config.yaml in one pass over the YAML tree, one section reader per part of the file
 /// (<c>Config/Sections</c>), all sharing <see cref="YamlMappingReader"/> and <see cref="ConfigChecks"/>. Reports every problem (not just the first) with
 /// its key path and line; unknown keys are errors, so a typo never silently falls back to a default.
 /// </summary>
-public static class ConfigLoader
+internal static class ConfigLoader
 {
     public static ConfigLoadResult LoadFile(string path, EnvironmentExpander environment)
     {

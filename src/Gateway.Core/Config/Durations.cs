@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Gateway.Core.Config;
 
 /// <summary>Parses the config's duration syntax: an integer followed by ms, s, m or h ("500ms", "30s", "5m").</summary>
-public static class Durations
+internal static class Durations
 {
     public static bool TryParse(string text, out TimeSpan value)
     {

@@ -6,7 +6,7 @@ namespace Gateway.Core.Config;
 /// Expands <c>${VAR}</c> and <c>${VAR:-default}</c> in config values. Unset variables are reported by name, never
 /// by value, so the caller can decide whether that disables a provider or fails validation.
 /// </summary>
-public sealed class EnvironmentExpander
+internal sealed class EnvironmentExpander
 {
     private readonly Func<string, string?> _lookup;
 

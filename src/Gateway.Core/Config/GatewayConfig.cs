@@ -1,7 +1,7 @@
 namespace Gateway.Core.Config;
 
 /// <summary>One validated revision of config.yaml. Immutable; the snapshot builder turns it into runtime state.</summary>
-public sealed record GatewayConfig(
+internal sealed record GatewayConfig(
     ServerConfig Server,
     ValueList<ProviderConfig> Providers,
     ValueList<StrategyConfig> Strategies,
@@ -21,18 +21,18 @@ public sealed record GatewayConfig(
 }
 
 /// <summary>The background discovery of each provider's models, behind GET /v1/models.</summary>
-public sealed record ModelsConfig(TimeSpan RefreshInterval, TimeSpan FetchTimeout)
+internal sealed record ModelsConfig(TimeSpan RefreshInterval, TimeSpan FetchTimeout)
 {
     public static readonly ModelsConfig Default = new(TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(10));
 }
 
 /// <param name="RequireKnownModel">When true, "provider/model" must be in the model list (404 before any upstream call).</param>
-public sealed record RoutingConfig(bool RequireKnownModel)
+internal sealed record RoutingConfig(bool RequireKnownModel)
 {
     public static readonly RoutingConfig Default = new(false);
 }
 
-public sealed record ServerConfig(
+internal sealed record ServerConfig(
     string Host,
     int Port,
     long MaxRequestBodyBytes,
@@ -51,21 +51,21 @@ public sealed record ServerConfig(
 /// <param name="MaxConcurrentRequests">API requests in flight, streams until their last byte; 0: no cap.</param>
 /// <param name="MaxMemoryBytes">The process's resident memory above which new requests are refused; 0: see <paramref name="MaxMemoryPercent"/>.</param>
 /// <param name="MaxMemoryPercent">The same limit as a percentage of the memory the process may use (the container's limit, else the RAM); 0: no memory limit.</param>
-public sealed record OverloadConfig(long MaxConcurrentRequests, long MaxMemoryBytes, int MaxMemoryPercent);
+internal sealed record OverloadConfig(long MaxConcurrentRequests, long MaxMemoryBytes, int MaxMemoryPercent);
 
 /// <summary>Client connections (Kestrel's limits): how many at once, how long an idle one and its request headers may take.</summary>
 /// <param name="MaxConnections">Open client connections at most; past it new connections are closed at once, in-flight work untouched. Null: no cap.</param>
 /// <param name="KeepAliveTimeout">An idle kept-alive connection is closed after this.</param>
 /// <param name="RequestHeadersTimeout">A request's headers must arrive within this (slow-header clients are cut).</param>
-public sealed record ConnectionLimits(long? MaxConnections, TimeSpan KeepAliveTimeout, TimeSpan RequestHeadersTimeout)
+internal sealed record ConnectionLimits(long? MaxConnections, TimeSpan KeepAliveTimeout, TimeSpan RequestHeadersTimeout)
 {
     public static readonly ConnectionLimits Default = new(null, TimeSpan.FromSeconds(130), TimeSpan.FromSeconds(10));
 }
 
-public sealed record TlsConfig(string CertificatePath, string KeyPath);
+internal sealed record TlsConfig(string CertificatePath, string KeyPath);
 
 /// <summary>An upstream, OpenAI-compatible API. <see cref="Name"/> is the routing prefix in "name/model".</summary>
-public sealed record ProviderConfig(
+internal sealed record ProviderConfig(
     string Name,
     string Type,
     Uri BaseUrl,
@@ -95,7 +95,7 @@ public sealed record ProviderConfig(
 /// <param name="Cooldown">How long an open circuit keeps the provider out of rotation before one probe request.</param>
 /// <param name="Prefill">Whether and how this provider's models continue a partial assistant message (mid-stream rescue).</param>
 /// <param name="ModelPrefill">Per-model exceptions to <paramref name="Prefill"/>: model globs in order, the first match wins.</param>
-public sealed record ProviderResilience(
+internal sealed record ProviderResilience(
     TimeSpan FirstTokenTimeout,
     TimeSpan StreamIdleTimeout,
     TimeSpan KeepaliveInterval,
@@ -123,7 +123,7 @@ public sealed record ProviderResilience(
     }
 }
 
-public enum PrefillMode
+internal enum PrefillMode
 {
     /// <summary>Never used to continue an interrupted stream.</summary>
     None,
@@ -135,7 +135,7 @@ public enum PrefillMode
     Vllm,
 }
 
-public enum StrategyMode
+internal enum StrategyMode
 {
     /// <summary>Targets in the order written.</summary>
     Fallback,
@@ -144,7 +144,7 @@ public enum StrategyMode
     LoadBalance,
 }
 
-public enum RateLimitedPolicy
+internal enum RateLimitedPolicy
 {
     /// <summary>A 429 moves on to the next target at once (the provider cools down for its Retry-After).</summary>
     Failover,
@@ -153,7 +153,7 @@ public enum RateLimitedPolicy
     Wait,
 }
 
-public enum InterruptPolicy
+internal enum InterruptPolicy
 {
     /// <summary>A committed stream that breaks ends with an in-band error event and an abnormal end.</summary>
     Error,
@@ -164,7 +164,7 @@ public enum InterruptPolicy
 
 /// <summary>A named chain of targets a client can ask for by name ("model": "smart").</summary>
 /// <param name="Deadline">Bounds everything before the commit point: every attempt, retry and wait.</param>
-public sealed record StrategyConfig(
+internal sealed record StrategyConfig(
     string Name,
     StrategyMode Mode,
     ValueList<StrategyTarget> Targets,
@@ -177,14 +177,14 @@ public sealed record StrategyConfig(
 }
 
 /// <param name="Weight">Share of traffic in loadbalance mode (ignored by fallback, which keeps the order).</param>
-public sealed record StrategyTarget(string Provider, string Model, int Weight = 1)
+internal sealed record StrategyTarget(string Provider, string Model, int Weight = 1)
 {
     public override string ToString() => Provider + "/" + Model;
 }
 
 /// <summary>Failure classes a strategy's fallback_on can name.</summary>
 [Flags]
-public enum FailureClasses
+internal enum FailureClasses
 {
     None = 0,
 
@@ -207,7 +207,7 @@ public enum FailureClasses
 /// </summary>
 /// <param name="Statuses">Further statuses (e.g. 404) that move on.</param>
 /// <param name="ErrorCodes">Upstream error codes (the "code" of a 4xx error body, e.g. context_length_exceeded) that move on.</param>
-public sealed record FallbackPolicy(FailureClasses Classes, ValueList<int> Statuses, ValueList<string> ErrorCodes)
+internal sealed record FallbackPolicy(FailureClasses Classes, ValueList<int> Statuses, ValueList<string> ErrorCodes)
 {
     public static readonly FallbackPolicy Default = new(
         FailureClasses.Connect | FailureClasses.Timeout | FailureClasses.RateLimited | FailureClasses.ServerError, [], []);
@@ -240,37 +240,37 @@ public sealed record FallbackPolicy(FailureClasses Classes, ValueList<int> Statu
 }
 
 /// <summary>Gateway keys: who may call, which models, how much. Absent = an open gateway.</summary>
-public sealed record AuthConfig(ValueList<ClientKeyConfig> Keys);
+internal sealed record AuthConfig(ValueList<ClientKeyConfig> Keys);
 
 /// <param name="Name">Appears in logs, metrics and completion records; the key itself never does.</param>
 /// <param name="Models">Glob allow-list ("openai/*", "smart"); null = every model.</param>
 /// <param name="DisabledReason">Set when the key's variable is unset: the key is refused, with a start-up warning.</param>
-public sealed record ClientKeyConfig(string Name, Secret? Key, ValueList<string>? Models, int? Rpm, long? Tpm, int? MaxConcurrent, string? DisabledReason);
+internal sealed record ClientKeyConfig(string Name, Secret? Key, ValueList<string>? Models, int? Rpm, long? Tpm, int? MaxConcurrent, string? DisabledReason);
 
-public enum RequestLogFormat
+internal enum RequestLogFormat
 {
     Json,
     Text,
 }
 
-public sealed record RequestLogConfig(RequestLogFormat Format);
+internal sealed record RequestLogConfig(RequestLogFormat Format);
 
 /// <summary>Gateway-wide rules for client headers on their way to providers (per-provider additions are provider.headers).</summary>
 /// <param name="DropFromClient">Never forwarded, even when otherwise allowed.</param>
 /// <param name="ForwardFromClient">Forwarded in addition to the built-in allow-list (credentials can never be added).</param>
-public sealed record HeaderRulesConfig(ValueList<string> DropFromClient, ValueList<string> ForwardFromClient)
+internal sealed record HeaderRulesConfig(ValueList<string> DropFromClient, ValueList<string> ForwardFromClient)
 {
     public static readonly HeaderRulesConfig Default = new([], []);
 }
 
-public enum CompletionSink
+internal enum CompletionSink
 {
     File,
     Elasticsearch,
 }
 
 /// <summary>One record per completed request, written off the request path.</summary>
-public sealed record CompletionLogConfig(
+internal sealed record CompletionLogConfig(
     CompletionSink Sink, string Path, long MaxFileBytes, bool CaptureBodies, ElasticsearchConfig? Elasticsearch, int QueueCapacity)
 {
     public const long DefaultMaxFileBytes = 100L * 1024 * 1024;
@@ -278,12 +278,12 @@ public sealed record CompletionLogConfig(
 }
 
 /// <summary>An Elasticsearch/OpenSearch _bulk endpoint; batches by count or time, retried with backoff.</summary>
-public sealed record ElasticsearchConfig(Uri Url, string Index, Secret? ApiKey, int BatchSize, TimeSpan FlushInterval);
+internal sealed record ElasticsearchConfig(Uri Url, string Index, Secret? ApiKey, int BatchSize, TimeSpan FlushInterval);
 
 /// <summary>Regex redaction of generated text (delta.content of SSE events, message content of JSON answers).</summary>
 /// <param name="Models">Glob list of requested models it applies to; null = all.</param>
 /// <param name="MaxMatchChars">The longest text a pattern can match: a stream holds back this many characters so a match split across events is still caught.</param>
-public sealed record RedactConfig(ValueList<System.Text.RegularExpressions.Regex> Patterns, string Replacement, ValueList<string>? Models, int MaxMatchChars)
+internal sealed record RedactConfig(ValueList<System.Text.RegularExpressions.Regex> Patterns, string Replacement, ValueList<string>? Models, int MaxMatchChars)
 {
     // A Regex compares by reference: two configs with the same patterns are the same config.
     public bool Equals(RedactConfig? other) =>
@@ -298,19 +298,19 @@ public sealed record RedactConfig(ValueList<System.Text.RegularExpressions.Regex
 /// <param name="IncludeInStreams">Ask providers for the final usage chunk (stream_options.include_usage) on chat streams
 /// whose client did not, so usage (tpm, completion log) is known for every stream; the extra chunk is removed from
 /// what the client receives.</param>
-public sealed record UsageConfig(bool IncludeInStreams)
+internal sealed record UsageConfig(bool IncludeInStreams)
 {
     public static readonly UsageConfig Default = new(false);
 }
 
 /// <summary>The admin surface (POST /admin/reload, GET /admin/config); absent = it does not exist (404).</summary>
 /// <param name="DisabledReason">Set when the key's variable is unset: the admin surface stays closed.</param>
-public sealed record AdminConfig(Secret? Key, string? DisabledReason);
+internal sealed record AdminConfig(Secret? Key, string? DisabledReason);
 
 /// <summary>Metrics (Prometheus on GET /metrics, and OTLP) and traces (OTLP); read at start-up.</summary>
 /// <param name="SampleRatio">Of the traces the gateway starts; a client's traceparent decides for its own trace.</param>
 /// <param name="OtlpEndpoint">An OpenTelemetry collector; null = no OTLP export.</param>
-public sealed record TelemetryConfig(bool Metrics, bool Traces, double SampleRatio, Uri? OtlpEndpoint, bool OtlpHttp)
+internal sealed record TelemetryConfig(bool Metrics, bool Traces, double SampleRatio, Uri? OtlpEndpoint, bool OtlpHttp)
 {
     public static readonly TelemetryConfig Default = new(true, false, 1.0, null, false);
 }

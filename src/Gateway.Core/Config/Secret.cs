@@ -9,7 +9,7 @@ namespace Gateway.Core.Config;
 /// Two secrets are equal when their values are, compared in constant time (through their SHA-256), so config
 /// records that hold secrets compare by value without the comparison leaking the value through timing.
 /// </summary>
-public sealed class Secret : IEquatable<Secret>
+internal sealed class Secret : IEquatable<Secret>
 {
     private readonly string _value;
     private readonly byte[] _hash;

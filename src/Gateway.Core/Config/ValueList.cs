@@ -9,7 +9,7 @@ namespace Gateway.Core.Config;
 /// <c>==</c>, not hand-written comparisons that drift from the fields.
 /// </summary>
 [CollectionBuilder(typeof(ValueList), nameof(ValueList.Create))]
-public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
+internal sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
 {
     private readonly T[] _items;
 
@@ -47,7 +47,7 @@ public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
     IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
 }
 
-public static class ValueList
+internal static class ValueList
 {
     public static ValueList<T> Create<T>(ReadOnlySpan<T> items) => items.IsEmpty ? ValueList<T>.Empty : new(items.ToArray());
 }

@@ -9,7 +9,7 @@ namespace Gateway.Core.Diagnostics;
 /// GET /metrics, OTLP); with no exporter listening, recording costs a check. GenAI semantic-convention names where
 /// one exists, gateway.* otherwise. Label values are bounded: unknown model names become "_other".
 /// </summary>
-public static class GatewayMetrics
+internal static class GatewayMetrics
 {
     public const string MeterName = "Gateway";
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Gateway.Core.Diagnostics;
 
 /// <summary>The gateway's spans: one per request (transport), one per upstream attempt (Core). No listener: no cost.</summary>
-public static class GatewayTracing
+internal static class GatewayTracing
 {
     public const string SourceName = "Gateway";
 

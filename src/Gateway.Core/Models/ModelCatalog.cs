@@ -6,13 +6,13 @@ using Gateway.Core.Routing;
 namespace Gateway.Core.Models;
 
 /// <summary>A model one provider reported (or config declared), without the provider prefix.</summary>
-public readonly record struct DiscoveredModel(string Id, long Created);
+internal readonly record struct DiscoveredModel(string Id, long Created);
 
 /// <summary>
 /// One immutable model list: every model of every enabled provider as "provider/model", plus one entry per
 /// strategy. The JSON is serialized once, when the catalog is built, so serving GET /v1/models is a copy of bytes.
 /// </summary>
-public sealed class ModelCatalog
+internal sealed class ModelCatalog
 {
     private readonly FrozenDictionary<string, byte[]> _entries;
     private readonly string[] _ids;

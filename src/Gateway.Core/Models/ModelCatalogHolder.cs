@@ -1,7 +1,7 @@
 namespace Gateway.Core.Models;
 
 /// <summary>The current model list. The request path reads it; only the background refresh replaces it.</summary>
-public sealed class ModelCatalogHolder
+internal sealed class ModelCatalogHolder
 {
     private ModelCatalog _current;
 

@@ -8,7 +8,7 @@ namespace Gateway.Core.Models;
 /// {"data":[{"id":...}]} (what OpenAI, vLLM, llama.cpp server, Ollama's /v1, Groq and OpenRouter return), unknown
 /// fields ignored. Anything else is a failure for that provider only.
 /// </summary>
-public static class ModelDiscovery
+internal static class ModelDiscovery
 {
     // A model list is a few KB; a provider that sends megabytes is answering something else.
     private const int MaxResponseBytes = 8 * 1024 * 1024;

@@ -8,7 +8,7 @@ namespace Gateway.Core.Models;
 /// fails keeps its last good list (stale is better than empty). Each provider's state change is logged once — not
 /// every interval. Called by one background loop only; the request path never waits for it.
 /// </summary>
-public sealed partial class ModelRefresher
+internal sealed partial class ModelRefresher
 {
     private readonly ModelCatalogHolder _catalog;
     private readonly ILogger _logger;

@@ -13,7 +13,7 @@ namespace Gateway.Core.Providers;
 /// Microsoft.Extensions.Http's IHttpClientFactory is deliberately not used here: its named clients are fixed at
 /// start-up and rotate handlers on a timer, which fights handlers owned by a config snapshot (see docs/design.md).
 /// </remarks>
-public sealed class ProviderClientFactory
+internal sealed class ProviderClientFactory
 {
     private readonly Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? _connectCallback;
     private readonly Action _closed;

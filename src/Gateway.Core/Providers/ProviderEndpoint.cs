@@ -8,7 +8,7 @@ namespace Gateway.Core.Providers;
 /// One upstream provider at run time: where to send, how to authenticate, how long to wait, and the pooled
 /// connection handler. Owned by the snapshot that built it, so a config reload can replace it whole.
 /// </summary>
-public sealed class ProviderEndpoint
+internal sealed class ProviderEndpoint
 {
     private readonly Action? _closed;
     private int _owners = 1;

@@ -8,7 +8,7 @@ namespace Gateway.Core.Providers;
 /// query. Without them, a decoded <c>%5C</c> or <c>%2e%2e</c> turned into <c>/../</c> by <see cref="Uri"/> sent the
 /// provider's key to any path of the provider's host.
 /// </summary>
-public static class UpstreamUri
+internal static class UpstreamUri
 {
     /// <summary>
     /// True when <paramref name="path"/> (what follows <c>/v1/</c>) is one or more segments of

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Gateway.Core.Proxy;
 
 /// <summary>Writes OpenAI's error envelope: {"error":{"message","type","param","code"}}.</summary>
-public static class ErrorBody
+internal static class ErrorBody
 {
     // Quotes, backslashes and control characters are still escaped; apostrophes in messages stay readable.
     private static readonly JsonWriterOptions s_options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

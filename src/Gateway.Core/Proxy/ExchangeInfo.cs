@@ -4,7 +4,7 @@ namespace Gateway.Core.Proxy;
 /// What one request did, filled in by Core as it goes and read by the transport's request log when it ends.
 /// Names and numbers only: never bodies or credentials.
 /// </summary>
-public sealed class ExchangeInfo
+internal sealed class ExchangeInfo
 {
     /// <summary>The model the client asked for ("smart", "openai/gpt-4o"), when the body got that far.</summary>
     public string? RequestedModel { get; set; }

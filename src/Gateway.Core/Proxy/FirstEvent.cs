@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Gateway.Core.Proxy;
 
-public enum FirstEventKind
+internal enum FirstEventKind
 {
     /// <summary>No complete data line yet: read more.</summary>
     NeedMore,
@@ -15,7 +15,7 @@ public enum FirstEventKind
 }
 
 /// <summary>Decides, before anything is sent to the client, whether an event stream's first event is an answer.</summary>
-public static class FirstEvent
+internal static class FirstEvent
 {
     public static FirstEventKind Inspect(ReadOnlySpan<byte> buffered)
     {

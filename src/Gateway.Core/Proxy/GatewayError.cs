@@ -4,7 +4,7 @@ namespace Gateway.Core.Proxy;
 /// The closed vocabulary of errors the gateway itself produces. Each maps to exactly one HTTP status and OpenAI
 /// error type/code in <see cref="GatewayErrors"/>; logs use the same names.
 /// </summary>
-public enum GatewayError
+internal enum GatewayError
 {
     None,
 
@@ -53,10 +53,10 @@ public enum GatewayError
 }
 
 /// <summary>How one <see cref="GatewayError"/> looks on the wire.</summary>
-public readonly record struct ErrorDescriptor(int Status, string Type, string Code, string? Param);
+internal readonly record struct ErrorDescriptor(int Status, string Type, string Code, string? Param);
 
 /// <summary>The one table from error to HTTP status and OpenAI error type/code.</summary>
-public static class GatewayErrors
+internal static class GatewayErrors
 {
     public static ErrorDescriptor Describe(GatewayError error) => error switch
     {

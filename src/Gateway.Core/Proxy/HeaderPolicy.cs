@@ -7,7 +7,7 @@ namespace Gateway.Core.Proxy;
 /// Which headers cross the gateway, in both directions. Allow-lists, not deny-lists: a header we did not think of
 /// (a client credential, a provider's Set-Cookie, a hop-by-hop header) does not pass by default.
 /// </summary>
-public static class HeaderPolicy
+internal static class HeaderPolicy
 {
     /// <summary>Client headers forwarded to providers. Credentials never are: the provider's own key replaces them.</summary>
     public static readonly string[] ForwardedRequestHeaders =

@@ -9,7 +9,7 @@ namespace Gateway.Core.Proxy;
 /// <see cref="ProxyRequest"/>. The transport implements this over its HTTP server; the engine's unit tests over a
 /// <see cref="Pipe"/>.
 /// </summary>
-public interface IDownstream
+internal interface IDownstream
 {
     PipeReader RequestBody { get; }
 

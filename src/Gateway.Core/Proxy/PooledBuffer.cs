@@ -6,7 +6,7 @@ namespace Gateway.Core.Proxy;
 /// A request body held in one rented array: only bodies too large to stay in the transport's pipe come here
 /// (see <see cref="RequestBodyReader.HoldInPipeLimit"/>). The bytes are valid until <see cref="Dispose"/>.
 /// </summary>
-public sealed class PooledBuffer : IDisposable
+internal sealed class PooledBuffer : IDisposable
 {
     private byte[] _array;
 

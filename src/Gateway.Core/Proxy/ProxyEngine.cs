@@ -17,7 +17,7 @@ namespace Gateway.Core.Proxy;
 /// answered with an error status. After it started, a failure can only end the response abnormally (SSE: an error
 /// event, then an abort), never with a clean end that looks like a complete answer.
 /// </remarks>
-public sealed class ProxyEngine
+internal sealed class ProxyEngine
 {
     private readonly ILogger _logger;
     private readonly TimeProvider _time;

@@ -6,7 +6,7 @@ namespace Gateway.Core.Proxy;
 /// </summary>
 /// <param name="Attempts">Upstream attempts made (X-Gateway-Attempts).</param>
 /// <param name="RetryAfter">For a rate-limit error: when the client may try again.</param>
-public readonly record struct ProxyOutcome(GatewayError Error, string? ErrorDetail, int Attempts = 0, TimeSpan? RetryAfter = null)
+internal readonly record struct ProxyOutcome(GatewayError Error, string? ErrorDetail, int Attempts = 0, TimeSpan? RetryAfter = null)
 {
     public static ProxyOutcome Fail(GatewayError error, string? detail) => new(error, detail);
 }

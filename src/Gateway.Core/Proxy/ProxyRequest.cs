@@ -8,4 +8,4 @@ namespace Gateway.Core.Proxy;
 /// <param name="Path">The path below /v1/ ("chat/completions").</param>
 /// <param name="Query">The query string without '?', or empty.</param>
 /// <param name="Caller">The gateway key that authenticated this request; null on an open gateway.</param>
-public sealed record ProxyRequest(string Path, string Query, string RequestId, Access.ClientKey? Caller, ExchangeInfo Exchange);
+internal sealed record ProxyRequest(string Path, string Query, string RequestId, Access.ClientKey? Caller, ExchangeInfo Exchange);

@@ -9,7 +9,7 @@ namespace Gateway.Core.Proxy;
 /// <see cref="Release"/> (early, once nothing can read it again) or <see cref="Dispose"/>, which give the pipe
 /// buffers back or return the array, once.
 /// </summary>
-public sealed class RequestBody : IDisposable
+internal sealed class RequestBody : IDisposable
 {
     private readonly PipeReader? _pipe;
     private readonly PooledBuffer? _array;

@@ -6,7 +6,7 @@ namespace Gateway.Core.Proxy;
 /// Reads the whole request body, bounded by the configured limit. The body is complete before any upstream
 /// connection is used, so a slow or oversized upload never occupies a provider connection.
 /// </summary>
-public static class RequestBodyReader
+internal static class RequestBodyReader
 {
     /// <summary>
     /// A body still arriving is held in the transport's pipe up to this size. Beyond it, it moves to a rented array,

@@ -7,7 +7,7 @@ namespace Gateway.Core.Proxy;
 /// what the provider sends back: real providers echo keys in error bodies. Applied to every response header passed
 /// on and to every error body (4xx/5xx), never to a 2xx body (the hot path).
 /// </summary>
-public sealed class SecretScrubber
+internal sealed class SecretScrubber
 {
     /// <summary>Values shorter than this are not treated as secrets: scrubbing "1" or "true" would mangle answers.</summary>
     public const int MinSecretLength = 8;

@@ -1,7 +1,7 @@
 namespace Gateway.Core.Proxy;
 
 /// <summary>Receives the payload of every complete "data:" line of an event stream (except [DONE]).</summary>
-public interface ISseDataSink
+internal interface ISseDataSink
 {
     /// <param name="answerComplete">A finish_reason was seen, in this line or before it.</param>
     void OnData(ReadOnlySpan<byte> payload, bool answerComplete);
@@ -12,7 +12,7 @@ public interface ISseDataSink
 /// (a finish_reason or [DONE] was seen) and whether the bytes so far end on an event boundary (where a keepalive
 /// comment may be inserted). Lines are framed by <see cref="Sse.SseLineFramer"/>.
 /// </summary>
-public sealed class SseScanner : IBodyTee, Sse.ISseLineSink, IDisposable
+internal sealed class SseScanner : IBodyTee, Sse.ISseLineSink, IDisposable
 {
     private readonly ISseDataSink? _sink;
     // Mutated in place: not readonly (see SseLineFramer's remarks).

@@ -2,7 +2,7 @@ using System.IO.Pipelines;
 
 namespace Gateway.Core.Proxy;
 
-public enum CopyResult
+internal enum CopyResult
 {
     Success,
     /// <summary>Reading the upstream body failed (reset, truncated framing, protocol error).</summary>
@@ -12,7 +12,7 @@ public enum CopyResult
 }
 
 /// <summary>Receives every chunk the client receives, right after it was written. Must not block or throw.</summary>
-public interface IBodyTee
+internal interface IBodyTee
 {
     void Append(ReadOnlySpan<byte> chunk);
 }
@@ -27,7 +27,7 @@ public interface IBodyTee
 /// A zero-byte read waits for data before taking writer memory, so idle streams hold no buffers.
 /// Failures are returned as values: the caller decides between an error response and an abort.
 /// </remarks>
-public static class StreamCopier
+internal static class StreamCopier
 {
     // Kestrel's pinned blocks are 4 KiB; larger hints fall back to unpooled memory.
     private const int ReadSize = 4096;

@@ -14,7 +14,7 @@ namespace Gateway.Core.Proxy;
 /// when data arrives while a keepalive is being flushed does the loop wait for the timer to hand the writer back.
 /// The timer is created on the first wait, so a response that never waits costs no timer.
 /// </remarks>
-public sealed class StreamWatchdog : IDisposable
+internal sealed class StreamWatchdog : IDisposable
 {
     private static readonly byte[] s_keepalive = ": keepalive\n\n"u8.ToArray();
 

@@ -1,14 +1,12 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.Sockets;
-using System.Text.Json;
 using Gateway.Core.Config;
 using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
 
 namespace Gateway.Core.Proxy;
 
-public enum AttemptState
+internal enum AttemptState
 {
     /// <summary>An answer to give the client: a success with its first content, or a status that is not for fallback_on.</summary>
     Committable,
@@ -24,7 +22,7 @@ public enum AttemptState
 /// (the first data event of a stream, the first bytes of any other body). Bytes read before the commit point are
 /// kept in <see cref="Prefix"/> and go to the client first if this attempt is committed; nothing is sent before.
 /// </summary>
-public sealed class UpstreamAttempt : IDisposable
+internal sealed class UpstreamAttempt : IDisposable
 {
     // Enough for any first event; a provider that sends more without one is streaming content anyway.
     private const int MaxPrefixBytes = 64 * 1024;
@@ -149,7 +147,7 @@ public sealed class UpstreamAttempt : IDisposable
             {
                 return AttemptState.ClientGone;
             }
-            var (error, failure, reason) = ClassifySendFailure(e, headerTimeout);
+            var (error, failure, reason) = UpstreamFailures.OfSend(e, headerTimeout);
             return Fail(policy, failure, error, reason, retryable: failure == FailureClasses.Connect);
         }
 
@@ -261,7 +259,7 @@ public sealed class UpstreamAttempt : IDisposable
         {
             return AttemptState.ClientGone;
         }
-        var code = ReadErrorCode(Prefix);
+        var code = UpstreamFailures.ErrorCode(Prefix);
         if (code is not null && policy.AllowsCode(code))
         {
             return Fail(policy, FailureClasses.None, GatewayError.UpstreamBadResponse, $"answered {Status} ({code})", retryable: false, listed: true);
@@ -328,44 +326,6 @@ public sealed class UpstreamAttempt : IDisposable
         return read;
     }
 
-    /// <summary>error.code of an OpenAI-shaped error body, when it is a plain identifier.</summary>
-    private static string? ReadErrorCode(ReadOnlySpan<byte> json)
-    {
-        var reader = new Utf8JsonReader(json);
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return null;
-            }
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                bool isError = reader.ValueTextEquals("error"u8);
-                reader.Read();
-                if (!isError || reader.TokenType != JsonTokenType.StartObject)
-                {
-                    reader.Skip();
-                    continue;
-                }
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    bool isCode = reader.ValueTextEquals("code"u8);
-                    reader.Read();
-                    if (isCode && reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 64)
-                    {
-                        return reader.GetString();
-                    }
-                    reader.Skip();
-                }
-                return null;
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return null;
-    }
-
     private AttemptState Fail(FallbackPolicy policy, FailureClasses failure, GatewayError error, string reason, bool retryable, bool listed = false)
     {
         Activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
@@ -375,34 +335,6 @@ public sealed class UpstreamAttempt : IDisposable
         Retryable = retryable;
         MayMoveOn = listed || policy.Allows(failure);
         return AttemptState.Failed;
-    }
-
-    private static (GatewayError, FailureClasses, string) ClassifySendFailure(Exception e, TimeSpan headerTimeout)
-    {
-        if (e is OperationCanceledException)
-        {
-            return (GatewayError.UpstreamTimeout, FailureClasses.Timeout, $"did not answer within {Durations.Format(headerTimeout)}");
-        }
-        if (e is HttpRequestException http)
-        {
-            if (http.InnerException is TimeoutException || http.InnerException is OperationCanceledException)
-            {
-                return (GatewayError.UpstreamTimeout, FailureClasses.Timeout, "could not be connected to in time");
-            }
-            return http.HttpRequestError switch
-            {
-                HttpRequestError.NameResolutionError => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "is unreachable (host name not resolved)"),
-                HttpRequestError.ConnectionError when http.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused }
-                    => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "is unreachable (connection refused)"),
-                HttpRequestError.ConnectionError => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "is unreachable (connection failed)"),
-                HttpRequestError.SecureConnectionError => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "is unreachable (TLS handshake failed)"),
-                HttpRequestError.ResponseEnded => (GatewayError.UpstreamBadResponse, FailureClasses.Connect, "closed the connection without answering"),
-                HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError => (GatewayError.UpstreamBadResponse, FailureClasses.ServerError, "sent an invalid HTTP response"),
-                _ when http.InnerException is IOException => (GatewayError.UpstreamBadResponse, FailureClasses.Connect, "reset the connection before answering"),
-                _ => (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "could not be reached"),
-            };
-        }
-        return (GatewayError.UpstreamUnreachable, FailureClasses.Connect, "could not be reached");
     }
 
     private void DisposeResponse()

@@ -1,7 +1,7 @@
 namespace Gateway.Core.Resilience;
 
 /// <summary>Spacing between retries on the same provider: exponential, capped, with jitter so clients do not synchronise.</summary>
-public static class Backoff
+internal static class Backoff
 {
     public static readonly TimeSpan Base = TimeSpan.FromMilliseconds(200);
 

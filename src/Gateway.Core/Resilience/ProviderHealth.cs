@@ -1,7 +1,7 @@
 namespace Gateway.Core.Resilience;
 
 /// <summary>How a request was let through a provider's circuit; reported back with the attempt's result.</summary>
-public enum Admission
+internal enum Admission
 {
     /// <summary>The circuit is closed: normal traffic.</summary>
     Closed,
@@ -23,7 +23,7 @@ public enum Admission
 /// request (half-open; the others still go elsewhere) → success closes, failure re-opens. Time is
 /// <see cref="TimeProvider"/> timestamps so tests can move it.
 /// </remarks>
-public sealed class ProviderHealth
+internal sealed class ProviderHealth
 {
     private readonly TimeProvider _time;
     private int _consecutiveFailures;

@@ -6,7 +6,7 @@ namespace Gateway.Core.Resilience;
 /// Provider name → health, outside any config snapshot: a reload that keeps a provider keeps its circuit state
 /// and cooldown.
 /// </summary>
-public sealed class ProviderHealthRegistry
+internal sealed class ProviderHealthRegistry
 {
     private readonly ConcurrentDictionary<string, ProviderHealth> _byName = new(StringComparer.OrdinalIgnoreCase);
     private readonly TimeProvider _time;

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Gateway.Core.Resilience;
 
 /// <summary>Reads how long a provider asked to be left alone: retry-after-ms, x-ms-retry-after-ms, or Retry-After (seconds or an HTTP date).</summary>
-public static class RetryAfter
+internal static class RetryAfter
 {
     /// <returns>The delay, or null when absent or unusable (negative, garbage): the caller then uses its default.</returns>
     public static TimeSpan? From(HttpResponseMessage response, TimeProvider time)

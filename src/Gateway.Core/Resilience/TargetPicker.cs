@@ -9,7 +9,7 @@ namespace Gateway.Core.Resilience;
 /// one that failed longest ago is tried anyway rather than failing with no attempt.
 /// </summary>
 /// <remarks>A mutable struct kept in the chain's frame: picking allocates nothing.</remarks>
-public struct TargetPicker
+internal struct TargetPicker
 {
     private readonly StrategyRoute? _strategy;
     private readonly RouteTarget _direct;

@@ -1,6 +1,6 @@
 namespace Gateway.Core.Responses;
 
-public enum CompletionEnd
+internal enum CompletionEnd
 {
     /// <summary>The whole answer reached the client.</summary>
     Completed,
@@ -13,10 +13,10 @@ public enum CompletionEnd
 }
 
 /// <summary>Prompt/completion/total tokens as the provider reported them.</summary>
-public readonly record struct TokenUsage(long PromptTokens, long CompletionTokens, long TotalTokens);
+internal readonly record struct TokenUsage(long PromptTokens, long CompletionTokens, long TotalTokens);
 
 /// <summary>A response after its end, handed to <see cref="OnCompletion"/> callbacks on the completion worker.</summary>
-public sealed class CompletedResponse
+internal sealed class CompletedResponse
 {
     private bool _parsed;
     private TokenUsage? _usage;

@@ -7,7 +7,7 @@ namespace Gateway.Core.Responses;
 /// The tee's target: a copy of the body in one pooled array, grown by doubling up to the cap. Past the cap it only
 /// counts and records the truncation: it never blocks or fails the client.
 /// </summary>
-public sealed class CompletionBuffer : IBodyTee, IDisposable
+internal sealed class CompletionBuffer : IBodyTee, IDisposable
 {
     private readonly int _cap;
     private byte[] _buffer;

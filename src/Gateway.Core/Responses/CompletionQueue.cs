@@ -7,7 +7,7 @@ namespace Gateway.Core.Responses;
 /// Where ended responses wait for their <see cref="OnCompletion"/> callbacks: a bounded channel drained by one
 /// background worker. When it is full the response is dropped and counted: the client is never blocked.
 /// </summary>
-public sealed partial class CompletionQueue
+internal sealed partial class CompletionQueue
 {
     private readonly Channel<PendingCompletion> _channel;
     private readonly ILogger _logger;

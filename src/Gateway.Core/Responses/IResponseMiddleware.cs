@@ -10,25 +10,25 @@ namespace Gateway.Core.Responses;
 /// Callbacks run off the request path, on the completion worker, in registration order; a response with no
 /// interested middleware keeps the plain zero-copy loop and allocates nothing for this layer.
 /// </remarks>
-public interface IResponseMiddleware
+internal interface IResponseMiddleware
 {
     ResponseHook OnResponse(ResponseStart response);
 }
 
 /// <summary>Runs after the response ended (completed, failed or abandoned by the client), on the completion worker.</summary>
-public delegate ValueTask OnCompletion(CompletedResponse response);
+internal delegate ValueTask OnCompletion(CompletedResponse response);
 
 /// <param name="WantsBody">Tee the body into the completion buffer (capped by completion_buffer_max_bytes).</param>
 /// <param name="Completion">Called once the response ended.</param>
 /// <param name="Transform">Takes this response off the zero-copy path: its body passes through the transform. Several
 /// middleware's transforms on one response compose, in registration order.</param>
-public readonly record struct ResponseHook(bool WantsBody = false, OnCompletion? Completion = null, IBodyTransform? Transform = null);
+internal readonly record struct ResponseHook(bool WantsBody = false, OnCompletion? Completion = null, IBodyTransform? Transform = null);
 
 /// <summary>
 /// Rewrites one response body. Event streams are handed whole events (never raw chunks), so a pattern split
 /// across network reads is still seen whole; any other body is handed whole once it has arrived.
 /// </summary>
-public interface IBodyTransform
+internal interface IBodyTransform
 {
     /// <summary>
     /// One event's data payload (JSON, or <c>[DONE]</c>); writes the complete events to send in its place

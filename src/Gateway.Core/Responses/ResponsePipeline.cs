@@ -7,7 +7,7 @@ namespace Gateway.Core.Responses;
 /// The registered response middleware, in order. At the commit point it asks each one what it wants from this
 /// response; when none wants anything, the response costs nothing here.
 /// </summary>
-public sealed class ResponsePipeline
+internal sealed class ResponsePipeline
 {
     private readonly IResponseMiddleware[] _middleware;
     private readonly CompletionQueue _queue;

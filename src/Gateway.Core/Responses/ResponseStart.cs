@@ -4,7 +4,7 @@ using Gateway.Core.Proxy;
 namespace Gateway.Core.Responses;
 
 /// <summary>A committed response as the response middleware sees it, before its headers go out.</summary>
-public sealed class ResponseStart
+internal sealed class ResponseStart
 {
     private readonly ProxyRequest _request;
     private readonly IDownstream _client;

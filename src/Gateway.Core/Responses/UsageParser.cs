@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Gateway.Core.Responses;
 
 /// <summary>Reads usage, finish reason and generated text from an OpenAI-shaped answer: a JSON body or an event stream.</summary>
-public static class UsageParser
+internal static class UsageParser
 {
     /// <param name="withText">Also assemble the generated text (allocates); usage alone allocates nothing per chunk.</param>
     public static (TokenUsage? Usage, string? FinishReason, string? Text) FromJson(ReadOnlySpan<byte> body, bool withText = true)

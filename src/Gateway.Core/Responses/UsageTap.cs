@@ -9,7 +9,7 @@ namespace Gateway.Core.Responses;
 /// data line that mentions "usage"), or from the last kilobyte of a JSON body (where OpenAI-shaped answers put it).
 /// Used for gen_ai.client.token.usage, so metrics never need the completion buffer or the completion worker.
 /// </summary>
-public sealed class UsageTap : IBodyTee, ISseDataSink, IDisposable
+internal sealed class UsageTap : IBodyTee, ISseDataSink, IDisposable
 {
     private const int TailBytes = 1024;
     private readonly byte[]? _tail;

@@ -12,7 +12,7 @@ namespace Gateway.Core.Routing;
 /// reload retires it and the last request releases it, it releases its provider endpoints; an endpoint shared with
 /// a newer snapshot (its settings did not change) lives on with that one.
 /// </remarks>
-public sealed class GatewaySnapshot : IDisposable
+internal sealed class GatewaySnapshot : IDisposable
 {
     private int _references = 1;
 

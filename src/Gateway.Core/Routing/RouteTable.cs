@@ -7,7 +7,7 @@ namespace Gateway.Core.Routing;
 /// Model name → provider or strategy, built once per config revision and read lock-free by every request.
 /// Lookups take spans of the request's own bytes: no string is allocated to route a request.
 /// </summary>
-public sealed class RouteTable
+internal sealed class RouteTable
 {
     private readonly FrozenDictionary<string, ProviderEndpoint>.AlternateLookup<ReadOnlySpan<char>> _providers;
     private readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _disabled;

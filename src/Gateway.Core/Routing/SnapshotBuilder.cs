@@ -5,7 +5,7 @@ using Gateway.Core.Resilience;
 namespace Gateway.Core.Routing;
 
 /// <summary>Turns a validated config into a runtime snapshot: provider clients, the frozen route table, strategies.</summary>
-public sealed class SnapshotBuilder
+internal sealed class SnapshotBuilder
 {
     private readonly ProviderClientFactory _clients;
     private readonly ProviderHealthRegistry _health;

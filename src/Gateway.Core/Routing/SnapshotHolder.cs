@@ -4,7 +4,7 @@ namespace Gateway.Core.Routing;
 /// The one mutable object in Core: the reference to the current snapshot. Readers do a single volatile read per
 /// request; a reload publishes a complete new snapshot with one atomic exchange.
 /// </summary>
-public sealed class SnapshotHolder
+internal sealed class SnapshotHolder
 {
     private GatewaySnapshot _current;
 

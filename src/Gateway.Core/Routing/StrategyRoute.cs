@@ -5,7 +5,7 @@ using Gateway.Core.Providers;
 namespace Gateway.Core.Routing;
 
 /// <summary>A strategy resolved against one snapshot: its enabled targets, with their upstream model names as UTF-8, and its policy.</summary>
-public sealed class StrategyRoute
+internal sealed class StrategyRoute
 {
     public StrategyRoute(StrategyConfig config, IReadOnlyList<(ProviderEndpoint Provider, StrategyTarget Target)> targets)
     {
@@ -42,4 +42,4 @@ public sealed class StrategyRoute
 
 /// <summary>One place a request can be sent: a provider and the model name it knows.</summary>
 /// <param name="QualifiedName">"provider/model", reported to the client in X-Gateway-Model.</param>
-public readonly record struct RouteTarget(ProviderEndpoint Provider, ReadOnlyMemory<byte> Model, string QualifiedName);
+internal readonly record struct RouteTarget(ProviderEndpoint Provider, ReadOnlyMemory<byte> Model, string QualifiedName);

@@ -8,7 +8,7 @@ using Gateway.Server.Hosting;
 namespace Gateway.Server.Tests.Infrastructure;
 
 /// <summary>The real gateway on 127.0.0.1:0, configured from YAML text, with its logs captured.</summary>
-public sealed class TestGateway : IAsyncDisposable
+internal sealed class TestGateway : IAsyncDisposable
 {
     /// <summary>The provider key every test config uses: it must appear nowhere but in the Authorization header to its own provider.</summary>
     public const string ProviderKey = "sk-canary-provider-7f3a9c";

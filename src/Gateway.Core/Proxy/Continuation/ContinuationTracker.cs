@@ -7,7 +7,7 @@ namespace Gateway.Core.Proxy.Continuation;
 /// Follows the chat completion chunks a client has received: the response id and the assistant text so far, kept
 /// as the raw JSON string contents (escapes included) so they can be written back into a request without decoding.
 /// </summary>
-public sealed class ContinuationTracker : ISseDataSink
+internal sealed class ContinuationTracker : ISseDataSink
 {
     private readonly ArrayBufferWriter<byte> _text = new(1024);
 

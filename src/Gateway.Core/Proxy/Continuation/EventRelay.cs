@@ -9,7 +9,7 @@ namespace Gateway.Core.Proxy.Continuation;
 /// the client never holds half an event that a continuation could not finish, and a transform sees whole events.
 /// A continuation's chunks get the original response's id on the way through.
 /// </summary>
-public sealed class EventRelay : IDisposable
+internal sealed class EventRelay : IDisposable
 {
     private const int MaxEventBytes = 1 << 20;
     private readonly Responses.IBodyTransform? _transform;

@@ -13,7 +13,7 @@ namespace Gateway.Core.Responses.CompletionLog;
 /// <c>"errors": true</c> and a status per item, so items answered 429/5xx are sent again (alone) with the same
 /// backoff, and items refused for good (a mapping error) are dropped and reported.
 /// </summary>
-public sealed class BulkSink : ICompletionSink
+internal sealed class BulkSink : ICompletionSink
 {
     private const int Tries = 5;
     private readonly HttpMessageInvoker _http;

@@ -9,7 +9,7 @@ namespace Gateway.Core.Responses.CompletionLog;
 /// worker and handed to the <see cref="CompletionLogWriter"/>. With capture_bodies the request's messages are
 /// copied when the response starts (the request body is gone by the time the record is written).
 /// </summary>
-public sealed class CompletionLogMiddleware : IResponseMiddleware
+internal sealed class CompletionLogMiddleware : IResponseMiddleware
 {
     private readonly CompletionLogWriter _writer;
     private readonly bool _captureBodies;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Core.Responses.CompletionLog;
 
 /// <summary>Where completion records end up: a JSON-lines file, or an Elasticsearch/OpenSearch _bulk endpoint.</summary>
-public interface ICompletionSink : IAsyncDisposable
+internal interface ICompletionSink : IAsyncDisposable
 {
     /// <summary>
     /// Writes one batch; throws only when the whole batch could not be written after the sink's own retries. Records
@@ -18,7 +18,7 @@ public interface ICompletionSink : IAsyncDisposable
 /// <param name="Rejected">Refused for good by the sink (e.g. a mapping error).</param>
 /// <param name="Exhausted">Refused for now (429/5xx) on every try.</param>
 /// <param name="FirstReason">The first refusal's reason, for the one log line per batch.</param>
-public readonly record struct SinkResult(int Rejected, int Exhausted, string? FirstReason)
+internal readonly record struct SinkResult(int Rejected, int Exhausted, string? FirstReason)
 {
     public static SinkResult Written => default;
 
@@ -28,7 +28,7 @@ public readonly record struct SinkResult(int Rejected, int Exhausted, string? Fi
 }
 
 /// <summary>Why completion records were dropped (the reason label of gateway_completion_log_dropped_total).</summary>
-public enum DropReason
+internal enum DropReason
 {
     /// <summary>The queue was full when the record was enqueued.</summary>
     QueueFull,
@@ -47,7 +47,7 @@ public enum DropReason
 /// The completion log's own queue (queue_capacity records) and worker: records are batched (by count or after
 /// flush_interval) and written by the sink. A full queue drops and counts; nothing here can slow a request.
 /// </summary>
-public sealed partial class CompletionLogWriter : IAsyncDisposable
+internal sealed partial class CompletionLogWriter : IAsyncDisposable
 {
     private readonly Channel<byte[]> _queue;
     private readonly ICompletionSink _sink;

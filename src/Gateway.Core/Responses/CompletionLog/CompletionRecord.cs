@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Gateway.Core.Responses.CompletionLog;
 
 /// <summary>One completion record as a JSON line: who, what was asked, who served, how it went, what it cost.</summary>
-public static class CompletionRecord
+internal static class CompletionRecord
 {
     private static readonly JsonWriterOptions s_options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

@@ -4,7 +4,7 @@ namespace Gateway.Core.Responses.CompletionLog;
 /// JSON lines appended to completion_log.path; when the file would pass max_file_bytes it is rotated to path.1
 /// (path.1 to path.2, … keeping five).
 /// </summary>
-public sealed class FileSink : ICompletionSink
+internal sealed class FileSink : ICompletionSink
 {
     private const int KeptFiles = 5;
     private readonly string _path;

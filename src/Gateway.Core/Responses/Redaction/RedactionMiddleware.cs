@@ -7,7 +7,7 @@ namespace Gateway.Core.Responses.Redaction;
 /// redact: registers a <see cref="RedactionTransform"/> on every response for a requested model that matches
 /// redact.models (all when absent). Only those responses leave the zero-copy loop.
 /// </summary>
-public sealed class RedactionMiddleware : IResponseMiddleware
+internal sealed class RedactionMiddleware : IResponseMiddleware
 {
     private readonly RedactConfig _config;
 

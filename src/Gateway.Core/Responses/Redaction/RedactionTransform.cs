@@ -12,7 +12,7 @@ namespace Gateway.Core.Responses.Redaction;
 /// still caught whole; what is held back goes out with the next chunk, the finish chunk, or before [DONE]. Every
 /// rewritten event stays valid JSON.
 /// </summary>
-public sealed class RedactionTransform : IBodyTransform
+internal sealed class RedactionTransform : IBodyTransform
 {
     // Non-ASCII text stays as the provider sent it (still valid JSON; quotes and controls are escaped).
     private static readonly JsonSerializerOptions s_json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
