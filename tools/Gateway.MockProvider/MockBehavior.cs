@@ -68,8 +68,15 @@ public sealed record MockBehavior
     /// <summary>This behaviour without its failure modes: what the request after the last of fail_times gets.</summary>
     internal MockBehavior Healthy() => this with
     {
-        Status = 200, Reset = false, DelayMs = 0, FirstEventError = false, FirstChunkDelayMs = 0, HangAfter = -1, CloseAfter = -1,
-        RetryAfter = null, RetryAfterMs = null,
+        Status = 200,
+        Reset = false,
+        DelayMs = 0,
+        FirstEventError = false,
+        FirstChunkDelayMs = 0,
+        HangAfter = -1,
+        CloseAfter = -1,
+        RetryAfter = null,
+        RetryAfterMs = null,
     };
 
     internal MockBehavior With(ref Utf8JsonReader reader)

@@ -1,5 +1,5 @@
-using YamlDotNet.Core;
 using Gateway.Core.Config.Sections;
+using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Gateway.Core.Config;

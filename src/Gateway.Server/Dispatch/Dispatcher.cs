@@ -1,8 +1,8 @@
 using Gateway.Core.Providers;
 using Gateway.Core.Proxy;
-using Microsoft.AspNetCore.Http.Features;
 using Gateway.Server.Handlers;
 using Gateway.Server.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Gateway.Server.Dispatch;
 
