@@ -1,7 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Gateway.Core.Proxy;
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 
 namespace Gateway.Benchmarks;
 

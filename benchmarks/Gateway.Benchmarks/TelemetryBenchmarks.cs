@@ -2,7 +2,7 @@ using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using Gateway.Core.Diagnostics;
 using Gateway.Core.Proxy;
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;

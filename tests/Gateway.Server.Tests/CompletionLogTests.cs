@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Gateway.Core.Config;
-using Gateway.Core.Responses.CompletionLog;
+using Gateway.Core.ResponseHooks.CompletionLog;
 using Gateway.MockProvider;
 using Gateway.Server.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;

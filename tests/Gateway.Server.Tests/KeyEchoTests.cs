@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 using Gateway.Server.Tests.Infrastructure;
 
 namespace Gateway.Server.Tests;
@@ -13,7 +13,7 @@ public sealed class KeyEchoTests
 {
     private const string HeaderSecret = "hdr-secret-0b9e77a1";
 
-    private sealed class BodyRecorder : IResponseMiddleware
+    private sealed class BodyRecorder : IResponseHook
     {
         public ConcurrentQueue<string> Bodies { get; } = new();
 

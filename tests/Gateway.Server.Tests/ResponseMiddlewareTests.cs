@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 using Gateway.MockProvider;
 using Gateway.Server.Tests.Infrastructure;
 
@@ -11,7 +11,7 @@ namespace Gateway.Server.Tests;
 public sealed class ResponseMiddlewareTests
 {
     /// <summary>A middleware that wants every body and keeps what its completion callback saw.</summary>
-    private sealed class Recorder : IResponseMiddleware
+    private sealed class Recorder : IResponseHook
     {
         public ConcurrentQueue<(CompletionEnd End, byte[] Body, bool Truncated, long Total, TokenUsage? Usage, string? Text, string? Finish)> Seen { get; } = new();
 
@@ -30,7 +30,7 @@ public sealed class ResponseMiddlewareTests
     }
 
     /// <summary>Replaces one byte with another in every event and body; at the end of a stream, adds one event of its own.</summary>
-    private sealed class ByteSwap(byte from, byte to, string? finalEvent = null) : IResponseMiddleware, IBodyTransform
+    private sealed class ByteSwap(byte from, byte to, string? finalEvent = null) : IResponseHook, IBodyTransform
     {
         public ResponseHook OnResponse(ResponseStart response) => new(Transform: this);
 

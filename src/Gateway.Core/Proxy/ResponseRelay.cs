@@ -2,7 +2,7 @@ using Gateway.Core.Config;
 using Gateway.Core.Diagnostics;
 using Gateway.Core.Proxy.Continuation;
 using Gateway.Core.Resilience;
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 
 namespace Gateway.Core.Proxy;
 

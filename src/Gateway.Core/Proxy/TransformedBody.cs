@@ -1,5 +1,5 @@
 using System.Buffers;
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 
 namespace Gateway.Core.Proxy;
 

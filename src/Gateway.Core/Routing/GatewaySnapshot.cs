@@ -16,9 +16,9 @@ internal sealed class GatewaySnapshot : IDisposable
 {
     private int _references = 1;
 
-    public GatewaySnapshot(GatewayConfig config, IReadOnlyList<ProviderEndpoint> providers, RouteTable routes, long revision, Responses.ResponsePipeline? responses = null)
+    public GatewaySnapshot(GatewayConfig config, IReadOnlyList<ProviderEndpoint> providers, RouteTable routes, long revision, ResponseHooks.ResponsePipeline? responses = null)
     {
-        Responses = responses ?? Gateway.Core.Responses.ResponsePipeline.Empty;
+        Responses = responses ?? Gateway.Core.ResponseHooks.ResponsePipeline.Empty;
         Config = config;
         Providers = providers;
         Routes = routes;
@@ -46,7 +46,7 @@ internal sealed class GatewaySnapshot : IDisposable
     public long MaxRequestBodyBytes { get; }
 
     /// <summary>The response middleware this config asks for (none: responses cost nothing in that layer).</summary>
-    public Responses.ResponsePipeline Responses { get; }
+    public ResponseHooks.ResponsePipeline Responses { get; }
 
     /// <summary>Takes a reference for one request; false when the snapshot was already retired and released.</summary>
     public bool TryAcquire()

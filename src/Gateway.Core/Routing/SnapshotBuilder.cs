@@ -9,11 +9,11 @@ internal sealed class SnapshotBuilder
 {
     private readonly ProviderClientFactory _clients;
     private readonly ProviderHealthRegistry _health;
-    private readonly Func<GatewayConfig, Responses.ResponsePipeline>? _responses;
+    private readonly Func<GatewayConfig, ResponseHooks.ResponsePipeline>? _responses;
     private long _revision;
 
     /// <param name="responses">Builds the response middleware a config asks for (null: none).</param>
-    public SnapshotBuilder(ProviderClientFactory clients, ProviderHealthRegistry health, Func<GatewayConfig, Responses.ResponsePipeline>? responses = null)
+    public SnapshotBuilder(ProviderClientFactory clients, ProviderHealthRegistry health, Func<GatewayConfig, ResponseHooks.ResponsePipeline>? responses = null)
     {
         _clients = clients;
         _health = health;

@@ -1,5 +1,5 @@
-using Gateway.Core.Responses;
-using Gateway.Core.Responses.CompletionLog;
+using Gateway.Core.ResponseHooks;
+using Gateway.Core.ResponseHooks.CompletionLog;
 
 namespace Gateway.Server.Hosting;
 

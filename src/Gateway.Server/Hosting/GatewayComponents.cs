@@ -3,8 +3,8 @@ using Gateway.Core.Models;
 using Gateway.Core.Providers;
 using Gateway.Core.Proxy;
 using Gateway.Core.Resilience;
-using Gateway.Core.Responses;
-using Gateway.Core.Responses.CompletionLog;
+using Gateway.Core.ResponseHooks;
+using Gateway.Core.ResponseHooks.CompletionLog;
 using Gateway.Core.Routing;
 using Gateway.Server.Dispatch;
 using Gateway.Server.Handlers;
@@ -36,7 +36,7 @@ internal sealed class GatewayComponents : IDisposable
         // Every config revision gets the response hooks it asks for, built with its snapshot.
         Builder = new SnapshotBuilder(
             options.ClientFactory ?? new ProviderClientFactory(), Health,
-            revision => new ResponsePipeline(ResponseHookSetup.For(revision, Limiters, CompletionLog, Time, options.ResponseMiddleware), Completions, Time));
+            revision => new ResponsePipeline(ResponseHookSetup.For(revision, Limiters, CompletionLog, Time, options.ResponseHooks), Completions, Time));
         Snapshots = new SnapshotHolder(Builder.Build(config));
         // Limiters live by key name outside the snapshots: a reload drops those of removed or changed keys.
         Snapshots.Published += snapshot => Limiters.Retain(snapshot.Config.Auth);

@@ -1,6 +1,6 @@
 using Gateway.Core.Config;
 using Gateway.Core.Providers;
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 using Gateway.Core.Routing;
 using Gateway.Server.Middleware;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -28,7 +28,7 @@ internal sealed class GatewayHostOptions
     public Action<TracerProviderBuilder>? ConfigureTracing { get; init; }
 
     /// <summary>Response middleware added after the built-in ones (embedding: your own extensions).</summary>
-    public IReadOnlyList<IResponseMiddleware> ResponseMiddleware { get; init; } = [];
+    public IReadOnlyList<IResponseHook> ResponseHooks { get; init; } = [];
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using Gateway.Core.Diagnostics;
-using Gateway.Core.Responses;
-using Gateway.Core.Responses.CompletionLog;
+using Gateway.Core.ResponseHooks;
+using Gateway.Core.ResponseHooks.CompletionLog;
 using Gateway.Core.Routing;
 
 namespace Gateway.Server.Hosting;

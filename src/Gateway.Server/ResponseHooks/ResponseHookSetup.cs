@@ -1,7 +1,7 @@
 using Gateway.Core.Config;
-using Gateway.Core.Responses;
-using Gateway.Core.Responses.CompletionLog;
-using Gateway.Core.Responses.Redaction;
+using Gateway.Core.ResponseHooks;
+using Gateway.Core.ResponseHooks.CompletionLog;
+using Gateway.Core.ResponseHooks.Redaction;
 using Gateway.Server.Middleware;
 
 namespace Gateway.Server.ResponseHooks;
@@ -13,21 +13,21 @@ internal static class ResponseHookSetup
     /// The hooks of one config revision, in the order their completion callbacks run. Only what the config asks for
     /// is registered: with none, a response costs nothing in this layer.
     /// </summary>
-    public static List<IResponseMiddleware> For(
-        GatewayConfig config, KeyLimiters limiters, CompletionLogWriter? completionLog, TimeProvider time, IReadOnlyList<IResponseMiddleware> extra)
+    public static List<IResponseHook> For(
+        GatewayConfig config, KeyLimiters limiters, CompletionLogWriter? completionLog, TimeProvider time, IReadOnlyList<IResponseHook> extra)
     {
-        var hooks = new List<IResponseMiddleware>();
+        var hooks = new List<IResponseHook>();
         if (config.Auth?.Keys.Any(k => k.Tpm is not null) == true)
         {
             hooks.Add(new TokenChargeHook(limiters));
         }
         if (completionLog is not null && config.CompletionLog is { } settings)
         {
-            hooks.Add(new CompletionLogMiddleware(completionLog, settings, time));
+            hooks.Add(new CompletionLogHook(completionLog, settings, time));
         }
         if (config.Redact is { } redact)
         {
-            hooks.Add(new RedactionMiddleware(redact));
+            hooks.Add(new RedactionHook(redact));
         }
         hooks.AddRange(extra);
         return hooks;

@@ -1,4 +1,4 @@
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 using Gateway.Server.Middleware;
 
 namespace Gateway.Server.ResponseHooks;
@@ -7,7 +7,7 @@ namespace Gateway.Server.ResponseHooks;
 /// The response-middleware half of tpm: once an answer to a key with a tokens-per-minute limit has ended, its
 /// usage (from the JSON body or the stream's usage chunk) is charged to the key's budget, off the request path.
 /// </summary>
-internal sealed class TokenChargeHook : IResponseMiddleware
+internal sealed class TokenChargeHook : IResponseHook
 {
     private readonly KeyLimiters _limiters;
     private readonly OnCompletion _charge;

@@ -37,7 +37,7 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public static async Task<TestGateway> StartAsync(
         string yaml, ProviderClientFactory? clients = null, Func<string, string?>? environment = null, TimeProvider? time = null,
-        IReadOnlyList<Gateway.Core.Responses.IResponseMiddleware>? responseMiddleware = null, string? configPath = null,
+        IReadOnlyList<Gateway.Core.ResponseHooks.IResponseHook>? responseMiddleware = null, string? configPath = null,
         Action<OpenTelemetry.Trace.TracerProviderBuilder>? configureTracing = null)
     {
         var expander = new EnvironmentExpander(environment ?? (name => name == "TEST_PROVIDER_KEY" ? ProviderKey : null));
@@ -56,7 +56,7 @@ internal sealed class TestGateway : IAsyncDisposable
             },
             ClientFactory = clients,
             TimeProvider = time,
-            ResponseMiddleware = responseMiddleware ?? [],
+            ResponseHooks = responseMiddleware ?? [],
             ConfigPath = configPath,
             ConfigureTracing = configureTracing,
             Environment = expander,

@@ -12,14 +12,14 @@ namespace Gateway.Core.Proxy.Continuation;
 internal sealed class EventRelay : IDisposable
 {
     private const int MaxEventBytes = 1 << 20;
-    private readonly Responses.IBodyTransform? _transform;
+    private readonly ResponseHooks.IBodyTransform? _transform;
     private readonly bool _dropUsageChunks;
     private readonly ArrayBufferWriter<byte>? _transformed;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private int _length;
 
     /// <param name="dropUsageChunks">Remove the usage-only chunk ("choices": [] with "usage") the gateway asked for on the client's behalf.</param>
-    public EventRelay(Responses.IBodyTransform? transform = null, bool dropUsageChunks = false)
+    public EventRelay(ResponseHooks.IBodyTransform? transform = null, bool dropUsageChunks = false)
     {
         _transform = transform;
         _dropUsageChunks = dropUsageChunks;
@@ -131,7 +131,7 @@ internal sealed class EventRelay : IDisposable
         return true;
     }
 
-    private static void WithoutUsageChunks(ReadOnlySpan<byte> events, Responses.IBodyTransform? transform, ArrayBufferWriter<byte> output)
+    private static void WithoutUsageChunks(ReadOnlySpan<byte> events, ResponseHooks.IBodyTransform? transform, ArrayBufferWriter<byte> output)
     {
         var kept = new ArrayBufferWriter<byte>(events.Length);
         while (!events.IsEmpty)
@@ -169,8 +169,8 @@ internal sealed class EventRelay : IDisposable
         return 0;
     }
 
-    private static void Transform(ReadOnlySpan<byte> events, Responses.IBodyTransform transform, IBufferWriter<byte> output) =>
-        Responses.TransformChain.ForEachData(events, transform, output);
+    private static void Transform(ReadOnlySpan<byte> events, ResponseHooks.IBodyTransform transform, IBufferWriter<byte> output) =>
+        ResponseHooks.TransformChain.ForEachData(events, transform, output);
 
     private static int LastEventEnd(ReadOnlySpan<byte> buffered) => Sse.SseLineFramer.CompleteEventsLength(buffered);
 

@@ -1,7 +1,7 @@
 using Gateway.Core.Config;
 using Gateway.Core.Diagnostics;
 using Gateway.Core.Resilience;
-using Gateway.Core.Responses;
+using Gateway.Core.ResponseHooks;
 using Gateway.Core.Routing;
 
 namespace Gateway.Core.Proxy.Continuation;

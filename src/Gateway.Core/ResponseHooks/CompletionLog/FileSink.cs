@@ -1,4 +1,4 @@
-namespace Gateway.Core.Responses.CompletionLog;
+namespace Gateway.Core.ResponseHooks.CompletionLog;
 
 /// <summary>
 /// JSON lines appended to completion_log.path; when the file would pass max_file_bytes it is rotated to path.1

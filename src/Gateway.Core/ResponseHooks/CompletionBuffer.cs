@@ -1,7 +1,7 @@
 using System.Buffers;
 using Gateway.Core.Proxy;
 
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 /// <summary>
 /// The tee's target: a copy of the body in one pooled array, grown by doubling up to the cap. Past the cap it only

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Gateway.Core.Responses.CompletionLog;
+namespace Gateway.Core.ResponseHooks.CompletionLog;
 
 /// <summary>One completion record as a JSON line: who, what was asked, who served, how it went, what it cost.</summary>
 internal static class CompletionRecord

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Gateway.Core.Proxy;
 
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 /// <summary>
 /// The registered response middleware, in order. At the commit point it asks each one what it wants from this
@@ -9,11 +9,11 @@ namespace Gateway.Core.Responses;
 /// </summary>
 internal sealed class ResponsePipeline
 {
-    private readonly IResponseMiddleware[] _middleware;
+    private readonly IResponseHook[] _middleware;
     private readonly CompletionQueue _queue;
     private readonly TimeProvider _time;
 
-    public ResponsePipeline(IEnumerable<IResponseMiddleware> middleware, CompletionQueue queue, TimeProvider time)
+    public ResponsePipeline(IEnumerable<IResponseHook> middleware, CompletionQueue queue, TimeProvider time)
     {
         _middleware = middleware.ToArray();
         _queue = queue;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Gateway.Core.Diagnostics;
 using Gateway.Core.Proxy;
 
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 /// <summary>
 /// Reads an answer's token usage as it passes, without buffering it: from the usage chunk of an event stream (a

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 /// <summary>Reads usage, finish reason and generated text from an OpenAI-shaped answer: a JSON body or an event stream.</summary>
 internal static class UsageParser

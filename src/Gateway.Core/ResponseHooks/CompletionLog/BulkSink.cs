@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Gateway.Core.Config;
 
-namespace Gateway.Core.Responses.CompletionLog;
+namespace Gateway.Core.ResponseHooks.CompletionLog;
 
 /// <summary>
 /// Elasticsearch/OpenSearch: each batch is one POST {url}/_bulk (NDJSON index actions), authenticated with

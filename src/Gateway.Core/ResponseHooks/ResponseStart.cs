@@ -1,7 +1,7 @@
 using Gateway.Core.Access;
 using Gateway.Core.Proxy;
 
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 /// <summary>A committed response as the response middleware sees it, before its headers go out.</summary>
 internal sealed class ResponseStart
@@ -43,7 +43,7 @@ internal sealed class ResponseStart
 
     internal long StartedTimestamp { get; }
 
-    /// <summary>The client's request body: valid only during <see cref="IResponseMiddleware.OnResponse"/> (copy what you keep).</summary>
+    /// <summary>The client's request body: valid only during <see cref="IResponseHook.OnResponse"/> (copy what you keep).</summary>
     public System.Buffers.ReadOnlySequence<byte> RequestBody { get; }
 
     /// <summary>Sets or replaces a response header; the headers have not been sent yet.</summary>

@@ -2,21 +2,21 @@ using System.Buffers;
 using System.Text.Json;
 using Gateway.Core.Config;
 
-namespace Gateway.Core.Responses.CompletionLog;
+namespace Gateway.Core.ResponseHooks.CompletionLog;
 
 /// <summary>
 /// completion_log: one record per committed response (see <see cref="CompletionRecord"/>), built on the completion
 /// worker and handed to the <see cref="CompletionLogWriter"/>. With capture_bodies the request's messages are
 /// copied when the response starts (the request body is gone by the time the record is written).
 /// </summary>
-internal sealed class CompletionLogMiddleware : IResponseMiddleware
+internal sealed class CompletionLogHook : IResponseHook
 {
     private readonly CompletionLogWriter _writer;
     private readonly bool _captureBodies;
     private readonly TimeProvider _time;
     private readonly OnCompletion _record;
 
-    public CompletionLogMiddleware(CompletionLogWriter writer, CompletionLogConfig config, TimeProvider time)
+    public CompletionLogHook(CompletionLogWriter writer, CompletionLogConfig config, TimeProvider time)
     {
         _writer = writer;
         _captureBodies = config.CaptureBodies;

@@ -2,7 +2,7 @@ using System.Threading.Channels;
 using Gateway.Core.Config;
 using Microsoft.Extensions.Logging;
 
-namespace Gateway.Core.Responses.CompletionLog;
+namespace Gateway.Core.ResponseHooks.CompletionLog;
 
 /// <summary>Where completion records end up: a JSON-lines file, or an Elasticsearch/OpenSearch _bulk endpoint.</summary>
 internal interface ICompletionSink : IAsyncDisposable

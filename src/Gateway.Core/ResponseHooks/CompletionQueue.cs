@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 /// <summary>
 /// Where ended responses wait for their <see cref="OnCompletion"/> callbacks: a bounded channel drained by one

@@ -1,4 +1,4 @@
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 /// <summary>
 /// The core extension point after forwarding: consulted once per committed response, before its headers are sent.
@@ -10,7 +10,7 @@ namespace Gateway.Core.Responses;
 /// Callbacks run off the request path, on the completion worker, in registration order; a response with no
 /// interested middleware keeps the plain zero-copy loop and allocates nothing for this layer.
 /// </remarks>
-internal interface IResponseMiddleware
+internal interface IResponseHook
 {
     ResponseHook OnResponse(ResponseStart response);
 }

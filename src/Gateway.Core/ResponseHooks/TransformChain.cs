@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 /// <summary>
 /// Several response middleware transforms on one response, composed in registration order: each event the first

@@ -1,17 +1,17 @@
 using Gateway.Core.Access;
 using Gateway.Core.Config;
 
-namespace Gateway.Core.Responses.Redaction;
+namespace Gateway.Core.ResponseHooks.Redaction;
 
 /// <summary>
 /// redact: registers a <see cref="RedactionTransform"/> on every response for a requested model that matches
 /// redact.models (all when absent). Only those responses leave the zero-copy loop.
 /// </summary>
-internal sealed class RedactionMiddleware : IResponseMiddleware
+internal sealed class RedactionHook : IResponseHook
 {
     private readonly RedactConfig _config;
 
-    public RedactionMiddleware(RedactConfig config) => _config = config;
+    public RedactionHook(RedactConfig config) => _config = config;
 
     public ResponseHook OnResponse(ResponseStart response)
     {

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Core.Config;
 
-namespace Gateway.Core.Responses.Redaction;
+namespace Gateway.Core.ResponseHooks.Redaction;
 
 /// <summary>
 /// Applies the redaction patterns to generated text: the content of JSON answers, and the delta.content of stream

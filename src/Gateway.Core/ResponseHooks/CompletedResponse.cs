@@ -1,4 +1,4 @@
-namespace Gateway.Core.Responses;
+namespace Gateway.Core.ResponseHooks;
 
 internal enum CompletionEnd
 {
