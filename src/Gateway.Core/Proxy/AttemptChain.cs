@@ -89,11 +89,11 @@ internal static class AttemptChain
 
                 // :: Step 5 — send; wait for the headers, then for the first content: the commit point. Nothing is sent to the client before it.
                 long attemptStarted = time.GetTimestamp();
-                var state = await attempt.RunAsync(
+                var result = await attempt.RunAsync(
                     message, Min(provider.Config.Timeout, remaining), Min(resilience.FirstTokenTimeout, remaining), policy,
                     streamRequested: mode == ChainMode.Continue || request.Inspection.Stream, time, request.ClientAborted);
-                GatewayMetrics.RecordAttempt(provider.Name, attempt.Outcome(state), time.GetElapsedTime(attemptStarted));
-                if (state == AttemptState.ClientGone)
+                GatewayMetrics.RecordAttempt(provider.Name, attempt.Outcome(result), time.GetElapsedTime(attemptStarted));
+                if (result.State == AttemptState.ClientGone)
                 {
                     provider.Health.Release(admission);
                     Discard(attempt, message);
@@ -102,25 +102,25 @@ internal static class AttemptChain
                 }
                 if (mode == ChainMode.Continue)
                 {
-                    if (state == AttemptState.Committable && attempt.Status == 200 && attempt.IsEventStream)
+                    if (result.State == AttemptState.Committable && attempt.Status == 200 && attempt.IsEventStream)
                     {
                         provider.Health.ReportSuccess(admission);
                         return new ChainResult(attempt, message, default);
                     }
-                    ReportRefusedContinuation(request, attempt);
+                    ReportRefusedContinuation(request, attempt, result);
                     Discard(attempt, message);
                     break;
                 }
-                if (state == AttemptState.Committable)
+                if (result.State == AttemptState.Committable)
                 {
                     ReportAnswer(attempt);
                     return new ChainResult(attempt, message, default);
                 }
 
-                bool circuitOpened = ReportFailure(request, attempt);
-                GatewayLog.AttemptFailed(request.Logger, request.RequestId, provider.Name, request.Attempts, attempt.Reason);
-                failures.Add(target, attempt.Error, attempt.Reason, attempt.RetryAfter);
-                var decision = ChainPolicy.AfterFailure(attempt.Failure, new ChainState(
+                bool circuitOpened = ReportFailure(request, attempt, result.Failure);
+                GatewayLog.AttemptFailed(request.Logger, request.RequestId, provider.Name, request.Attempts, result.Reason);
+                failures.Add(target, result.Error, result.Reason, result.Failure.RetryAfter);
+                var decision = ChainPolicy.AfterFailure(result.Failure, new ChainState(
                     retries, resilience, strategy?.Config.RateLimited == RateLimitedPolicy.Wait, request.Picker.HasUntried, request.Picker.IsDirect,
                     attempt.Admission, circuitOpened, Remaining(time, started, deadline), Backoff.Delay(retries + 1, resilience.MaxRetryWait)));
                 if (decision.Step == ChainStep.AnswerWithResponse)
@@ -135,7 +135,7 @@ internal static class AttemptChain
                 if (decision.Step == ChainStep.NextTarget)
                 {
                     failedProvider = provider.Name;
-                    failedClass = attempt.Outcome(state);
+                    failedClass = attempt.Outcome(result);
                     break;
                 }
                 retries++;
@@ -174,17 +174,17 @@ internal static class AttemptChain
     }
 
     /// <returns>True when the failure opened the provider's circuit (consecutive failures).</returns>
-    private static bool ReportFailure(RequestContext request, UpstreamAttempt attempt)
+    private static bool ReportFailure(RequestContext request, UpstreamAttempt attempt, in AttemptFailure failure)
     {
         var provider = attempt.Target.Provider;
         var resilience = provider.Config.Resilience;
-        if (attempt.FailureClass == FailureClasses.None)
+        if (failure.Class == FailureClasses.None)
         {
             // A listed 4xx (e.g. context_length_exceeded): the provider is fine, the request was too big for it.
             provider.Health.ReportSuccess(attempt.Admission);
             return false;
         }
-        if (attempt.FailureClass == FailureClasses.RateLimited && attempt.RetryAfter is { } retryAfter)
+        if (failure.Class == FailureClasses.RateLimited && failure.RetryAfter is { } retryAfter)
         {
             // Cooling for a Retry-After is not the circuit opening: with rate_limited: wait the same provider may be retried.
             provider.Health.ReportRateLimited(attempt.Admission, retryAfter, resilience.Cooldown);
@@ -199,7 +199,7 @@ internal static class AttemptChain
     }
 
     /// <summary>A target that did not take a continuation: a 4xx says nothing about its health (a 400/422 is a refused prefill).</summary>
-    private static void ReportRefusedContinuation(RequestContext request, UpstreamAttempt attempt)
+    private static void ReportRefusedContinuation(RequestContext request, UpstreamAttempt attempt, in AttemptResult result)
     {
         var target = attempt.Target;
         var provider = target.Provider;
@@ -218,7 +218,7 @@ internal static class AttemptChain
             provider.Health.ReportFailure(attempt.Admission, resilience.FailureThreshold, resilience.Cooldown);
         }
         GatewayLog.AttemptFailed(request.Logger, request.RequestId, provider.Name, request.Attempts,
-            attempt.Status != 0 ? $"refused the continuation ({attempt.Status})" : attempt.Reason);
+            attempt.Status != 0 ? $"refused the continuation ({attempt.Status})" : result.Reason);
     }
 
     private static TimeSpan Remaining(TimeProvider time, long started, TimeSpan deadline) =>

@@ -11,10 +11,18 @@ internal enum AttemptState
     /// <summary>An answer to give the client: a success with its first content, or a status that is not for fallback_on.</summary>
     Committable,
 
-    /// <summary>A failure before the commit point (see <see cref="UpstreamAttempt.MayMoveOn"/>).</summary>
+    /// <summary>A failure before the commit point (see <see cref="AttemptResult.Failure"/>).</summary>
     Failed,
 
     ClientGone,
+}
+
+/// <summary>What one attempt came to, as a value: committable, client gone, or failed — with why (for the chain policy) and a short reason safe for clients and logs.</summary>
+internal readonly record struct AttemptResult(AttemptState State, AttemptFailure Failure, GatewayError Error, string Reason)
+{
+    public static AttemptResult Committable => new(AttemptState.Committable, default, GatewayError.None, "");
+
+    public static AttemptResult ClientGone => new(AttemptState.ClientGone, default, GatewayError.ClientClosedRequest, "client gone");
 }
 
 /// <summary>
@@ -56,11 +64,11 @@ internal sealed class UpstreamAttempt : IDisposable
     }
 
     /// <summary>The attempt's outcome as a metric label: ok, connect, timeout, rate_limited, server_error, listed_error, client_gone.</summary>
-    public string Outcome(AttemptState state) => state switch
+    public string Outcome(in AttemptResult result) => result.State switch
     {
         AttemptState.ClientGone => "client_gone",
         AttemptState.Committable => Status >= 500 ? "server_error" : "ok",
-        _ => FailureClass switch
+        _ => result.Failure.Class switch
         {
             FailureClasses.Connect => "connect",
             FailureClasses.Timeout => "timeout",
@@ -109,28 +117,10 @@ internal sealed class UpstreamAttempt : IDisposable
 
     public int PrefixLength { get; private set; }
 
-    public FailureClasses FailureClass { get; private set; }
-
-    public GatewayError Error { get; private set; }
-
-    /// <summary>Why the attempt failed, short and safe for clients and logs ("answered 503", "timed out after 5s").</summary>
-    public string Reason { get; private set; } = "";
-
-    /// <summary>The failure is listed in fallback_on: the chain may retry or move on. Otherwise it is the answer.</summary>
-    public bool MayMoveOn { get; private set; }
-
-    /// <summary>Worth another try on the same provider (connect errors, resets, 5xx, 429 without Retry-After).</summary>
-    public bool Retryable { get; private set; }
-
-    public TimeSpan? RetryAfter { get; private set; }
-
-    /// <summary>The failure as the chain policy reads it.</summary>
-    internal AttemptFailure Failure => new(FailureClass, MayMoveOn, Retryable, RetryAfter, HasErrorAnswer);
-
     /// <param name="headerTimeout">Until the response headers (the provider's timeout, clipped by the chain's deadline).</param>
     /// <param name="firstTokenTimeout">From the headers until the first content.</param>
     /// <param name="streamRequested">The request asked for a stream: an answer that is not an event stream is not one.</param>
-    public async ValueTask<AttemptState> RunAsync(
+    public async ValueTask<AttemptResult> RunAsync(
         HttpRequestMessage request, TimeSpan headerTimeout, TimeSpan firstTokenTimeout, FallbackPolicy policy, bool streamRequested,
         TimeProvider time, CancellationToken clientAborted)
     {
@@ -145,7 +135,7 @@ internal sealed class UpstreamAttempt : IDisposable
         {
             if (clientAborted.IsCancellationRequested)
             {
-                return AttemptState.ClientGone;
+                return AttemptResult.ClientGone;
             }
             var (error, failure, reason) = UpstreamFailures.OfSend(e, headerTimeout);
             return Fail(policy, failure, error, reason, retryable: failure == FailureClasses.Connect);
@@ -170,8 +160,8 @@ internal sealed class UpstreamAttempt : IDisposable
         }
         if (Status == 429)
         {
-            RetryAfter = Resilience.RetryAfter.From(Response, time);
-            return Fail(policy, FailureClasses.RateLimited, GatewayError.UpstreamRateLimited, "answered 429 (rate limited)", retryable: RetryAfter is null);
+            var retryAfter = Resilience.RetryAfter.From(Response, time);
+            return Fail(policy, FailureClasses.RateLimited, GatewayError.UpstreamRateLimited, "answered 429 (rate limited)", retryable: retryAfter is null, retryAfter: retryAfter);
         }
         if (Status >= 500)
         {
@@ -185,10 +175,10 @@ internal sealed class UpstreamAttempt : IDisposable
         {
             return await MatchErrorCodeAsync(policy, clientAborted);
         }
-        return AttemptState.Committable;
+        return AttemptResult.Committable;
     }
 
-    private async ValueTask<AttemptState> ReadFirstContentAsync(FallbackPolicy policy, TimeSpan firstTokenTimeout, CancellationToken clientAborted)
+    private async ValueTask<AttemptResult> ReadFirstContentAsync(FallbackPolicy policy, TimeSpan firstTokenTimeout, CancellationToken clientAborted)
     {
         var token = Cancellation.Token;
         try
@@ -204,7 +194,7 @@ internal sealed class UpstreamAttempt : IDisposable
                         : Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "closed the connection before sending a body", retryable: true);
                 }
                 Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
-                return AttemptState.Committable;
+                return AttemptResult.Committable;
             }
             while (true)
             {
@@ -227,13 +217,13 @@ internal sealed class UpstreamAttempt : IDisposable
                 }
             }
             Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
-            return AttemptState.Committable;
+            return AttemptResult.Committable;
         }
         catch (Exception e)
         {
             if (clientAborted.IsCancellationRequested)
             {
-                return AttemptState.ClientGone;
+                return AttemptResult.ClientGone;
             }
             return e is OperationCanceledException
                 ? Fail(policy, FailureClasses.Timeout, GatewayError.UpstreamTimeout, $"sent no first token within {Durations.Format(firstTokenTimeout)}", retryable: false)
@@ -242,7 +232,7 @@ internal sealed class UpstreamAttempt : IDisposable
     }
 
     /// <summary>A 4xx whose error code is listed in fallback_on (e.g. context_length_exceeded) moves on; others are the answer.</summary>
-    private async ValueTask<AttemptState> MatchErrorCodeAsync(FallbackPolicy policy, CancellationToken clientAborted)
+    private async ValueTask<AttemptResult> MatchErrorCodeAsync(FallbackPolicy policy, CancellationToken clientAborted)
     {
         try
         {
@@ -257,14 +247,14 @@ internal sealed class UpstreamAttempt : IDisposable
         }
         catch (Exception)
         {
-            return AttemptState.ClientGone;
+            return AttemptResult.ClientGone;
         }
         var code = UpstreamFailures.ErrorCode(Prefix);
         if (code is not null && policy.AllowsCode(code))
         {
             return Fail(policy, FailureClasses.None, GatewayError.UpstreamBadResponse, $"answered {Status} ({code})", retryable: false, listed: true);
         }
-        return AttemptState.Committable;
+        return AttemptResult.Committable;
     }
 
     // Error bodies are a few hundred bytes; one this large is not an answer anyone can use.
@@ -326,15 +316,12 @@ internal sealed class UpstreamAttempt : IDisposable
         return read;
     }
 
-    private AttemptState Fail(FallbackPolicy policy, FailureClasses failure, GatewayError error, string reason, bool retryable, bool listed = false)
+    private AttemptResult Fail(
+        FallbackPolicy policy, FailureClasses failure, GatewayError error, string reason, bool retryable, bool listed = false, TimeSpan? retryAfter = null)
     {
         Activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
-        FailureClass = failure;
-        Error = error;
-        Reason = reason;
-        Retryable = retryable;
-        MayMoveOn = listed || policy.Allows(failure);
-        return AttemptState.Failed;
+        return new AttemptResult(
+            AttemptState.Failed, new AttemptFailure(failure, listed || policy.Allows(failure), retryable, retryAfter, HasErrorAnswer), error, reason);
     }
 
     private void DisposeResponse()
