@@ -7,7 +7,7 @@ namespace Gateway.Core.Providers;
 /// What differs between providers' wire formats, behind one seam: a provider's <c>type</c> maps to one instance
 /// (<see cref="ProviderTypes"/>), stateless and shared; whatever a stream needs to remember lives in what it creates.
 /// The request path asks it and never which type it is talking to. The contract, step by step, is in docs/design.md
-/// ("The provider seam").
+/// ("The provider seam"); the relay member a translating type needs (step 7) is added with the first such type.
 /// </summary>
 internal interface IProviderType
 {
@@ -29,11 +29,6 @@ internal interface IProviderType
     /// </summary>
     FirstEventKind InspectFirstEvent(ReadOnlySpan<byte> buffered);
 
-    /// <summary>
-    /// Step 7: whether the body reaches the client unchanged (the zero-copy copy loop, with its tee) — true for a type
-    /// that speaks the client's format. A translating type answers false and relays through its per-stream translator.
-    /// </summary>
-    bool PassesThrough { get; }
 }
 
 /// <summary>The provider types the config may name, by <c>type</c>.</summary>

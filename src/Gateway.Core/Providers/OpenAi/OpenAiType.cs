@@ -20,8 +20,6 @@ internal sealed class OpenAiType : IProviderType
 
     public string Name => "openai";
 
-    public bool PassesThrough => true;
-
     public HttpContent CreateBody(RequestBody body, in RequestInspection inspection, ReadOnlyMemory<byte> upstreamModel, bool injectStreamUsage)
     {
         var data = body.Data;
