@@ -126,3 +126,28 @@ public sealed class ConnectionHeaderTests
         Assert.Equal(connection.Contains("close", StringComparison.Ordinal), response.Head.Contains("Connection: close", StringComparison.OrdinalIgnoreCase));
     }
 }
+
+/// <summary>The Connection header as the gateway decodes it: the three tokens Kestrel would collapse on get a marker, nothing else changes.</summary>
+public sealed class ConnectionHeaderDecodingTests
+{
+    [Theory]
+    [InlineData("keep-alive", "~keep-alive")]
+    [InlineData("Keep-Alive, User-Agent", "~Keep-Alive, User-Agent")]
+    [InlineData("close,OpenAI-Beta", "~close,OpenAI-Beta")]
+    [InlineData(" upgrade , X ,", " ~upgrade , X ,")]
+    [InlineData("TE, keep-alive\t, Accept", "TE, ~keep-alive\t, Accept")]
+    [InlineData("User-Agent", "User-Agent")]
+    [InlineData("keep-alives, closed", "keep-alives, closed")]
+    [InlineData("", "")]
+    public void KnownTokens_GetAMarker_AndEveryOtherByteStays(string sent, string decoded)
+    {
+        var bytes = System.Text.Encoding.ASCII.GetBytes(sent);
+
+        Assert.Equal(decoded, Gateway.Server.Http.ConnectionHeaderDecoding.Instance.GetString(bytes.AsSpan()));
+        Assert.Equal(decoded, Gateway.Server.Http.ConnectionHeaderDecoding.Instance.GetString(bytes));
+    }
+
+    [Fact]
+    public void NonAscii_IsRefused() =>
+        Assert.Throws<System.Text.DecoderFallbackException>(() => Gateway.Server.Http.ConnectionHeaderDecoding.Instance.GetString("close, é"u8.ToArray()));
+}

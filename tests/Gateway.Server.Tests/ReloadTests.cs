@@ -103,6 +103,20 @@ public sealed class ReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task Reload_ThatChangesServerLimits_SaysTheyNeedARestart()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartFromFileAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)));
+
+        var warned = gateway.Logs.WaitForAsync(l => l.Contains("config reload: server.limits takes effect only after a restart", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        await File.WriteAllTextAsync(ConfigPath, Yaml(Provider("a", mock.BaseUrl)).Replace(
+            "drain_timeout: 5s }", "drain_timeout: 5s, limits: { max_connections: 50 } }", StringComparison.Ordinal));
+        await warned;
+
+        Assert.StartsWith("Warning ", gateway.Logs.Lines.Single(l => l.Contains("server.limits", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Reload_WithAnUnchangedElasticsearchKey_DoesNotAskForARestart()
     {
         await using var mock = await MockProviderServer.StartAsync();

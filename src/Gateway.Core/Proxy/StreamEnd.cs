@@ -27,14 +27,12 @@ internal static class StreamEnds
     /// <summary>An end that is neither complete nor the client's doing: the response ends abnormally.</summary>
     public static bool IsInterruption(StreamEnd end) => end is not (StreamEnd.Complete or StreamEnd.ClientGone);
 
-    /// <summary>How the stream broke, for the client's in-band error and the log ("The stream from provider 'x' …").</summary>
+    /// <summary>How an interrupted stream broke, for the client's in-band error and the log ("The stream from provider 'x' …").</summary>
     public static string Describe(StreamEnd end, TimeSpan idleTimeout) => end switch
     {
         StreamEnd.Stalled => $"stalled for {Config.Durations.Format(idleTimeout)}",
         StreamEnd.EndedIncomplete => "ended without a finish_reason or [DONE]",
         StreamEnd.TooLargeToTransform => "was too large to transform",
-        StreamEnd.ClientGone => "lost its client",
-        StreamEnd.Complete => "completed",
         _ => "was interrupted before it completed",
     };
 

@@ -8,7 +8,8 @@ namespace Gateway.Server.Http;
 /// token: <c>Connection: keep-alive, User-Agent</c> (or a <c>Connection: keep-alive</c> line next to a
 /// <c>Connection: User-Agent</c> line) reads as <c>keep-alive</c>, and User-Agent — hop-by-hop for this request
 /// (RFC 9110 §7.6.1) — would be forwarded. Kestrel decodes the value through this encoding (its
-/// <c>RequestHeaderEncodingSelector</c>), which writes those three tokens as <c>~token</c>: Kestrel does not
+/// <c>RequestHeaderEncodingSelector</c>), which writes those three tokens as <c>~token</c> and leaves every other byte
+/// as sent: Kestrel does not
 /// recognize them, so it keeps every value whole, and <see cref="Gateway.Core.Proxy.HeaderPolicy"/> drops every name listed.
 /// </summary>
 /// <remarks>
@@ -50,68 +51,75 @@ internal sealed class ConnectionHeaderDecoding : Encoding
         }
     }
 
-    public override string GetString(byte[] bytes, int index, int count) => Decode(bytes.AsSpan(index, count));
+    // Kestrel decodes through Encoding.GetString(ReadOnlySpan<byte>), which calls the pointer overloads: overriding
+    // them keeps this at one string per value (the base versions copy into fresh arrays and decode twice).
+    public override unsafe int GetCharCount(byte* bytes, int count) => CharCount(new ReadOnlySpan<byte>(bytes, count));
 
-    private static string Decode(ReadOnlySpan<byte> bytes)
+    public override unsafe int GetChars(byte* bytes, int byteCount, char* chars, int charCount) =>
+        Decode(new ReadOnlySpan<byte>(bytes, byteCount), new Span<char>(chars, charCount));
+
+    public override int GetCharCount(byte[] bytes, int index, int count) => CharCount(bytes.AsSpan(index, count));
+
+    public override int GetChars(byte[] bytes, int byteIndex, int byteCount, char[] chars, int charIndex) =>
+        Decode(bytes.AsSpan(byteIndex, byteCount), chars.AsSpan(charIndex));
+
+    /// <summary>The value's length once each known token has its marker: the bytes, plus one per known token.</summary>
+    private static int CharCount(ReadOnlySpan<byte> bytes)
     {
-        foreach (var b in bytes)
+        int count = bytes.Length;
+        foreach (var range in bytes.Split((byte)','))
         {
-            if (b > 0x7F)
+            if (IsKnown(bytes[range].Trim(" \t"u8)))
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /// <summary>The value as sent (ASCII, else refused), with <c>~</c> before each keep-alive, close or upgrade token.</summary>
+    private static int Decode(ReadOnlySpan<byte> bytes, Span<char> chars)
+    {
+        int written = 0;
+        int at = 0;
+        foreach (var range in bytes.Split((byte)','))
+        {
+            var (start, length) = range.GetOffsetAndLength(bytes.Length);
+            var token = bytes.Slice(start, length);
+            int lead = token.Length - token.TrimStart(" \t"u8).Length;
+            if (IsKnown(token.Trim(" \t"u8)))
+            {
+                written += Copy(bytes[at..(start + lead)], chars[written..]);
+                chars[written++] = Hidden;
+                at = start + lead;
+            }
+        }
+        return written + Copy(bytes[at..], chars[written..]);
+    }
+
+    private static int Copy(ReadOnlySpan<byte> bytes, Span<char> chars)
+    {
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] > 0x7F)
             {
                 throw new DecoderFallbackException("The Connection header must be ASCII.");
             }
+            chars[i] = (char)bytes[i];
         }
-        var value = Latin1.GetString(bytes);
-        bool known = false;
-        foreach (var range in value.AsSpan().Split(','))
-        {
-            known |= IsKnown(value.AsSpan()[range].Trim());
-        }
-        if (!known)
-        {
-            return value;
-        }
-        var hidden = new StringBuilder(value.Length + 4);
-        foreach (var range in value.AsSpan().Split(','))
-        {
-            var token = value.AsSpan()[range].Trim();
-            if (token.IsEmpty)
-            {
-                continue;
-            }
-            if (hidden.Length > 0)
-            {
-                hidden.Append(", ");
-            }
-            if (IsKnown(token))
-            {
-                hidden.Append(Hidden);
-            }
-            hidden.Append(token);
-        }
-        return hidden.ToString();
+        return bytes.Length;
     }
 
-    private static bool IsKnown(ReadOnlySpan<char> token) =>
-        token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
-        || token.Equals("close", StringComparison.OrdinalIgnoreCase)
-        || token.Equals("upgrade", StringComparison.OrdinalIgnoreCase);
+    private static bool IsKnown(ReadOnlySpan<byte> token) =>
+        Ascii.EqualsIgnoreCase(token, "keep-alive"u8) || Ascii.EqualsIgnoreCase(token, "close"u8) || Ascii.EqualsIgnoreCase(token, "upgrade"u8);
 
     public override int GetByteCount(char[] chars, int index, int count) => count;
 
     public override int GetBytes(char[] chars, int charIndex, int charCount, byte[] bytes, int byteIndex) =>
         Latin1.GetBytes(chars, charIndex, charCount, bytes, byteIndex);
 
-    public override int GetCharCount(byte[] bytes, int index, int count) => GetString(bytes, index, count).Length;
-
-    public override int GetChars(byte[] bytes, int byteIndex, int byteCount, char[] chars, int charIndex)
-    {
-        var text = GetString(bytes, byteIndex, byteCount);
-        text.CopyTo(0, chars, charIndex, text.Length);
-        return text.Length;
-    }
-
     public override int GetMaxByteCount(int charCount) => charCount;
 
-    public override int GetMaxCharCount(int byteCount) => byteCount * 2 + 8;
+    // At most one marker per token, and a token takes at least one byte plus its comma.
+    public override int GetMaxCharCount(int byteCount) => byteCount + byteCount / 2 + 1;
 }

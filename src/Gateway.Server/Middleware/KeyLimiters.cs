@@ -17,7 +17,7 @@ internal sealed class KeyLimiters
 
     public KeyLimiters(TimeProvider time) => _time = time;
 
-    /// <summary>Keys with limits now (for tests and /readyz-style checks).</summary>
+    /// <summary>Keys whose limiters are held now (a reload drops those of removed or changed keys).</summary>
     public int Count => _byName.Count;
 
     /// <summary>
