@@ -40,6 +40,14 @@ public sealed class MockProviderServer : IAsyncDisposable
 
     public RecordedRequest LastRequest => _requests.Last();
 
+    /// <summary>
+    /// Answers to replay, one per request in order (the last one repeats): a provider's exact bytes, for any wire
+    /// format. Empty: the mock generates its answers (OpenAI's format, or Anthropic's on /v1/messages).
+    /// </summary>
+    public ConcurrentQueue<Transcript> Transcripts { get; } = new();
+
+    private Transcript? _lastTranscript;
+
     /// <summary>What GET /v1/models lists (tests change it at run time).</summary>
     public IReadOnlyList<string> Models { get; set; } = ["mock-model"];
 
@@ -119,6 +127,17 @@ public sealed class MockProviderServer : IAsyncDisposable
 
         try
         {
+            if (Transcripts.TryDequeue(out var transcript) || _lastTranscript is not null)
+            {
+                _lastTranscript = transcript ?? _lastTranscript;
+                await _lastTranscript!.ReplayAsync(context);
+                return;
+            }
+            if (path == "/v1/messages")
+            {
+                await AnthropicAnswers.ServeAsync(context, body, Defaults);
+                return;
+            }
             var (model, stream, behavior, prefill, includeUsage) = Parse(body, Defaults);
             if (behavior.FailTimes > 0 && Interlocked.Increment(ref _failuresServed) > behavior.FailTimes)
             {

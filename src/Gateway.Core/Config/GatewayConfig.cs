@@ -77,12 +77,63 @@ internal sealed record ProviderConfig(
     string? DisabledReason,
     ValueList<string> Models,
     bool DiscoverModels,
-    ProviderResilience Resilience)
+    ProviderResilience Resilience,
+    NativeOptions? Native = null)
 {
+    /// <summary>The type-specific keys (anthropic, gemini, azure); defaults for a type that has none.</summary>
+    public NativeOptions Options => Native ?? NativeOptions.Default;
+
     // A non-streaming generation only returns headers once it has finished: minutes, not seconds.
     // 600 s is the official OpenAI SDKs' own default request timeout.
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(600);
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>What a client parameter the provider cannot honour becomes.</summary>
+internal enum UnsupportedParams
+{
+    /// <summary>400 naming the parameter (the default: the answer would not be what the client asked for).</summary>
+    Reject,
+
+    /// <summary>Dropped, and named in the X-Gateway-Dropped-Params response header.</summary>
+    Drop,
+}
+
+/// <summary>
+/// The keys of the translating provider types. Each applies only to its type (the config refuses it elsewhere).
+/// </summary>
+/// <param name="AnthropicVersion">anthropic: the anthropic-version header.</param>
+/// <param name="Beta">anthropic: anthropic-beta values.</param>
+/// <param name="DefaultMaxTokens">anthropic: max_tokens when the client sends neither max_tokens nor max_completion_tokens.</param>
+/// <param name="ApiVersion">azure: the classic API's api-version (null: the v1 API, the deployment in the body's model).</param>
+/// <param name="Deployments">azure: model → deployment (a model not listed is its own deployment).</param>
+/// <param name="AzureFilterResults">azure: keep the content-filter fields in answers.</param>
+/// <param name="UnsupportedParams">anthropic, gemini: what a parameter the provider cannot honour becomes.</param>
+internal sealed record NativeOptions(
+    string AnthropicVersion,
+    ValueList<string> Beta,
+    int DefaultMaxTokens,
+    string? ApiVersion,
+    ValueList<KeyValuePair<string, string>> Deployments,
+    bool AzureFilterResults,
+    UnsupportedParams UnsupportedParams)
+{
+    public const string DefaultAnthropicVersion = "2023-06-01";
+
+    public static readonly NativeOptions Default = new(DefaultAnthropicVersion, ValueList<string>.Empty, 4096, null, ValueList<KeyValuePair<string, string>>.Empty, false, UnsupportedParams.Reject);
+
+    /// <summary>The Azure deployment serving <paramref name="model"/>.</summary>
+    public string DeploymentFor(string model)
+    {
+        foreach (var (name, deployment) in Deployments)
+        {
+            if (name == model)
+            {
+                return deployment;
+            }
+        }
+        return model;
+    }
 }
 
 /// <summary>How the gateway treats one provider's failures: timeouts beyond the headers, retries, the circuit breaker.</summary>

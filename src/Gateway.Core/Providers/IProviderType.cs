@@ -1,13 +1,16 @@
 using System.Net.Http.Headers;
+using Gateway.Core.Config;
+using Gateway.Core.Providers.Translation;
 using Gateway.Core.Proxy;
+using Gateway.Core.Routing;
 
 namespace Gateway.Core.Providers;
 
 /// <summary>
 /// What differs between providers' wire formats, behind one seam: a provider's <c>type</c> maps to one instance
-/// (<see cref="ProviderTypes"/>), stateless and shared; whatever a stream needs to remember lives in what it creates.
-/// The request path asks it and never which type it is talking to. The contract, step by step, is in docs/design.md
-/// ("The provider seam"); the relay member a translating type needs (step 7) is added with the first such type.
+/// (<see cref="ProviderTypes"/>), stateless and shared; whatever one request or stream needs to remember lives in
+/// what it creates (<see cref="TranslatedRequest"/>, a <see cref="StreamTranslator"/>). The request path asks it and
+/// never which type it is talking to. The contract, step by step, is in docs/design.md ("The provider seam").
 /// </summary>
 internal interface IProviderType
 {
@@ -16,25 +19,43 @@ internal interface IProviderType
 
     /// <summary>
     /// Step 4: the upstream body of one attempt. For a passthrough type it is the client's bytes with only the model
-    /// value replaced, written straight from the buffers they arrived in; a translating type writes its own format.
+    /// value replaced, written straight from the buffers they arrived in; a translating type writes its own format
+    /// into a <see cref="TranslatedRequest"/>, which may instead carry a refusal (an endpoint or a parameter the
+    /// provider cannot serve: the client's error, no upstream call).
     /// </summary>
-    HttpContent CreateBody(RequestBody body, in RequestInspection inspection, ReadOnlyMemory<byte> upstreamModel, bool injectStreamUsage);
+    HttpContent CreateBody(RequestContext request, in RouteTarget target);
 
-    /// <summary>Step 4: the provider's credentials on the upstream request (never the client's).</summary>
+    /// <summary>Step 4: where the attempt goes.</summary>
+    Uri UpstreamUri(RequestContext request, in RouteTarget target);
+
+    /// <summary>Step 4: the provider's credentials (and version headers) on the upstream request, never the client's.</summary>
     void Authenticate(HttpRequestHeaders headers, ProviderEndpoint endpoint);
 
     /// <summary>
-    /// Step 5: what the buffered beginning of an event stream is — more is needed, the first content (the commit
-    /// point), or an error sent as the first event (a failure that may still fall back).
+    /// Step 5: what an error answer (4xx/5xx, read whole and masked) means in the chain's terms and in the client's;
+    /// null keeps the passthrough rules (the status class decides, the provider's body is the answer as sent).
     /// </summary>
-    FirstEventKind InspectFirstEvent(ReadOnlySpan<byte> buffered);
+    UpstreamErrorInfo? ClassifyError(HttpResponseMessage response, ReadOnlySpan<byte> body, TimeProvider time);
 
+    /// <summary>
+    /// Steps 5–7: the body the rest of the path reads, from the provider's success body: the same stream for a
+    /// passthrough type (zero-copy), an OpenAI-shaped one for a translating type. Everything after it (the first-event
+    /// check, the copy loop, usage, the completion log, transforms) sees OpenAI's format either way.
+    /// </summary>
+    Stream ResponseBody(Stream upstream, bool eventStream, TranslatedRequest? request);
 }
+
+/// <summary>An error answer, classified: what the chain does with it and what the client would get.</summary>
+/// <param name="Class">The failure class for <c>fallback_on</c> (None: the answer stands, unless <paramref name="Code"/> is listed).</param>
+/// <param name="Code">An OpenAI-style code <c>fallback_on</c> may list (context_length_exceeded, content_filter).</param>
+/// <param name="Message">For the client: the provider's message (masked) or our own words.</param>
+internal readonly record struct UpstreamErrorInfo(
+    GatewayError Error, FailureClasses Class, bool Retryable, TimeSpan? RetryAfter, string? Code, string Message, string Reason);
 
 /// <summary>The provider types the config may name, by <c>type</c>.</summary>
 internal static class ProviderTypes
 {
-    private static readonly IProviderType[] s_all = [OpenAi.OpenAiType.Instance];
+    private static readonly IProviderType[] s_all = [OpenAi.OpenAiType.Instance, Anthropic.AnthropicType.Instance];
 
     /// <summary>The supported <c>type</c> values, for config errors ("supported: openai").</summary>
     public static string Supported => string.Join(", ", Array.ConvertAll(s_all, t => t.Name));

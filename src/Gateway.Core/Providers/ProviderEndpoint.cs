@@ -14,7 +14,7 @@ internal sealed class ProviderEndpoint
     private int _owners = 1;
 
     // The OpenAI endpoints clients actually use. Their upstream URIs are built once here instead of once per request.
-    private static readonly string[] s_wellKnownPaths = ["chat/completions", "completions", "embeddings", "responses"];
+    private static readonly string[] s_wellKnownPaths = ["chat/completions", "completions", "embeddings", "responses", "messages"];
 
     private readonly FrozenDictionary<string, Uri>.AlternateLookup<ReadOnlySpan<char>> _wellKnownUris;
     private readonly string _baseUrl;

@@ -34,8 +34,7 @@ internal sealed class ForwardedBodies : AttemptBodies
 {
     public static readonly ForwardedBodies Instance = new();
 
-    public override HttpContent? Create(RequestContext request, in RouteTarget target) =>
-        target.Provider.Type.CreateBody(request.Body, request.Inspection, target.Model, request.Exchange.InjectedStreamUsage);
+    public override HttpContent? Create(RequestContext request, in RouteTarget target) => target.Provider.Type.CreateBody(request, target);
 }
 
 /// <summary>
@@ -79,6 +78,19 @@ internal static class AttemptChain
                 {
                     provider.Health.Release(admission);
                     break;
+                }
+                if (content is Providers.Translation.TranslatedRequest { Refusal: { } refusal })
+                {
+                    // The request cannot be said in this provider's format: the client's error, unless another target can take it.
+                    provider.Health.Release(admission);
+                    content.Dispose();
+                    GatewayLog.AttemptFailed(request.Logger, request.RequestId, provider.Name, request.Attempts, refusal.Message);
+                    if (request.Picker.HasUntried)
+                    {
+                        failures.Add(target, refusal.Error, refusal.Message, null);
+                        break;
+                    }
+                    return new ChainResult(null, null, request.Outcome(refusal.Error, refusal.Message) with { Param = refusal.Param });
                 }
                 request.Attempts++;
 

@@ -10,21 +10,23 @@ internal static class ErrorBody
     // Quotes, backslashes and control characters are still escaped; apostrophes in messages stay readable.
     private static readonly JsonWriterOptions s_options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static void Write(IBufferWriter<byte> output, GatewayError error, string message)
+    /// <param name="param">Names the parameter when the error table has none for <paramref name="error"/>.</param>
+    public static void Write(IBufferWriter<byte> output, GatewayError error, string message, string? param = null)
     {
         var descriptor = GatewayErrors.Describe(error);
+        param ??= descriptor.Param;
         using var json = new Utf8JsonWriter(output, s_options);
         json.WriteStartObject();
         json.WriteStartObject("error");
         json.WriteString("message", message);
         json.WriteString("type", descriptor.Type);
-        if (descriptor.Param is null)
+        if (param is null)
         {
             json.WriteNull("param");
         }
         else
         {
-            json.WriteString("param", descriptor.Param);
+            json.WriteString("param", param);
         }
         json.WriteString("code", descriptor.Code);
         json.WriteEndObject();

@@ -24,6 +24,14 @@ internal enum GatewayError
     UnknownUrl,
     MethodNotAllowed,
 
+    // Caller errors a translating provider type finds: the request cannot be expressed in the provider's format.
+    /// <summary>A parameter the provider cannot honour (n > 1, logprobs, audio...): the outcome names it.</summary>
+    UnsupportedParameter,
+    /// <summary>A parameter's value the provider's format cannot take (unparsable tool arguments, temperature over 1...).</summary>
+    InvalidParameter,
+    /// <summary>An endpoint the provider type does not offer (e.g. /v1/embeddings on anthropic): no upstream call.</summary>
+    UnsupportedEndpoint,
+
     // Policy errors: the caller may not do this (gateway keys and their limits).
     MissingApiKey,
     InvalidApiKey,
@@ -35,6 +43,14 @@ internal enum GatewayError
     UpstreamTimeout,
     UpstreamBadResponse,
     UpstreamRateLimited,
+    /// <summary>The provider refused the gateway's own credentials (401/402/403): never passed on as the client's 401.</summary>
+    UpstreamAuthFailed,
+    /// <summary>The provider refused the request as invalid (400): its message, masked.</summary>
+    UpstreamInvalidRequest,
+    /// <summary>The provider says the prompt does not fit the model's context.</summary>
+    ContextLengthExceeded,
+    /// <summary>The provider's content filter refused the prompt.</summary>
+    ContentFilter,
     /// <summary>Every attempt of a chain failed, for different reasons (the message lists them).</summary>
     AllAttemptsFailed,
     NoAvailableProvider,
@@ -74,6 +90,9 @@ internal static class GatewayErrors
         GatewayError.ModelNotFound => new(404, "invalid_request_error", "model_not_found", "model"),
         GatewayError.UnknownUrl => new(404, "invalid_request_error", "unknown_url", null),
         GatewayError.MethodNotAllowed => new(405, "invalid_request_error", "method_not_allowed", null),
+        GatewayError.UnsupportedParameter => new(400, "invalid_request_error", "unsupported_parameter", null),
+        GatewayError.InvalidParameter => new(400, "invalid_request_error", "invalid_value", null),
+        GatewayError.UnsupportedEndpoint => new(400, "invalid_request_error", "unsupported_endpoint", null),
         // OpenAI's own shape for key errors, missing or wrong alike, so clients match one code (the message says which).
         GatewayError.MissingApiKey => new(401, "invalid_request_error", "invalid_api_key", null),
         GatewayError.InvalidApiKey => new(401, "invalid_request_error", "invalid_api_key", null),
@@ -83,6 +102,10 @@ internal static class GatewayErrors
         GatewayError.UpstreamTimeout => new(504, "server_error", "upstream_timeout", null),
         GatewayError.UpstreamBadResponse => new(502, "server_error", "upstream_bad_response", null),
         GatewayError.UpstreamRateLimited => new(429, "rate_limit_error", "upstream_rate_limited", null),
+        GatewayError.UpstreamAuthFailed => new(502, "server_error", "upstream_auth_failed", null),
+        GatewayError.UpstreamInvalidRequest => new(400, "invalid_request_error", "invalid_request", null),
+        GatewayError.ContextLengthExceeded => new(400, "invalid_request_error", "context_length_exceeded", "messages"),
+        GatewayError.ContentFilter => new(400, "invalid_request_error", "content_filter", "prompt"),
         GatewayError.AllAttemptsFailed => new(502, "server_error", "upstream_error", null),
         GatewayError.NoAvailableProvider => new(503, "server_error", "no_available_provider", null),
         GatewayError.Overloaded => new(503, "server_error", "overloaded", null),

@@ -28,6 +28,13 @@ internal static class ResponseRelay
                 ? request.Outcome(GatewayError.ClientClosedRequest)
                 : request.Outcome(unreadable.Error, $"The upstream attempt failed: {attempt.Target.QualifiedName}: {unreadable.Reason}.");
         }
+        if (isError && attempt.Translation is not null)
+        {
+            // A translating type's error is never passed on in the provider's shape: it becomes ours, from the one table.
+            var info = attempt.ClassifyError(request.Time);
+            request.Exchange.Attempts = request.Attempts;
+            return request.Outcome(info.Error, $"Provider '{provider.Name}': {info.Message}") with { RetryAfter = info.RetryAfter };
+        }
         // The header and first-token timeouts are over; from here the watchdog measures silence.
         attempt.Cancellation.CancelAfter(Timeout.InfiniteTimeSpan);
         var exchange = request.Exchange;
@@ -56,7 +63,7 @@ internal static class ResponseRelay
                 // Buffered whole and masked: its length is what is left after masking.
                 client.SetContentLength(attempt.PrefixLength);
             }
-            else if (!isEventStream && transform is null && response.Content.Headers.ContentLength is { } length)
+            else if (!isEventStream && transform is null && attempt.Translation is null && response.Content.Headers.ContentLength is { } length)
             {
                 client.SetContentLength(length);
             }
@@ -168,6 +175,10 @@ internal static class ResponseRelay
         client.SetHeader("X-Gateway-Provider", target.Provider.Name);
         client.SetHeader("X-Gateway-Model", target.QualifiedName);
         client.SetHeader("X-Gateway-Attempts", ProxyEngine.AttemptCount(attempts));
+        if (attempt.Translation?.DroppedParameters is { } dropped)
+        {
+            client.SetHeader("X-Gateway-Dropped-Params", dropped);
+        }
         if (isEventStream)
         {
             // Proxies in front (nginx and friends) must not buffer events either.

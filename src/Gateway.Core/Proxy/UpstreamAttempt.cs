@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Gateway.Core.Config;
+using Gateway.Core.Providers;
 using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
 
@@ -117,6 +118,9 @@ internal sealed class UpstreamAttempt : IDisposable
 
     public int PrefixLength { get; private set; }
 
+    /// <summary>The translated request when the provider type translates (its response is translated too); null for passthrough.</summary>
+    public Providers.Translation.TranslatedRequest? Translation { get; private set; }
+
     /// <param name="headerTimeout">Until the response headers (the provider's timeout, clipped by the chain's deadline).</param>
     /// <param name="firstTokenTimeout">From the headers until the first content.</param>
     /// <param name="streamRequested">The request asked for a stream: an answer that is not an event stream is not one.</param>
@@ -126,6 +130,7 @@ internal sealed class UpstreamAttempt : IDisposable
     {
         var provider = Target.Provider;
         var token = Cancellation.Token;
+        Translation = request.Content as Providers.Translation.TranslatedRequest;
         Cancellation.CancelAfter(headerTimeout);
         try
         {
@@ -151,6 +156,10 @@ internal sealed class UpstreamAttempt : IDisposable
                 return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "answered a streaming request without an event stream", retryable: false);
             }
             return await ReadFirstContentAsync(policy, firstTokenTimeout, clientAborted);
+        }
+        if (Status >= 400 && Translation is not null)
+        {
+            return await ClassifyTranslatedErrorAsync(policy, headerTimeout, time, clientAborted);
         }
         if (Status is >= 300 and < 400)
         {
@@ -183,7 +192,7 @@ internal sealed class UpstreamAttempt : IDisposable
         var token = Cancellation.Token;
         try
         {
-            Body = await Response!.Content.ReadAsStreamAsync(token);
+            Body = Target.Provider.Type.ResponseBody(await Response!.Content.ReadAsStreamAsync(token), IsEventStream, Translation);
             if (!IsEventStream)
             {
                 if (await ReadIntoPrefixAsync(token) == 0)
@@ -206,7 +215,7 @@ internal sealed class UpstreamAttempt : IDisposable
                 {
                     return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "ended the stream before its first event", retryable: true);
                 }
-                var first = Target.Provider.Type.InspectFirstEvent(Prefix);
+                var first = FirstEvent.Inspect(Prefix);
                 if (first == FirstEventKind.Error)
                 {
                     return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "sent an error as its first event", retryable: true);
@@ -230,6 +239,35 @@ internal sealed class UpstreamAttempt : IDisposable
                 : Fail(policy, FailureClasses.Connect, GatewayError.UpstreamBadResponse, "broke the connection before the first token", retryable: true);
         }
     }
+
+    /// <summary>
+    /// A translating type's error answer: read whole (and masked), then classified by the type on status and body —
+    /// an outage, a rate limit with its delay, a refused key, or the client's own error (which may be listed in fallback_on).
+    /// </summary>
+    private async ValueTask<AttemptResult> ClassifyTranslatedErrorAsync(FallbackPolicy policy, TimeSpan timeout, TimeProvider time, CancellationToken clientAborted)
+    {
+        if (await BufferErrorAnswerAsync(timeout, clientAborted) is { } unreadable)
+        {
+            return unreadable.Error == GatewayError.ClientClosedRequest
+                ? AttemptResult.ClientGone
+                : Fail(policy, FailureClasses.ServerError, unreadable.Error, unreadable.Reason, retryable: true);
+        }
+        var info = ClassifyError(time);
+        if (info.Class != FailureClasses.None)
+        {
+            return Fail(policy, info.Class, info.Error, info.Reason, info.Retryable, retryAfter: info.RetryAfter);
+        }
+        if (info.Code is not null && policy.AllowsCode(info.Code))
+        {
+            return Fail(policy, FailureClasses.None, info.Error, info.Reason, retryable: false, listed: true);
+        }
+        return AttemptResult.Committable;
+    }
+
+    /// <summary>The buffered error answer of a translating type, classified by the type.</summary>
+    public UpstreamErrorInfo ClassifyError(TimeProvider time) =>
+        Target.Provider.Type.ClassifyError(Response!, Prefix, time)
+        ?? new UpstreamErrorInfo(GatewayError.UpstreamBadResponse, FailureClasses.ServerError, false, null, null, $"answered {Status}", $"answered {Status}");
 
     /// <summary>A 4xx whose error code is listed in fallback_on (e.g. context_length_exceeded) moves on; others are the answer.</summary>
     private async ValueTask<AttemptResult> MatchErrorCodeAsync(FallbackPolicy policy, CancellationToken clientAborted)

@@ -12,7 +12,7 @@ internal static class UpstreamRequest
     {
         var provider = target.Provider;
         var proxied = context.Request;
-        var request = new HttpRequestMessage(HttpMethod.Post, provider.UriFor(proxied.Path, proxied.Query)) { Content = content };
+        var request = new HttpRequestMessage(HttpMethod.Post, provider.Type.UpstreamUri(context, target)) { Content = content };
         if (provider.Config.BaseUrl.Scheme == Uri.UriSchemeHttps)
         {
             request.Version = HttpVersion.Version20;

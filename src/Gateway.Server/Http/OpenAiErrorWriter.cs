@@ -8,9 +8,9 @@ namespace Gateway.Server.Http;
 internal static class OpenAiErrorWriter
 {
     public static Task WriteAsync(HttpContext context, in ProxyOutcome outcome) =>
-        WriteAsync(context, outcome.Error, outcome.ErrorDetail ?? "The request failed.", outcome.Attempts, outcome.RetryAfter);
+        WriteAsync(context, outcome.Error, outcome.ErrorDetail ?? "The request failed.", outcome.Attempts, outcome.RetryAfter, outcome.Param);
 
-    public static Task WriteAsync(HttpContext context, GatewayError error, string message, int attempts = 0, TimeSpan? retryAfter = null)
+    public static Task WriteAsync(HttpContext context, GatewayError error, string message, int attempts = 0, TimeSpan? retryAfter = null, string? param = null)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -48,7 +48,7 @@ internal static class OpenAiErrorWriter
             // The rest of an oversized upload is not worth reading: close the connection after this answer.
             response.Headers.Connection = "close";
         }
-        ErrorBody.Write(response.BodyWriter, error, message);
+        ErrorBody.Write(response.BodyWriter, error, message, param);
         return response.BodyWriter.FlushAsync().AsTask();
     }
 }

@@ -125,6 +125,7 @@ internal static class ProvidersSection
         var models = ReadModelList(p);
         var discover = p.Boolean("discover_models") ?? true;
         var resilience = ReadResilience(p, timeout);
+        var native = ReadNativeOptions(p, type, baseUrl);
         p.ReportUnknownKeys();
 
         if (!enabled)
@@ -135,7 +136,102 @@ internal static class ProvidersSection
         {
             return null;
         }
-        return new ProviderConfig(name, type, baseUrl, apiKey, headers, timeout, connectTimeout, disabledReason is null, disabledReason, models, discover, resilience);
+        return new ProviderConfig(
+            name, type, baseUrl, apiKey, headers, timeout, connectTimeout, disabledReason is null, disabledReason, models, discover, resilience, native);
+    }
+
+    // Which type each type-specific key belongs to: elsewhere it is an error, not a key that is silently ignored.
+    private static readonly (string Key, string Type)[] s_typeKeys =
+    [
+        ("anthropic_version", "anthropic"), ("beta", "anthropic"), ("default_max_tokens", "anthropic"),
+        ("api_version", "azure"), ("deployments", "azure"), ("azure_filter_results", "azure"),
+    ];
+
+    internal static NativeOptions? ReadNativeOptions(YamlMappingReader p, string? type, Uri? baseUrl)
+    {
+        foreach (var (key, owner) in s_typeKeys)
+        {
+            if (type != owner && p.Take(key) is { } node)
+            {
+                p.Error(key, node, $"applies to type: {owner} only");
+            }
+        }
+        if (type is not ("anthropic" or "gemini") && p.Take("unsupported_params") is { } misplaced)
+        {
+            p.Error("unsupported_params", misplaced, "applies to the translating types only (anthropic, gemini)");
+        }
+        if (baseUrl is not null && HasKeyParameter(baseUrl.Query))
+        {
+            // A key in a URL ends up in logs and exception messages; every type sends it in a header.
+            p.Error("base_url", null, "must not carry a key (?key=...): put it in api_key, which is sent as a header");
+        }
+        if (type is not ("anthropic" or "gemini" or "azure"))
+        {
+            return null;
+        }
+        var d = NativeOptions.Default;
+        var version = type == "anthropic" ? p.String("anthropic_version") ?? d.AnthropicVersion : d.AnthropicVersion;
+        if (!IsHeaderSafe(version) || version.Length == 0)
+        {
+            p.Error("anthropic_version", null, "not a valid header value");
+        }
+        var beta = type == "anthropic" ? ReadStringList(p, "beta", "a list of anthropic-beta values") : null;
+        if (beta is not null && beta.Exists(b => !IsToken(b)))
+        {
+            p.Error("beta", null, "each value must be a header token (e.g. prompt-caching-2024-07-31)");
+        }
+        int maxTokens = type == "anthropic" ? (int)(p.Integer("default_max_tokens", 1, 1_000_000) ?? d.DefaultMaxTokens) : d.DefaultMaxTokens;
+        string? apiVersion = null;
+        var deployments = new List<KeyValuePair<string, string>>();
+        bool filterResults = false;
+        if (type == "azure")
+        {
+            apiVersion = p.String("api_version");
+            bool v1 = baseUrl is not null && baseUrl.AbsolutePath.TrimEnd('/').EndsWith("/v1", StringComparison.Ordinal);
+            if (apiVersion is not null && (apiVersion.Length == 0 || !IsToken(apiVersion)))
+            {
+                p.Error("api_version", null, "expected a version such as 2024-10-21");
+            }
+            else if (baseUrl is not null && v1 && apiVersion is not null)
+            {
+                p.Error("api_version", null, "the v1 API (base_url ending in /openai/v1) takes no api_version; remove it, or use the classic base_url .../openai");
+            }
+            else if (baseUrl is not null && !v1 && apiVersion is null)
+            {
+                p.Error("api_version", null, "required for the classic API (base_url .../openai); or use the v1 API with base_url .../openai/v1");
+            }
+            if (p.Mapping("deployments") is { } map)
+            {
+                foreach (var (model, node) in map.Entries)
+                {
+                    var deployment = map.ScalarOf(model, node, out _);
+                    if (string.IsNullOrWhiteSpace(deployment) || !IsValidName(deployment))
+                    {
+                        map.Error(model, node, "expected a deployment name (letters, digits, '.', '_' and '-')");
+                        continue;
+                    }
+                    deployments.Add(new(model, deployment));
+                }
+            }
+            filterResults = p.Boolean("azure_filter_results") ?? false;
+        }
+        var unsupported = type is "anthropic" or "gemini"
+            ? p.Choice("unsupported_params", UnsupportedParams.Reject, text => $"expected reject or drop, got '{text}'",
+                ("reject", UnsupportedParams.Reject), ("drop", UnsupportedParams.Drop)) ?? UnsupportedParams.Reject
+            : UnsupportedParams.Reject;
+        return new NativeOptions(version, beta ?? [], maxTokens, apiVersion, deployments, filterResults, unsupported);
+    }
+
+    private static bool HasKeyParameter(string query)
+    {
+        foreach (var pair in query.TrimStart('?').Split('&'))
+        {
+            if (pair.Equals("key", StringComparison.OrdinalIgnoreCase) || pair.StartsWith("key=", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     internal static ProviderResilience ReadResilience(YamlMappingReader p, TimeSpan timeout)

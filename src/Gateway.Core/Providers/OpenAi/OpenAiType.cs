@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
+using Gateway.Core.Providers.Translation;
 using Gateway.Core.Proxy;
+using Gateway.Core.Routing;
 
 namespace Gateway.Core.Providers.OpenAi;
 
@@ -20,19 +22,22 @@ internal sealed class OpenAiType : IProviderType
 
     public string Name => "openai";
 
-    public HttpContent CreateBody(RequestBody body, in RequestInspection inspection, ReadOnlyMemory<byte> upstreamModel, bool injectStreamUsage)
+    public HttpContent CreateBody(RequestContext request, in RouteTarget target)
     {
-        var data = body.Data;
+        var inspection = request.Inspection;
+        var data = request.Body.Data;
         var suffix = data.Slice(inspection.ModelValueStart + inspection.ModelValueLength);
-        if (!injectStreamUsage)
+        if (!request.Exchange.InjectedStreamUsage)
         {
-            return new UpstreamBodyContent(data.Slice(0, inspection.ModelValueStart), upstreamModel, suffix);
+            return new UpstreamBodyContent(data.Slice(0, inspection.ModelValueStart), target.Model, suffix);
         }
         // usage.include_in_streams: one property after the opening brace; every other byte stays as sent.
         long afterBrace = inspection.ObjectStart + 1;
         return new UpstreamBodyContent(
-            data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), upstreamModel, suffix);
+            data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), target.Model, suffix);
     }
+
+    public Uri UpstreamUri(RequestContext request, in RouteTarget target) => target.Provider.UriFor(request.Request.Path, request.Request.Query);
 
     public void Authenticate(HttpRequestHeaders headers, ProviderEndpoint endpoint)
     {
@@ -42,5 +47,7 @@ internal sealed class OpenAiType : IProviderType
         }
     }
 
-    public FirstEventKind InspectFirstEvent(ReadOnlySpan<byte> buffered) => FirstEvent.Inspect(buffered);
+    public UpstreamErrorInfo? ClassifyError(HttpResponseMessage response, ReadOnlySpan<byte> body, TimeProvider time) => null;
+
+    public Stream ResponseBody(Stream upstream, bool eventStream, TranslatedRequest? request) => upstream;
 }

@@ -1,0 +1,457 @@
+using System.Buffers;
+using System.Text.Json;
+using Gateway.Core.Providers.Translation;
+
+namespace Gateway.Core.Providers.Anthropic;
+
+/// <summary>
+/// An Anthropic Messages stream as OpenAI chunks (docs/providers.md, "Anthropic stream"): the role chunk waits for the
+/// first content, so an error right after <c>message_start</c> still falls back; text and argument fragments are
+/// copied still escaped; tool calls get indices 0..n-1 in order of first appearance (never the block index), id and
+/// name only on their first delta, <c>"{}"</c> when no argument came; thinking never reaches <c>content</c>; the
+/// finish, the usage chunk and <c>[DONE]</c> go out only at <c>message_stop</c> — a stream cut before it is a truncation.
+/// </summary>
+internal sealed class AnthropicStream : StreamTranslator
+{
+    private enum BlockKind : byte
+    {
+        Ignored,
+        Text,
+        Tool,
+    }
+
+    private readonly ChunkWriter _chunks = new();
+    private readonly bool _includeUsage;
+    private readonly long _created;
+    private BlockKind[] _kinds = new BlockKind[8];
+    private int[] _toolIndex = new int[8];
+    private bool[] _argumentsSeen = new bool[8];
+    private int _nextTool;
+    private bool _roleSent;
+    private bool _complete;
+    private StopReason _stop;
+    private long _input, _output, _cacheRead, _cacheWrite;
+
+    public AnthropicStream(bool includeUsage, long created)
+    {
+        _includeUsage = includeUsage;
+        _created = created;
+    }
+
+    /// <summary>The usage folded into OpenAI's terms (prompt includes cache reads and writes).</summary>
+    public TranslatedUsage Usage => new()
+    {
+        Prompt = _input + _cacheRead + _cacheWrite,
+        Completion = _output,
+        Cached = _cacheRead,
+        CacheRead = _cacheRead,
+        CacheWrite = _cacheWrite,
+    };
+
+    public override void OnEvent(ReadOnlySpan<byte> name, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (_complete || name.SequenceEqual("ping"u8))
+        {
+            return;
+        }
+        var e = new AnthropicEvent(data);
+        if (e.Invalid)
+        {
+            Fail(output, "invalid_event"u8, "The provider sent an event that is not JSON."u8);
+            return;
+        }
+        var type = name.IsEmpty ? e.Type : name;
+        if (type.SequenceEqual("content_block_delta"u8))
+        {
+            OnDelta(e, output);
+        }
+        else if (type.SequenceEqual("content_block_start"u8))
+        {
+            OnBlockStart(e, output);
+        }
+        else if (type.SequenceEqual("content_block_stop"u8))
+        {
+            if (KindOf(e.Index) == BlockKind.Tool && !_argumentsSeen[e.Index])
+            {
+                _chunks.ToolArguments(output, _toolIndex[e.Index], "{}"u8);
+            }
+        }
+        else if (type.SequenceEqual("message_start"u8))
+        {
+            Start(e.MessageId, e.Model);
+            TakeUsage(e);
+        }
+        else if (type.SequenceEqual("message_delta"u8))
+        {
+            if (!e.StopReason.IsEmpty)
+            {
+                _stop = AnthropicFinish.Parse(e.StopReason);
+            }
+            TakeUsage(e);
+        }
+        else if (type.SequenceEqual("message_stop"u8))
+        {
+            OnStop(output);
+        }
+        else if (type.SequenceEqual("error"u8))
+        {
+            Fail(output, e.ErrorType.IsEmpty ? "api_error"u8 : e.ErrorType, e.ErrorMessage);
+        }
+        // Unknown event types: the API adds them; none changes the answer.
+    }
+
+    private void OnBlockStart(in AnthropicEvent e, IBufferWriter<byte> output)
+    {
+        int index = e.Index;
+        if (index < 0 || index > 4096)
+        {
+            return;
+        }
+        Grow(index);
+        if (e.BlockType.SequenceEqual("text"u8))
+        {
+            _kinds[index] = BlockKind.Text;
+            if (!e.Text.IsEmpty)
+            {
+                Visible(output);
+                _chunks.Content(output, e.Text);
+            }
+        }
+        else if (e.BlockType.SequenceEqual("tool_use"u8))
+        {
+            _kinds[index] = BlockKind.Tool;
+            _toolIndex[index] = _nextTool++;
+            _argumentsSeen[index] = false;
+            Visible(output);
+            _chunks.ToolStart(output, _toolIndex[index], e.BlockId, e.BlockName, default);
+        }
+        else
+        {
+            // thinking, redacted_thinking, server tools and blocks added later: not part of an OpenAI answer.
+            _kinds[index] = BlockKind.Ignored;
+        }
+    }
+
+    private void OnDelta(in AnthropicEvent e, IBufferWriter<byte> output)
+    {
+        switch (KindOf(e.Index))
+        {
+            case BlockKind.Text when e.DeltaType.SequenceEqual("text_delta"u8) && !e.Text.IsEmpty:
+                Visible(output);
+                _chunks.Content(output, e.Text);
+                break;
+            case BlockKind.Tool when e.DeltaType.SequenceEqual("input_json_delta"u8) && !e.PartialJson.IsEmpty:
+                _argumentsSeen[e.Index] = true;
+                _chunks.ToolArguments(output, _toolIndex[e.Index], e.PartialJson);
+                break;
+        }
+        // thinking_delta, signature_delta, citations_delta and unknown deltas: never content.
+    }
+
+    private void OnStop(IBufferWriter<byte> output)
+    {
+        Visible(output);
+        _chunks.Finish(output, AnthropicFinish.ToOpenAi(_stop));
+        if (_includeUsage)
+        {
+            _chunks.Usage(output, Usage);
+        }
+        ChunkWriter.Done(output);
+        _complete = true;
+    }
+
+    /// <summary>An error from the provider: before any content an error event (a failure the chain may still fall back from), after it a broken stream.</summary>
+    private void Fail(IBufferWriter<byte> output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> message)
+    {
+        if (_roleSent)
+        {
+            Failure = $"sent an error event after content ({System.Text.Encoding.UTF8.GetString(type)})";
+            return;
+        }
+        ChunkWriter.Error(output, "server_error"u8, type, message);
+        _complete = true;
+    }
+
+    public override bool OnEnd(IBufferWriter<byte> output) => _complete;
+
+    /// <summary>The first client-visible output: the role chunk goes first (held until now, the commit point).</summary>
+    private void Visible(IBufferWriter<byte> output)
+    {
+        if (!_chunks.Started)
+        {
+            Start(default, default);
+        }
+        if (!_roleSent)
+        {
+            _roleSent = true;
+            _chunks.Role(output);
+        }
+    }
+
+    private void Start(ReadOnlySpan<byte> id, ReadOnlySpan<byte> model)
+    {
+        if (!_chunks.Started)
+        {
+            _chunks.Start(id.IsEmpty ? "msg_gateway"u8 : id, model, _created);
+        }
+    }
+
+    private void TakeUsage(in AnthropicEvent e)
+    {
+        // Every count is a running total: the latest non-null value wins (compatible providers report input only at the end).
+        if (e.InputTokens >= 0)
+        {
+            _input = e.InputTokens;
+        }
+        if (e.OutputTokens >= 0)
+        {
+            _output = e.OutputTokens;
+        }
+        if (e.CacheRead >= 0)
+        {
+            _cacheRead = e.CacheRead;
+        }
+        if (e.CacheWrite >= 0)
+        {
+            _cacheWrite = e.CacheWrite;
+        }
+    }
+
+    private BlockKind KindOf(int index) => index >= 0 && index < _kinds.Length ? _kinds[index] : BlockKind.Ignored;
+
+    private void Grow(int index)
+    {
+        if (index < _kinds.Length)
+        {
+            return;
+        }
+        int size = Math.Max(_kinds.Length * 2, index + 1);
+        Array.Resize(ref _kinds, size);
+        Array.Resize(ref _toolIndex, size);
+        Array.Resize(ref _argumentsSeen, size);
+    }
+}
+
+/// <summary>The fields of one Anthropic event, read in one forward pass in any key order; strings as raw (escaped) bytes.</summary>
+internal readonly ref struct AnthropicEvent
+{
+    public readonly ReadOnlySpan<byte> Type;
+    public readonly ReadOnlySpan<byte> MessageId;
+    public readonly ReadOnlySpan<byte> Model;
+    public readonly ReadOnlySpan<byte> BlockType;
+    public readonly ReadOnlySpan<byte> BlockId;
+    public readonly ReadOnlySpan<byte> BlockName;
+    public readonly ReadOnlySpan<byte> DeltaType;
+    public readonly ReadOnlySpan<byte> Text;
+    public readonly ReadOnlySpan<byte> PartialJson;
+    public readonly ReadOnlySpan<byte> StopReason;
+    public readonly ReadOnlySpan<byte> ErrorType;
+    public readonly ReadOnlySpan<byte> ErrorMessage;
+    public readonly int Index = -1;
+    public readonly long InputTokens = -1, OutputTokens = -1, CacheRead = -1, CacheWrite = -1;
+    public readonly bool Invalid;
+
+    public AnthropicEvent(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                Invalid = true;
+                return;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    Type = StringValue(json, ref reader);
+                }
+                else if (reader.ValueTextEquals("index"u8))
+                {
+                    reader.Read();
+                    Index = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int index) ? index : -1;
+                }
+                else if (reader.ValueTextEquals("delta"u8))
+                {
+                    bool entered = EnterObject(ref reader);
+                    while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("type"u8))
+                        {
+                            DeltaType = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("text"u8))
+                        {
+                            Text = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("partial_json"u8))
+                        {
+                            PartialJson = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("stop_reason"u8))
+                        {
+                            StopReason = StringValue(json, ref reader);
+                        }
+                        else
+                        {
+                            SkipValue(ref reader);
+                        }
+                    }
+                }
+                else if (reader.ValueTextEquals("content_block"u8))
+                {
+                    bool entered = EnterObject(ref reader);
+                    while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("type"u8))
+                        {
+                            BlockType = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("id"u8))
+                        {
+                            BlockId = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("name"u8))
+                        {
+                            BlockName = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("text"u8))
+                        {
+                            Text = StringValue(json, ref reader);
+                        }
+                        else
+                        {
+                            SkipValue(ref reader);
+                        }
+                    }
+                }
+                else if (reader.ValueTextEquals("message"u8))
+                {
+                    bool entered = EnterObject(ref reader);
+                    while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("id"u8))
+                        {
+                            MessageId = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("model"u8))
+                        {
+                            Model = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("usage"u8))
+                        {
+                            ReadUsage(ref reader, out InputTokens, out OutputTokens, out CacheRead, out CacheWrite);
+                        }
+                        else
+                        {
+                            SkipValue(ref reader);
+                        }
+                    }
+                }
+                else if (reader.ValueTextEquals("usage"u8))
+                {
+                    ReadUsage(ref reader, out InputTokens, out OutputTokens, out CacheRead, out CacheWrite);
+                }
+                else if (reader.ValueTextEquals("error"u8))
+                {
+                    bool entered = EnterObject(ref reader);
+                    while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("type"u8))
+                        {
+                            ErrorType = StringValue(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("message"u8))
+                        {
+                            ErrorMessage = StringValue(json, ref reader);
+                        }
+                        else
+                        {
+                            SkipValue(ref reader);
+                        }
+                    }
+                }
+                else
+                {
+                    SkipValue(ref reader);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            Invalid = true;
+        }
+    }
+
+    /// <summary>The next value's raw string contents (still escaped), or empty for null and anything else (skipped).</summary>
+    private static ReadOnlySpan<byte> StringValue(ReadOnlySpan<byte> json, scoped ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            // A slice of the event itself (the token after its opening quote): the raw, still-escaped contents.
+            return json.Slice((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
+        }
+        reader.Skip();
+        return default;
+    }
+
+    /// <summary>Reads the next value: true when it is an object (the reader is on its start), else skips it.</summary>
+    internal static bool EnterObject(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.StartObject)
+        {
+            return true;
+        }
+        reader.Skip();
+        return false;
+    }
+
+    private static void SkipValue(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        reader.Skip();
+    }
+
+    private static void ReadUsage(ref Utf8JsonReader reader, out long input, out long output, out long cacheRead, out long cacheWrite)
+    {
+        input = output = cacheRead = cacheWrite = -1;
+        bool entered = EnterObject(ref reader);
+        while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            ref long target = ref input;
+            if (reader.ValueTextEquals("input_tokens"u8))
+            {
+                target = ref input;
+            }
+            else if (reader.ValueTextEquals("output_tokens"u8))
+            {
+                target = ref output;
+            }
+            else if (reader.ValueTextEquals("cache_read_input_tokens"u8))
+            {
+                target = ref cacheRead;
+            }
+            else if (reader.ValueTextEquals("cache_creation_input_tokens"u8))
+            {
+                target = ref cacheWrite;
+            }
+            else
+            {
+                SkipValue(ref reader);
+                continue;
+            }
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long count))
+            {
+                target = count;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+    }
+}

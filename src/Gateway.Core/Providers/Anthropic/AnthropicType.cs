@@ -1,0 +1,62 @@
+using System.Net.Http.Headers;
+using Gateway.Core.Providers.Translation;
+using Gateway.Core.Proxy;
+using Gateway.Core.Routing;
+
+namespace Gateway.Core.Providers.Anthropic;
+
+/// <summary>
+/// <c>type: anthropic</c>: Anthropic's Messages API behind OpenAI's chat completions. The request is translated once
+/// per attempt (<see cref="AnthropicRequest"/>) and sent to <c>{base_url}/messages</c> with <c>x-api-key</c> and
+/// <c>anthropic-version</c>; the answer comes back translated, a stream event by event (<see cref="AnthropicStream"/>),
+/// a whole message at once (<see cref="AnthropicMessage"/>); errors are classified on status and body
+/// (<see cref="AnthropicErrors"/>). Other endpoints are refused without an upstream call.
+/// </summary>
+internal sealed class AnthropicType : IProviderType
+{
+    public static readonly AnthropicType Instance = new();
+
+    private AnthropicType()
+    {
+    }
+
+    public string Name => "anthropic";
+
+    public HttpContent CreateBody(RequestContext request, in RouteTarget target)
+    {
+        if (request.Request.Path != "chat/completions")
+        {
+            return RequestTranslation.UnsupportedEndpoint(Name, request.Request.Path);
+        }
+        return AnthropicRequest.Build(
+            request.Body.Data, target.Model.Span, target.Provider.Config.Options, request.Exchange.InjectedStreamUsage,
+            request.Time.GetUtcNow().ToUnixTimeSeconds());
+    }
+
+    public Uri UpstreamUri(RequestContext request, in RouteTarget target) => target.Provider.UriFor("messages", default);
+
+    public void Authenticate(HttpRequestHeaders headers, ProviderEndpoint endpoint)
+    {
+        var config = endpoint.Config;
+        if (config.ApiKey is { } key)
+        {
+            headers.TryAddWithoutValidation("x-api-key", key.Reveal());
+        }
+        headers.TryAddWithoutValidation("anthropic-version", config.Options.AnthropicVersion);
+        if (config.Options.Beta.Count > 0)
+        {
+            headers.TryAddWithoutValidation("anthropic-beta", string.Join(",", config.Options.Beta));
+        }
+    }
+
+    public UpstreamErrorInfo? ClassifyError(HttpResponseMessage response, ReadOnlySpan<byte> body, TimeProvider time) =>
+        AnthropicErrors.Classify(response, body, time);
+
+    public Stream ResponseBody(Stream upstream, bool eventStream, TranslatedRequest? request)
+    {
+        var facts = request?.Facts ?? RequestFacts.None;
+        return eventStream
+            ? new TranslatingStream(upstream, new AnthropicStream(facts.IncludeUsage, facts.Created))
+            : new TranslatedBody(upstream, new AnthropicMessage(facts.Created));
+    }
+}

@@ -1,0 +1,161 @@
+using System.Buffers;
+using System.Buffers.Text;
+
+namespace Gateway.Core.Providers.Translation;
+
+/// <summary>Token counts in OpenAI's terms (prompt includes cached, completion includes reasoning), folded by the translator.</summary>
+internal struct TranslatedUsage
+{
+    public long Prompt;
+    public long Completion;
+    public long Cached;
+    public long Reasoning;
+
+    /// <summary>Anthropic's cache reads and writes, also reported as such (billing needs writes apart); -1 when the provider has none.</summary>
+    public long CacheRead;
+    public long CacheWrite;
+}
+
+/// <summary>
+/// Writes OpenAI <c>chat.completion.chunk</c> events for one stream. The parts every chunk shares (id, created, model)
+/// are rendered once when the stream starts; a chunk is then a few copies: the shared prefix, the delta with the
+/// provider's string bytes copied still escaped, the shared suffix. No DOM, no per-chunk allocation.
+/// </summary>
+internal sealed class ChunkWriter
+{
+    private byte[] _head = [];
+
+    public bool Started => _head.Length > 0;
+
+    /// <param name="id">The response id, raw JSON string contents.</param>
+    /// <param name="model">The model, raw JSON string contents.</param>
+    public void Start(ReadOnlySpan<byte> id, ReadOnlySpan<byte> model, long created)
+    {
+        var head = new ArrayBufferWriter<byte>(96 + id.Length + model.Length);
+        head.Write("data: {\"id\":\""u8);
+        head.Write(id);
+        head.Write("\",\"object\":\"chat.completion.chunk\",\"created\":"u8);
+        WriteNumber(head, created);
+        head.Write(",\"model\":\""u8);
+        head.Write(model);
+        head.Write("\","u8);
+        _head = head.WrittenSpan.ToArray();
+    }
+
+    private void Open(IBufferWriter<byte> output)
+    {
+        output.Write(_head);
+        output.Write("\"choices\":[{\"index\":0,\"delta\":{"u8);
+    }
+
+    private static void Close(IBufferWriter<byte> output) => output.Write("},\"logprobs\":null,\"finish_reason\":null}]}\n\n"u8);
+
+    public void Role(IBufferWriter<byte> output)
+    {
+        Open(output);
+        output.Write("\"role\":\"assistant\",\"content\":\"\""u8);
+        Close(output);
+    }
+
+    /// <param name="text">Raw JSON string contents (still escaped).</param>
+    public void Content(IBufferWriter<byte> output, ReadOnlySpan<byte> text)
+    {
+        Open(output);
+        output.Write("\"content\":\""u8);
+        output.Write(text);
+        output.Write("\""u8);
+        Close(output);
+    }
+
+    /// <summary>The first delta of a tool call: index, id, type, name, and its first arguments (raw string contents, may be empty).</summary>
+    public void ToolStart(IBufferWriter<byte> output, int index, ReadOnlySpan<byte> id, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments)
+    {
+        Open(output);
+        output.Write("\"tool_calls\":[{\"index\":"u8);
+        WriteNumber(output, index);
+        output.Write(",\"id\":\""u8);
+        output.Write(id);
+        output.Write("\",\"type\":\"function\",\"function\":{\"name\":\""u8);
+        output.Write(name);
+        output.Write("\",\"arguments\":\""u8);
+        output.Write(arguments);
+        output.Write("\"}}]"u8);
+        Close(output);
+    }
+
+    /// <summary>A later delta of a tool call: index and an arguments fragment only (raw string contents).</summary>
+    public void ToolArguments(IBufferWriter<byte> output, int index, ReadOnlySpan<byte> arguments)
+    {
+        Open(output);
+        output.Write("\"tool_calls\":[{\"index\":"u8);
+        WriteNumber(output, index);
+        output.Write(",\"function\":{\"arguments\":\""u8);
+        output.Write(arguments);
+        output.Write("\"}}]"u8);
+        Close(output);
+    }
+
+    /// <param name="reason">One of OpenAI's finish reasons.</param>
+    public void Finish(IBufferWriter<byte> output, ReadOnlySpan<byte> reason)
+    {
+        Open(output);
+        output.Write("},\"logprobs\":null,\"finish_reason\":\""u8);
+        output.Write(reason);
+        output.Write("\"}]}\n\n"u8);
+    }
+
+    /// <summary>The usage chunk OpenAI sends last when stream_options.include_usage is set: no choices.</summary>
+    public void Usage(IBufferWriter<byte> output, in TranslatedUsage usage)
+    {
+        output.Write(_head);
+        output.Write("\"choices\":[],"u8);
+        WriteUsage(output, usage);
+        output.Write("}\n\n"u8);
+    }
+
+    public static void Done(IBufferWriter<byte> output) => output.Write("data: [DONE]\n\n"u8);
+
+    /// <summary>"usage":{...} in OpenAI's shape, Anthropic's cache counts added when known.</summary>
+    public static void WriteUsage(IBufferWriter<byte> output, in TranslatedUsage usage)
+    {
+        output.Write("\"usage\":{\"prompt_tokens\":"u8);
+        WriteNumber(output, usage.Prompt);
+        output.Write(",\"completion_tokens\":"u8);
+        WriteNumber(output, usage.Completion);
+        output.Write(",\"total_tokens\":"u8);
+        WriteNumber(output, usage.Prompt + usage.Completion);
+        output.Write(",\"prompt_tokens_details\":{\"cached_tokens\":"u8);
+        WriteNumber(output, usage.Cached);
+        output.Write("},\"completion_tokens_details\":{\"reasoning_tokens\":"u8);
+        WriteNumber(output, usage.Reasoning);
+        output.Write("}"u8);
+        if (usage.CacheRead >= 0)
+        {
+            output.Write(",\"cache_creation_input_tokens\":"u8);
+            WriteNumber(output, usage.CacheWrite);
+            output.Write(",\"cache_read_input_tokens\":"u8);
+            WriteNumber(output, usage.CacheRead);
+        }
+        output.Write("}"u8);
+    }
+
+    /// <summary>An OpenAI error event (before any content it is what the first-event check reads as a failure).</summary>
+    /// <param name="message">Raw JSON string contents.</param>
+    public static void Error(IBufferWriter<byte> output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> code, ReadOnlySpan<byte> message)
+    {
+        output.Write("data: {\"error\":{\"message\":\""u8);
+        output.Write(message);
+        output.Write("\",\"type\":\""u8);
+        output.Write(type);
+        output.Write("\",\"param\":null,\"code\":\""u8);
+        output.Write(code);
+        output.Write("\"}}\n\n"u8);
+    }
+
+    public static void WriteNumber(IBufferWriter<byte> output, long value)
+    {
+        var span = output.GetSpan(20);
+        Utf8Formatter.TryFormat(value, span, out int written);
+        output.Advance(written);
+    }
+}

@@ -1,0 +1,34 @@
+using System.Buffers;
+
+namespace Gateway.Core.Providers.Translation;
+
+/// <summary>
+/// One stream's translation from a provider's events to OpenAI chat-completion chunks: stateful (block and tool
+/// indices, usage, the finish reason), fed whole events by <see cref="TranslatingStream"/>, writing straight into its
+/// output. Nothing per event is allocated: event names and fields are matched as UTF-8 and string values are copied
+/// still escaped (docs/design.md, "Translating types").
+/// </summary>
+internal abstract class StreamTranslator
+{
+    /// <param name="name">The event's <c>event:</c> name (empty when it has none).</param>
+    /// <param name="data">Its <c>data:</c> lines, joined with '\n'.</param>
+    public abstract void OnEvent(ReadOnlySpan<byte> name, ReadOnlySpan<byte> data, IBufferWriter<byte> output);
+
+    /// <summary>The provider's stream ended: write what a complete answer ends with.</summary>
+    /// <returns>False when the answer did not complete (no end marker): a truncation, never a clean end.</returns>
+    public abstract bool OnEnd(IBufferWriter<byte> output);
+
+    /// <summary>
+    /// Set when the provider reported an error after content was written: the stream is broken (ended abnormally by
+    /// the relay). An error before any content is written as an OpenAI error event instead, which the first-event
+    /// check turns into a failure that may still fall back.
+    /// </summary>
+    public string? Failure { get; protected set; }
+}
+
+/// <summary>A whole (non-streamed) answer's translation to an OpenAI <c>chat.completion</c>.</summary>
+internal abstract class BodyTranslator
+{
+    /// <returns>False when the provider's body is not an answer this translator can read.</returns>
+    public abstract bool Translate(ReadOnlySpan<byte> body, IBufferWriter<byte> output);
+}

@@ -1,0 +1,94 @@
+using System.Buffers;
+
+namespace Gateway.Core.Providers.Translation;
+
+/// <summary>
+/// A provider's whole (non-streamed) answer read as an OpenAI one: the first read takes the provider's body whole
+/// (bounded), translates it once, and the reads hand out the translation. A body the translator cannot read fails
+/// that first read, before the commit point: an unusable answer, which may still fall back.
+/// </summary>
+internal sealed class TranslatedBody : Stream
+{
+    private const int MaxBodyBytes = 64 << 20;
+
+    private readonly Stream _upstream;
+    private readonly BodyTranslator _translator;
+    private ArrayBufferWriter<byte>? _output;
+    private int _offset;
+
+    public TranslatedBody(Stream upstream, BodyTranslator translator)
+    {
+        _upstream = upstream;
+        _translator = translator;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_output is null)
+        {
+            var body = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            int length = 0;
+            try
+            {
+                while (true)
+                {
+                    if (length == body.Length)
+                    {
+                        if (body.Length >= MaxBodyBytes)
+                        {
+                            throw new IOException($"sent an answer over {MaxBodyBytes >> 20} MiB");
+                        }
+                        var larger = ArrayPool<byte>.Shared.Rent(body.Length * 2);
+                        body.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(body);
+                        body = larger;
+                    }
+                    int read = await _upstream.ReadAsync(body.AsMemory(length), cancellationToken);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+                    length += read;
+                }
+                var output = new ArrayBufferWriter<byte>(Math.Max(length, 256));
+                if (length > 0 && !_translator.Translate(body.AsSpan(0, length), output))
+                {
+                    throw new IOException("sent an answer that is not in its API's format");
+                }
+                _output = output;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(body);
+            }
+        }
+        int count = Math.Min(buffer.Length, _output.WrittenCount - _offset);
+        _output.WrittenSpan.Slice(_offset, count).CopyTo(buffer.Span);
+        _offset += count;
+        return count;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _upstream.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

@@ -1,0 +1,78 @@
+using System.Buffers;
+using System.Net;
+using Gateway.Core.Proxy;
+
+namespace Gateway.Core.Providers.Translation;
+
+/// <summary>Why a request cannot be sent in a provider's format: the client's error, with the parameter it names.</summary>
+internal sealed record TranslationRefusal(GatewayError Error, string Message, string? Param);
+
+/// <summary>
+/// One attempt's upstream body in a translating type's format (written once, into a pooled buffer), and what the
+/// response's translation needs to know about the request: whether it streams, whether the client asked for usage,
+/// the tool names to restore. Or, instead of a body, the refusal.
+/// </summary>
+internal sealed class TranslatedRequest : HttpContent
+{
+    private byte[]? _buffer;
+    private readonly int _length;
+
+    public TranslatedRequest(ArrayBufferWriter<byte> written, RequestFacts facts)
+    {
+        Facts = facts;
+        _length = written.WrittenCount;
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(_length, 1));
+        written.WrittenSpan.CopyTo(_buffer);
+        Headers.TryAddWithoutValidation("Content-Type", "application/json");
+    }
+
+    private TranslatedRequest(TranslationRefusal refusal)
+    {
+        Refusal = refusal;
+        Facts = RequestFacts.None;
+    }
+
+    public static TranslatedRequest Refuse(GatewayError error, string message, string? param = null) => new(new TranslationRefusal(error, message, param));
+
+    public TranslationRefusal? Refusal { get; }
+
+    public RequestFacts Facts { get; }
+
+    /// <summary>The parameters left out because the provider cannot honour them (unsupported_params: drop), for the response header.</summary>
+    public string? DroppedParameters => Facts.Dropped;
+
+    /// <summary>The bytes sent (request goldens in tests).</summary>
+    public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, _length);
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        stream.WriteAsync(_buffer.AsMemory(0, _length)).AsTask();
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) =>
+        stream.WriteAsync(_buffer.AsMemory(0, _length), cancellationToken).AsTask();
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = _length;
+        return true;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>What the response's translation needs from the request.</summary>
+/// <param name="Stream">The client asked for a stream.</param>
+/// <param name="IncludeUsage">The client asked for the usage chunk (stream_options.include_usage), or the gateway did on its behalf.</param>
+/// <param name="Dropped">Parameters left out (unsupported_params: drop), comma-separated; null when none.</param>
+/// <param name="Created">The answer's <c>created</c> (Unix seconds), fixed when the request was translated.</param>
+internal sealed record RequestFacts(bool Stream, bool IncludeUsage, string? Dropped, long Created)
+{
+    public static readonly RequestFacts None = new(false, false, null, 0);
+}
