@@ -40,13 +40,13 @@ internal static class AnthropicAnswers
         {
             response.ContentType = "application/json";
             await response.WriteAsync(
-                $$$$"""{"id":"msg_mock","type":"message","role":"assistant","model":"{{{{model}}}}","content":[{"type":"text","text":"Hello from the mock provider."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":6,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}}""");
+                $$$$"""{"id":"msg_mock","type":"message","role":"assistant","model":"{{{{model}}}}","content":[{"type":"text","text":"Hello from the mock provider."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":6,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}""");
             return;
         }
         response.ContentType = "text/event-stream";
         var writer = response.BodyWriter;
         Write(writer, "message_start",
-            $$$$$"""{"type":"message_start","message":{"id":"msg_mock","type":"message","role":"assistant","model":"{{{{{model}}}}}","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}}}""");
+            $$$$$"""{"type":"message_start","message":{"id":"msg_mock","type":"message","role":"assistant","model":"{{{{{model}}}}}","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}}""");
         Write(writer, "content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}""");
         await writer.FlushAsync(context.RequestAborted);
         for (int i = 0; i < behavior.Chunks; i++)
@@ -55,11 +55,11 @@ internal static class AnthropicAnswers
             {
                 await Task.Delay(behavior.ChunkDelayMs, context.RequestAborted);
             }
-            Write(writer, "content_block_delta", $$$$"""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"token{{{{i}}}} "}}}""");
+            Write(writer, "content_block_delta", $$$$"""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"token{{{{i}}}} "}}""");
             await writer.FlushAsync(context.RequestAborted);
         }
         Write(writer, "content_block_stop", """{"type":"content_block_stop","index":0}""");
-        Write(writer, "message_delta", $$$$"""{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":{{{{behavior.Chunks}}}}}}}""");
+        Write(writer, "message_delta", $$$$"""{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":{{{{behavior.Chunks}}}}}}""");
         Write(writer, "message_stop", """{"type":"message_stop"}""");
         await writer.FlushAsync(context.RequestAborted);
     }

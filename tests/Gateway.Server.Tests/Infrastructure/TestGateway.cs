@@ -73,7 +73,7 @@ internal sealed class TestGateway : IAsyncDisposable
     public static string Config(string extra, params (string Name, Uri BaseUrl)[] providers) =>
         Config(extra, providers.Select(p => (p.Name, p.BaseUrl, "")).ToArray());
 
-    /// <param name="providers">Each with more provider keys for its flow mapping, e.g. "retries: 0, first_token_timeout: 300ms".</param>
+    /// <param name="providers">Each with more provider keys for its flow mapping, e.g. "retries: 0, first_token_timeout: 300ms" (starting with "type: ..." for another type than openai).</param>
     public static string Config(string extra, params (string Name, Uri BaseUrl, string Options)[] providers)
     {
         var yaml = new StringBuilder();
@@ -83,7 +83,8 @@ internal sealed class TestGateway : IAsyncDisposable
         {
             var more = options.Length == 0 ? "" : ", " + options;
             var timeout = options.StartsWith("timeout:", StringComparison.Ordinal) || options.Contains(" timeout:", StringComparison.Ordinal) ? "" : ", timeout: 5s";
-            yaml.AppendLine($"  {name}: {{ type: openai, base_url: {url}, api_key: \"${{TEST_PROVIDER_KEY}}\", connect_timeout: 2s{timeout}{more} }}");
+            var type = options.StartsWith("type:", StringComparison.Ordinal) ? "" : "type: openai, ";
+            yaml.AppendLine($"  {name}: {{ {type}base_url: {url}, api_key: \"${{TEST_PROVIDER_KEY}}\", connect_timeout: 2s{timeout}{more} }}");
         }
         yaml.Append(extra);
         return yaml.ToString();
