@@ -1,0 +1,46 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Gateway.MockProvider;
+using Gateway.Server.Tests.Infrastructure;
+
+namespace Gateway.Server.Tests.Translation;
+
+/// <summary>
+/// Request goldens (translation.md §5.5, G11, Z6): each OpenAI request of tests/Fixtures/translation/{type}-requests
+/// goes through the gateway, and the body the provider received is compared byte for byte with the golden's
+/// <c>.expected</c>; a request the type must refuse has <c>refused: {status} {code} {param}</c> there instead, and
+/// reaches no provider.
+/// </summary>
+public sealed class RequestGoldenTests
+{
+    public static IEnumerable<object[]> Goldens() =>
+        new[] { "anthropic" }.SelectMany(type =>
+            Directory.GetFiles(TranscriptVectors.Directory(type + "-requests"), "*.json").Order(StringComparer.Ordinal)
+                .Select(path => new object[] { type, Path.GetFileNameWithoutExtension(path) }));
+
+    [Theory]
+    [MemberData(nameof(Goldens))]
+    public async Task The_provider_receives_the_golden_request(string type, string name)
+    {
+        var directory = TranscriptVectors.Directory(type + "-requests");
+        var request = await File.ReadAllTextAsync(Path.Combine(directory, name + ".json"));
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("", (type == "anthropic" ? "claude" : type, mock.BaseUrl, $"type: {type}, discover_models: false")));
+
+        using var response = await gateway.PostAsync("/v1/chat/completions", request);
+        string actual;
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            actual = Encoding.UTF8.GetString(Assert.Single(mock.Requests).Body);
+        }
+        else
+        {
+            using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var e = error.RootElement.GetProperty("error");
+            actual = $"refused: {(int)response.StatusCode} {e.GetProperty("code").GetString()} {e.GetProperty("param")}";
+            Assert.Empty(mock.Requests);
+        }
+        TranscriptVectors.AssertExpected(type + "-requests", name, actual);
+    }
+}
