@@ -55,7 +55,7 @@ internal readonly record struct UpstreamErrorInfo(
 /// <summary>The provider types the config may name, by <c>type</c>.</summary>
 internal static class ProviderTypes
 {
-    private static readonly IProviderType[] s_all = [OpenAi.OpenAiType.Instance, Anthropic.AnthropicType.Instance];
+    private static readonly IProviderType[] s_all = [OpenAi.OpenAiType.Instance, Anthropic.AnthropicType.Instance, Gemini.GeminiType.Instance];
 
     /// <summary>The supported <c>type</c> values, for config errors ("supported: openai").</summary>
     public static string Supported => string.Join(", ", Array.ConvertAll(s_all, t => t.Name));

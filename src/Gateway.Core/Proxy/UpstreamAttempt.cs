@@ -197,6 +197,14 @@ internal sealed class UpstreamAttempt : IDisposable
             {
                 if (await ReadIntoPrefixAsync(token) == 0)
                 {
+                    if (Body is Providers.Translation.TranslatedBody { Refusal: { } refusal })
+                    {
+                        return Fail(policy, FailureClasses.None, refusal.Error, $"refused the request ({refusal.Message})", retryable: false);
+                    }
+                    if (Body is Providers.Translation.TranslatedBody { Failure: { } failure })
+                    {
+                        return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, failure, retryable: true);
+                    }
                     // An OpenAI-style API always answers a success with a body: an empty one is a broken answer, not an empty success.
                     return Response.Content.Headers.ContentLength == 0
                         ? Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, $"answered {Status} with an empty body", retryable: true)
@@ -216,6 +224,10 @@ internal sealed class UpstreamAttempt : IDisposable
                     return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "ended the stream before its first event", retryable: true);
                 }
                 var first = FirstEvent.Inspect(Prefix);
+                if (first == FirstEventKind.Error && Body is Providers.Translation.TranslatingStream { Refusal: { } refusal })
+                {
+                    return Fail(policy, FailureClasses.None, refusal.Error, $"refused the request ({refusal.Message})", retryable: false);
+                }
                 if (first == FirstEventKind.Error)
                 {
                     return Fail(policy, FailureClasses.ServerError, GatewayError.UpstreamBadResponse, "sent an error as its first event", retryable: true);

@@ -69,7 +69,7 @@ internal static class AnthropicErrors
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 bool isError = reader.ValueTextEquals("error"u8);
-                if (!AnthropicEvent.EnterObject(ref reader) || !isError)
+                if (!Translation.Json.EnterObject(ref reader) || !isError)
                 {
                     reader.Skip();
                     continue;

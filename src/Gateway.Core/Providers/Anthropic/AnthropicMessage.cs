@@ -44,12 +44,12 @@ internal sealed class AnthropicMessage(long created) : BodyTranslator
             bool hasText = false, hasTools = false;
             foreach (var block in content.EnumerateArray())
             {
-                if (AnthropicRequest.TypeOf(block) == "text" && block.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
+                if (RequestTranslation.TypeOf(block) == "text" && block.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
                 {
                     text.Append(t.GetString());
                     hasText = true;
                 }
-                hasTools |= AnthropicRequest.TypeOf(block) == "tool_use";
+                hasTools |= RequestTranslation.TypeOf(block) == "tool_use";
             }
             if (hasText || !hasTools)
             {
@@ -65,7 +65,7 @@ internal sealed class AnthropicMessage(long created) : BodyTranslator
                 json.WriteStartArray("tool_calls");
                 foreach (var block in content.EnumerateArray())
                 {
-                    if (AnthropicRequest.TypeOf(block) != "tool_use")
+                    if (RequestTranslation.TypeOf(block) != "tool_use")
                     {
                         continue;
                     }

@@ -114,7 +114,7 @@ internal static class AnthropicMessages
         foreach (var part in content.EnumerateArray())
         {
             string where = $"{at}.content[{j++}]";
-            switch (AnthropicRequest.TypeOf(part))
+            switch (RequestTranslation.TypeOf(part))
             {
                 case "text":
                     var text = part.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
@@ -178,7 +178,7 @@ internal static class AnthropicMessages
         {
             foreach (var part in content.EnumerateArray())
             {
-                var type = AnthropicRequest.TypeOf(part);
+                var type = RequestTranslation.TypeOf(part);
                 if ((type == "text" && part.TryGetProperty("text", out var t) || type == "refusal" && part.TryGetProperty("refusal", out t))
                     && t.ValueKind == JsonValueKind.String)
                 {
@@ -358,7 +358,7 @@ internal static class AnthropicMessages
             json.WriteStartArray("content");
             foreach (var part in content.EnumerateArray())
             {
-                if (AnthropicRequest.TypeOf(part) == "text" && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
+                if (RequestTranslation.TypeOf(part) == "text" && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
                     && text.GetString()!.Length > 0)
                 {
                     json.WriteStartObject();

@@ -163,7 +163,7 @@ internal static class AnthropicRequest
             json.WritePropertyName("model");
             json.WriteStringValue(model);
             var turns = AnthropicMessages.Read(messages, policy, out var system);
-            if (responseFormat.ValueKind == JsonValueKind.Object && TypeOf(responseFormat) == "json_object")
+            if (responseFormat.ValueKind == JsonValueKind.Object && RequestTranslation.TypeOf(responseFormat) == "json_object")
             {
                 // No JSON mode without a schema in Messages: the instruction is the documented way.
                 (system ??= []).Add("Respond with one valid JSON object and nothing else.");
@@ -213,7 +213,7 @@ internal static class AnthropicRequest
                 json.WriteBoolean("stream", true);
             }
             WriteTools(json, tools, toolChoice, parallelOff, thinking, hasToolHistory, policy);
-            if (responseFormat.ValueKind == JsonValueKind.Object && TypeOf(responseFormat) == "json_schema"
+            if (responseFormat.ValueKind == JsonValueKind.Object && RequestTranslation.TypeOf(responseFormat) == "json_schema"
                 && responseFormat.TryGetProperty("json_schema", out var wrapper) && wrapper.TryGetProperty("schema", out var schema))
             {
                 json.WriteStartObject("output_config");
@@ -238,9 +238,6 @@ internal static class AnthropicRequest
         }
         return new TranslatedRequest(output, new RequestFacts(stream, includeUsage || injectUsage, policy.Dropped, created));
     }
-
-    internal static string? TypeOf(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString() : null;
 
     private static void WriteStop(Utf8JsonWriter json, JsonElement stop)
     {
@@ -278,7 +275,7 @@ internal static class AnthropicRequest
             int i = 0;
             foreach (var tool in tools.EnumerateArray())
             {
-                if (TypeOf(tool) != "function" || !tool.TryGetProperty("function", out var function) || !function.TryGetProperty("name", out var name)
+                if (RequestTranslation.TypeOf(tool) != "function" || !tool.TryGetProperty("function", out var function) || !function.TryGetProperty("name", out var name)
                     || name.ValueKind != JsonValueKind.String)
                 {
                     policy.Unsupported($"tools[{i}]", "only function tools are translated");

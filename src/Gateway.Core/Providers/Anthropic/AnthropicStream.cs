@@ -265,7 +265,7 @@ internal readonly ref struct AnthropicEvent
             {
                 if (reader.ValueTextEquals("type"u8))
                 {
-                    Type = StringValue(json, ref reader);
+                    Type = Json.String(json, ref reader);
                 }
                 else if (reader.ValueTextEquals("index"u8))
                 {
@@ -274,70 +274,70 @@ internal readonly ref struct AnthropicEvent
                 }
                 else if (reader.ValueTextEquals("delta"u8))
                 {
-                    bool entered = EnterObject(ref reader);
+                    bool entered = Json.EnterObject(ref reader);
                     while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         if (reader.ValueTextEquals("type"u8))
                         {
-                            DeltaType = StringValue(json, ref reader);
+                            DeltaType = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("text"u8))
                         {
-                            Text = StringValue(json, ref reader);
+                            Text = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("partial_json"u8))
                         {
-                            PartialJson = StringValue(json, ref reader);
+                            PartialJson = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("stop_reason"u8))
                         {
-                            StopReason = StringValue(json, ref reader);
+                            StopReason = Json.String(json, ref reader);
                         }
                         else
                         {
-                            SkipValue(ref reader);
+                            Json.Skip(ref reader);
                         }
                     }
                 }
                 else if (reader.ValueTextEquals("content_block"u8))
                 {
-                    bool entered = EnterObject(ref reader);
+                    bool entered = Json.EnterObject(ref reader);
                     while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         if (reader.ValueTextEquals("type"u8))
                         {
-                            BlockType = StringValue(json, ref reader);
+                            BlockType = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("id"u8))
                         {
-                            BlockId = StringValue(json, ref reader);
+                            BlockId = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("name"u8))
                         {
-                            BlockName = StringValue(json, ref reader);
+                            BlockName = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("text"u8))
                         {
-                            Text = StringValue(json, ref reader);
+                            Text = Json.String(json, ref reader);
                         }
                         else
                         {
-                            SkipValue(ref reader);
+                            Json.Skip(ref reader);
                         }
                     }
                 }
                 else if (reader.ValueTextEquals("message"u8))
                 {
-                    bool entered = EnterObject(ref reader);
+                    bool entered = Json.EnterObject(ref reader);
                     while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         if (reader.ValueTextEquals("id"u8))
                         {
-                            MessageId = StringValue(json, ref reader);
+                            MessageId = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("model"u8))
                         {
-                            Model = StringValue(json, ref reader);
+                            Model = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("usage"u8))
                         {
@@ -345,7 +345,7 @@ internal readonly ref struct AnthropicEvent
                         }
                         else
                         {
-                            SkipValue(ref reader);
+                            Json.Skip(ref reader);
                         }
                     }
                 }
@@ -355,26 +355,26 @@ internal readonly ref struct AnthropicEvent
                 }
                 else if (reader.ValueTextEquals("error"u8))
                 {
-                    bool entered = EnterObject(ref reader);
+                    bool entered = Json.EnterObject(ref reader);
                     while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         if (reader.ValueTextEquals("type"u8))
                         {
-                            ErrorType = StringValue(json, ref reader);
+                            ErrorType = Json.String(json, ref reader);
                         }
                         else if (reader.ValueTextEquals("message"u8))
                         {
-                            ErrorMessage = StringValue(json, ref reader);
+                            ErrorMessage = Json.String(json, ref reader);
                         }
                         else
                         {
-                            SkipValue(ref reader);
+                            Json.Skip(ref reader);
                         }
                     }
                 }
                 else
                 {
-                    SkipValue(ref reader);
+                    Json.Skip(ref reader);
                 }
             }
         }
@@ -384,41 +384,10 @@ internal readonly ref struct AnthropicEvent
         }
     }
 
-    /// <summary>The next value's raw string contents (still escaped), or empty for null and anything else (skipped).</summary>
-    private static ReadOnlySpan<byte> StringValue(ReadOnlySpan<byte> json, scoped ref Utf8JsonReader reader)
-    {
-        reader.Read();
-        if (reader.TokenType == JsonTokenType.String)
-        {
-            // A slice of the event itself (the token after its opening quote): the raw, still-escaped contents.
-            return json.Slice((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
-        }
-        reader.Skip();
-        return default;
-    }
-
-    /// <summary>Reads the next value: true when it is an object (the reader is on its start), else skips it.</summary>
-    internal static bool EnterObject(ref Utf8JsonReader reader)
-    {
-        reader.Read();
-        if (reader.TokenType == JsonTokenType.StartObject)
-        {
-            return true;
-        }
-        reader.Skip();
-        return false;
-    }
-
-    private static void SkipValue(ref Utf8JsonReader reader)
-    {
-        reader.Read();
-        reader.Skip();
-    }
-
     private static void ReadUsage(ref Utf8JsonReader reader, out long input, out long output, out long cacheRead, out long cacheWrite)
     {
         input = output = cacheRead = cacheWrite = -1;
-        bool entered = EnterObject(ref reader);
+        bool entered = Json.EnterObject(ref reader);
         while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             ref long target = ref input;
@@ -440,7 +409,7 @@ internal readonly ref struct AnthropicEvent
             }
             else
             {
-                SkipValue(ref reader);
+                Json.Skip(ref reader);
                 continue;
             }
             reader.Read();

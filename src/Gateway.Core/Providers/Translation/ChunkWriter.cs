@@ -83,6 +83,77 @@ internal sealed class ChunkWriter
         Close(output);
     }
 
+    /// <summary>
+    /// A whole tool call in one delta (providers that send calls complete): its arguments are a JSON object's raw
+    /// bytes, written as a JSON string (escaped once, non-ASCII kept as it is).
+    /// </summary>
+    public void ToolWhole(IBufferWriter<byte> output, int index, ReadOnlySpan<byte> id, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments)
+    {
+        Open(output);
+        output.Write("\"tool_calls\":[{\"index\":"u8);
+        WriteNumber(output, index);
+        output.Write(",\"id\":\""u8);
+        output.Write(id);
+        output.Write("\",\"type\":\"function\",\"function\":{\"name\":\""u8);
+        output.Write(name);
+        output.Write("\",\"arguments\":\""u8);
+        if (arguments.IsEmpty)
+        {
+            output.Write("{}"u8);
+        }
+        else
+        {
+            WriteEscaped(output, arguments);
+        }
+        output.Write("\"}}]"u8);
+        Close(output);
+    }
+
+    /// <summary>JSON text as the contents of a JSON string: quotes, backslashes and control characters escaped.</summary>
+    public static void WriteEscaped(IBufferWriter<byte> output, ReadOnlySpan<byte> json)
+    {
+        while (!json.IsEmpty)
+        {
+            int special = json.IndexOfAny(s_escaped);
+            if (special < 0)
+            {
+                output.Write(json);
+                return;
+            }
+            output.Write(json[..special]);
+            byte b = json[special];
+            switch (b)
+            {
+                case (byte)'"':
+                    output.Write("\\\""u8);
+                    break;
+                case (byte)'\\':
+                    output.Write("\\\\"u8);
+                    break;
+                case (byte)'\n':
+                    output.Write("\\n"u8);
+                    break;
+                case (byte)'\r':
+                    output.Write("\\r"u8);
+                    break;
+                case (byte)'\t':
+                    output.Write("\\t"u8);
+                    break;
+                default:
+                    output.Write("\\u00"u8);
+                    var hex = output.GetSpan(2);
+                    hex[0] = (byte)"0123456789abcdef"[b >> 4];
+                    hex[1] = (byte)"0123456789abcdef"[b & 0xF];
+                    output.Advance(2);
+                    break;
+            }
+            json = json[(special + 1)..];
+        }
+    }
+
+    private static readonly SearchValues<byte> s_escaped = SearchValues.Create(
+        [(byte)'"', (byte)'\\', 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31]);
+
     /// <summary>A later delta of a tool call: index and an arguments fragment only (raw string contents).</summary>
     public void ToolArguments(IBufferWriter<byte> output, int index, ReadOnlySpan<byte> arguments)
     {

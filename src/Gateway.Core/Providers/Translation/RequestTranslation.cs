@@ -112,6 +112,10 @@ internal sealed class RequestTranslation
     /// <summary>An end-user id as a provider that refuses personal data (e-mails, phone numbers) accepts it: a hash.</summary>
     public static string HashedUser(string user) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(user)))[..32];
 
+    /// <summary>The "type" of a JSON object (a content part, a tool), or null.</summary>
+    public static string? TypeOf(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString() : null;
+
     /// <summary>A message's content as plain text: a string, or the text parts of an array joined.</summary>
     public static string TextOf(JsonElement content)
     {

@@ -24,11 +24,20 @@ internal abstract class StreamTranslator
     /// check turns into a failure that may still fall back.
     /// </summary>
     public string? Failure { get; protected set; }
+
+    /// <summary>
+    /// Set with the error event when the provider refused the request itself before any content (Gemini's blocked
+    /// prompt): the client's error (400 content_filter), not a failure to fall back from.
+    /// </summary>
+    public TranslationRefusal? Refusal { get; protected set; }
 }
 
 /// <summary>A whole (non-streamed) answer's translation to an OpenAI <c>chat.completion</c>.</summary>
 internal abstract class BodyTranslator
 {
-    /// <returns>False when the provider's body is not an answer this translator can read.</returns>
+    /// <returns>False when the provider's body is not an answer this translator can read, or refuses the request (<see cref="Refusal"/>).</returns>
     public abstract bool Translate(ReadOnlySpan<byte> body, IBufferWriter<byte> output);
+
+    /// <summary>Set when the answer is the provider refusing the request itself (Gemini's blocked prompt): the client's error.</summary>
+    public TranslationRefusal? Refusal { get; protected set; }
 }

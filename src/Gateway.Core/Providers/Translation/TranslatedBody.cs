@@ -4,8 +4,9 @@ namespace Gateway.Core.Providers.Translation;
 
 /// <summary>
 /// A provider's whole (non-streamed) answer read as an OpenAI one: the first read takes the provider's body whole
-/// (bounded), translates it once, and the reads hand out the translation. A body the translator cannot read fails
-/// that first read, before the commit point: an unusable answer, which may still fall back.
+/// (bounded), translates it once, and the reads hand out the translation. A body the translator cannot read, or
+/// one that refuses the request, reads as empty with <see cref="Failure"/> or <see cref="Refusal"/> set: the attempt
+/// sees that before the commit point (an unusable answer may still fall back; a refusal is the client's error).
 /// </summary>
 internal sealed class TranslatedBody : Stream
 {
@@ -22,6 +23,11 @@ internal sealed class TranslatedBody : Stream
         _translator = translator;
     }
 
+    /// <summary>Why the provider's answer could not be translated (too large, not its API's format).</summary>
+    public string? Failure { get; private set; }
+
+    public TranslationRefusal? Refusal => _translator.Refusal;
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_output is null)
@@ -36,7 +42,9 @@ internal sealed class TranslatedBody : Stream
                     {
                         if (body.Length >= MaxBodyBytes)
                         {
-                            throw new IOException($"sent an answer over {MaxBodyBytes >> 20} MiB");
+                            Failure = $"sent an answer over {MaxBodyBytes >> 20} MiB";
+                            _output = new ArrayBufferWriter<byte>(1);
+                            return 0;
                         }
                         var larger = ArrayPool<byte>.Shared.Rent(body.Length * 2);
                         body.AsSpan(0, length).CopyTo(larger);
@@ -53,7 +61,8 @@ internal sealed class TranslatedBody : Stream
                 var output = new ArrayBufferWriter<byte>(Math.Max(length, 256));
                 if (length > 0 && !_translator.Translate(body.AsSpan(0, length), output))
                 {
-                    throw new IOException("sent an answer that is not in its API's format");
+                    Failure = _translator.Refusal is null ? "sent an answer that is not in its API's format" : null;
+                    output.Clear();
                 }
                 _output = output;
             }

@@ -72,7 +72,11 @@ internal sealed class TranslatedRequest : HttpContent
 /// <param name="IncludeUsage">The client asked for the usage chunk (stream_options.include_usage), or the gateway did on its behalf.</param>
 /// <param name="Dropped">Parameters left out (unsupported_params: drop), comma-separated; null when none.</param>
 /// <param name="Created">The answer's <c>created</c> (Unix seconds), fixed when the request was translated.</param>
-internal sealed record RequestFacts(bool Stream, bool IncludeUsage, string? Dropped, long Created)
+/// <param name="Embeddings">For /v1/embeddings: the model the answer names, and whether the client asked for base64.</param>
+internal sealed record RequestFacts(bool Stream, bool IncludeUsage, string? Dropped, long Created, EmbeddingsFacts? Embeddings = null)
 {
     public static readonly RequestFacts None = new(false, false, null, 0);
 }
+
+/// <summary>What an embeddings answer's translation needs: the model to name, the encoding the client asked for.</summary>
+internal sealed record EmbeddingsFacts(string Model, bool Base64);

@@ -37,6 +37,9 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
         _translator = translator;
     }
 
+    /// <summary>The provider refused the request before any content (see <see cref="StreamTranslator.Refusal"/>).</summary>
+    public TranslationRefusal? Refusal => _translator.Refusal;
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (_outputOffset == _output.WrittenCount)

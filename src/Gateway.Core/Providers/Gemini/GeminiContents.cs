@@ -1,0 +1,309 @@
+using System.Text.Json;
+using Gateway.Core.Providers.Translation;
+
+namespace Gateway.Core.Providers.Gemini;
+
+/// <summary>OpenAI's message list as Gemini's <c>contents</c>: read into turns of parts (merged by role), then written.</summary>
+internal static class GeminiContents
+{
+    /// <summary>Tool-call ids the gateway made up for calls Gemini sent without one: never sent back as Gemini's own.</summary>
+    public const string GeneratedIdPrefix = "call_gw";
+
+    internal enum PartKind : byte
+    {
+        Text,
+        InlineData,
+        FileData,
+        FunctionCall,
+        FunctionResponse,
+    }
+
+    /// <param name="Content">Text; base64 data; a file URI; a call's arguments (a JSON object); a response (JSON object text or plain text).</param>
+    internal readonly record struct Part(PartKind Kind, string Content, string? Name = null, string? MimeType = null, string? Id = null);
+
+    internal sealed class Turn(string role)
+    {
+        public string Role { get; } = role;
+
+        public List<Part> Parts { get; } = [];
+    }
+
+    public static List<Turn> Read(JsonElement messages, RequestTranslation policy, out List<string>? system)
+    {
+        system = null;
+        var turns = new List<Turn>();
+        if (messages.ValueKind != JsonValueKind.Array)
+        {
+            return turns;
+        }
+        var callNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        bool leading = true;
+        int i = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            string role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "";
+            message.TryGetProperty("content", out var content);
+            string at = $"messages[{i++}]";
+            switch (role)
+            {
+                case "system":
+                case "developer":
+                    var text = RequestTranslation.TextOf(content);
+                    if (!string.IsNullOrWhiteSpace(text))
+                    {
+                        if (leading)
+                        {
+                            (system ??= []).Add(text);
+                        }
+                        else
+                        {
+                            TurnFor(turns, "user").Parts.Add(new Part(PartKind.Text, text));
+                        }
+                    }
+                    continue;
+                case "user":
+                    ReadUser(TurnFor(turns, "user"), content, at, policy);
+                    break;
+                case "assistant":
+                    ReadAssistant(TurnFor(turns, "model"), message, content, at, policy, callNames);
+                    break;
+                case "tool":
+                    var id = message.TryGetProperty("tool_call_id", out var callId) && callId.ValueKind == JsonValueKind.String ? callId.GetString()! : "";
+                    if (!callNames.TryGetValue(id, out var name))
+                    {
+                        // Gemini attributes a result by the function's name: one whose call is unknown cannot be given to it.
+                        policy.Invalid($"{at}.tool_call_id", "does not match a tool call of an earlier assistant message");
+                        break;
+                    }
+                    var result = RequestTranslation.TextOf(content);
+                    TurnFor(turns, "user").Parts.Add(new Part(PartKind.FunctionResponse, result, name, Id: OwnId(id)));
+                    break;
+                default:
+                    policy.Unsupported($"{at}.role", $"role '{role}' is not translated");
+                    break;
+            }
+            leading = false;
+        }
+        turns.RemoveAll(t => t.Parts.Count == 0);
+        return turns;
+    }
+
+    /// <summary>The id to give back to Gemini: its own, never one the gateway made up.</summary>
+    private static string? OwnId(string id) => id.Length == 0 || id.StartsWith(GeneratedIdPrefix, StringComparison.Ordinal) ? null : id;
+
+    private static Turn TurnFor(List<Turn> turns, string role)
+    {
+        if (turns.Count > 0 && turns[^1].Role == role)
+        {
+            return turns[^1];
+        }
+        var turn = new Turn(role);
+        turns.Add(turn);
+        return turn;
+    }
+
+    private static void ReadUser(Turn turn, JsonElement content, string at, RequestTranslation policy)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            if (content.GetString()!.Length > 0)
+            {
+                turn.Parts.Add(new Part(PartKind.Text, content.GetString()!));
+            }
+            return;
+        }
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+        int j = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            string where = $"{at}.content[{j++}]";
+            switch (RequestTranslation.TypeOf(part))
+            {
+                case "text":
+                    var text = part.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
+                    if (text.Length > 0)
+                    {
+                        turn.Parts.Add(new Part(PartKind.Text, text));
+                    }
+                    break;
+                case "image_url":
+                    var url = part.TryGetProperty("image_url", out var image) && image.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String
+                        ? u.GetString()! : "";
+                    if (RequestTranslation.TryParseDataUrl(url, out var mediaType, out var data))
+                    {
+                        turn.Parts.Add(new Part(PartKind.InlineData, data, MimeType: mediaType));
+                    }
+                    else if (url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("gs://", StringComparison.OrdinalIgnoreCase))
+                    {
+                        turn.Parts.Add(new Part(PartKind.FileData, url, MimeType: MimeTypeOf(url)));
+                    }
+                    else
+                    {
+                        policy.Invalid(where, "needs a data:, https: or gs: URL");
+                    }
+                    break;
+                case "input_audio":
+                    if (part.TryGetProperty("input_audio", out var audio) && audio.TryGetProperty("data", out var audioData) && audioData.ValueKind == JsonValueKind.String)
+                    {
+                        var format = audio.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : "wav";
+                        turn.Parts.Add(new Part(PartKind.InlineData, audioData.GetString()!, MimeType: format == "mp3" ? "audio/mp3" : "audio/wav"));
+                    }
+                    break;
+                case "file":
+                    if (part.TryGetProperty("file", out var file) && file.TryGetProperty("file_data", out var fileData) && fileData.ValueKind == JsonValueKind.String
+                        && RequestTranslation.TryParseDataUrl(fileData.GetString()!, out var fileType, out var fileBytes))
+                    {
+                        turn.Parts.Add(new Part(PartKind.InlineData, fileBytes, MimeType: fileType));
+                    }
+                    else
+                    {
+                        policy.Unsupported(where, "only files sent as file_data are translated");
+                    }
+                    break;
+                default:
+                    policy.Unsupported(where, "this content part is not translated");
+                    break;
+            }
+        }
+    }
+
+    private static void ReadAssistant(Turn turn, JsonElement message, JsonElement content, string at, RequestTranslation policy, Dictionary<string, string> callNames)
+    {
+        var text = RequestTranslation.TextOf(content);
+        if (!string.IsNullOrWhiteSpace(text))
+        {
+            turn.Parts.Add(new Part(PartKind.Text, text));
+        }
+        if (!message.TryGetProperty("tool_calls", out var calls) || calls.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+        int k = 0;
+        foreach (var call in calls.EnumerateArray())
+        {
+            string where = $"{at}.tool_calls[{k++}]";
+            if (!call.TryGetProperty("function", out var function) || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
+            {
+                policy.Invalid(where, "needs a function name");
+                continue;
+            }
+            var arguments = function.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "";
+            if (string.IsNullOrWhiteSpace(arguments))
+            {
+                arguments = "{}";
+            }
+            else if (!IsJsonObject(arguments))
+            {
+                policy.Invalid($"{where}.function.arguments", "is not a JSON object");
+                continue;
+            }
+            var id = call.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString()! : "";
+            callNames[id] = name.GetString()!;
+            turn.Parts.Add(new Part(PartKind.FunctionCall, arguments, name.GetString(), Id: id));
+        }
+    }
+
+    internal static bool IsJsonObject(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string MimeTypeOf(string url)
+    {
+        var path = url.Split('?')[0];
+        return Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".png" => "image/png",
+            ".gif" => "image/gif",
+            ".webp" => "image/webp",
+            ".pdf" => "application/pdf",
+            _ => "image/jpeg",
+        };
+    }
+
+    public static void Write(Utf8JsonWriter json, List<Turn> turns)
+    {
+        json.WriteStartArray("contents");
+        foreach (var turn in turns)
+        {
+            json.WriteStartObject();
+            json.WriteString("role", turn.Role);
+            json.WriteStartArray("parts");
+            bool signed = false;
+            foreach (var part in turn.Parts)
+            {
+                json.WriteStartObject();
+                switch (part.Kind)
+                {
+                    case PartKind.Text:
+                        json.WriteString("text", part.Content);
+                        break;
+                    case PartKind.InlineData:
+                        json.WriteStartObject("inlineData");
+                        json.WriteString("mimeType", part.MimeType);
+                        json.WriteString("data", part.Content);
+                        json.WriteEndObject();
+                        break;
+                    case PartKind.FileData:
+                        json.WriteStartObject("fileData");
+                        json.WriteString("mimeType", part.MimeType);
+                        json.WriteString("fileUri", part.Content);
+                        json.WriteEndObject();
+                        break;
+                    case PartKind.FunctionCall:
+                        json.WriteStartObject("functionCall");
+                        json.WriteString("name", part.Name);
+                        json.WritePropertyName("args");
+                        json.WriteRawValue(part.Content);
+                        if (OwnId(part.Id ?? "") is { } own)
+                        {
+                            json.WriteString("id", own);
+                        }
+                        json.WriteEndObject();
+                        if (!signed)
+                        {
+                            // Gemini 3 wants the thought signature back on the first call of each model turn.
+                            signed = true;
+                            json.WriteString("thoughtSignature", SignatureCache.Shared.Find(part.Id) ?? GeminiRequest.SkipSignature);
+                        }
+                        break;
+                    case PartKind.FunctionResponse:
+                        json.WriteStartObject("functionResponse");
+                        json.WriteString("name", part.Name);
+                        json.WritePropertyName("response");
+                        if (IsJsonObject(part.Content))
+                        {
+                            json.WriteRawValue(part.Content);
+                        }
+                        else
+                        {
+                            json.WriteStartObject();
+                            json.WriteString("output", part.Content);
+                            json.WriteEndObject();
+                        }
+                        if (part.Id is { } id)
+                        {
+                            json.WriteString("id", id);
+                        }
+                        json.WriteEndObject();
+                        break;
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+    }
+}

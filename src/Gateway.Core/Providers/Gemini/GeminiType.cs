@@ -1,0 +1,68 @@
+using System.Net.Http.Headers;
+using Gateway.Core.Providers.Translation;
+using Gateway.Core.Proxy;
+using Gateway.Core.Routing;
+
+namespace Gateway.Core.Providers.Gemini;
+
+/// <summary>
+/// <c>type: gemini</c>: Google's Gemini API (AI Studio) behind OpenAI's chat completions and embeddings. Chat goes to
+/// <c>{base_url}/models/{model}:generateContent</c>, or <c>:streamGenerateContent?alt=sse</c> for a stream (always SSE,
+/// never the incrementally streamed JSON array); embeddings to <c>:batchEmbedContents</c>. The key travels as
+/// <c>x-goog-api-key</c>, never in a URL.
+/// </summary>
+internal sealed class GeminiType : IProviderType
+{
+    public static readonly GeminiType Instance = new();
+
+    private GeminiType()
+    {
+    }
+
+    public string Name => "gemini";
+
+    public HttpContent CreateBody(RequestContext request, in RouteTarget target)
+    {
+        long created = request.Time.GetUtcNow().ToUnixTimeSeconds();
+        var options = target.Provider.Config.Options;
+        return request.Request.Path switch
+        {
+            "chat/completions" => GeminiRequest.Build(request.Body.Data, options, request.Exchange.InjectedStreamUsage, created),
+            "embeddings" => GeminiEmbeddings.Build(request.Body.Data, ModelOf(target), options, created),
+            var path => RequestTranslation.UnsupportedEndpoint(Name, path),
+        };
+    }
+
+    public Uri UpstreamUri(RequestContext request, in RouteTarget target)
+    {
+        var method = request.Request.Path == "embeddings" ? ":batchEmbedContents"
+            : request.Inspection.Stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
+        return new Uri($"{target.Provider.RedactedBaseUrl}/models/{Uri.EscapeDataString(ModelOf(target))}{method}");
+    }
+
+    private static string ModelOf(in RouteTarget target) => target.QualifiedName[(target.Provider.Name.Length + 1)..];
+
+    public void Authenticate(HttpRequestHeaders headers, ProviderEndpoint endpoint)
+    {
+        if (endpoint.Config.ApiKey is { } key)
+        {
+            headers.TryAddWithoutValidation("x-goog-api-key", key.Reveal());
+        }
+    }
+
+    public UpstreamErrorInfo? ClassifyError(HttpResponseMessage response, ReadOnlySpan<byte> body, TimeProvider time) =>
+        GeminiErrors.Classify(response, body, time);
+
+    public Stream ResponseBody(Stream upstream, bool eventStream, TranslatedRequest? request)
+    {
+        var facts = request?.Facts ?? RequestFacts.None;
+        ulong seed = (ulong)Random.Shared.NextInt64();
+        if (eventStream)
+        {
+            return new TranslatingStream(upstream, new GeminiStream(facts.IncludeUsage, facts.Created, seed));
+        }
+        return facts.Embeddings is { } embeddings
+            ? new TranslatedBody(upstream, new GeminiEmbeddings.Answer(embeddings))
+            : new TranslatedBody(upstream, new GeminiResponse(facts.Created, seed));
+    }
+}

@@ -1,0 +1,58 @@
+namespace Gateway.Core.Providers.Translation;
+
+/// <summary>
+/// Provider state an OpenAI client cannot carry between turns — Gemini's <c>thoughtSignature</c> of a function call —
+/// kept by the gateway, keyed by the tool-call id the client does carry, and given back on the next turn. Bounded
+/// (oldest entries go first) and expiring; a miss degrades as the provider documents (Gemini's placeholder
+/// signature), never fails the request. Per process: with several replicas a next turn may land elsewhere and miss.
+/// </summary>
+internal sealed class SignatureCache
+{
+    public const int DefaultEntries = 10_000;
+    public static readonly TimeSpan DefaultTimeToLive = TimeSpan.FromHours(1);
+
+    public static readonly SignatureCache Shared = new(DefaultEntries, DefaultTimeToLive, TimeProvider.System);
+
+    private readonly Dictionary<string, (string Signature, long Expires)> _entries = new(StringComparer.Ordinal);
+    private readonly Queue<string> _order = new();
+    private readonly int _capacity;
+    private readonly TimeSpan _timeToLive;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+
+    public SignatureCache(int capacity, TimeSpan timeToLive, TimeProvider time)
+    {
+        _capacity = capacity;
+        _timeToLive = timeToLive;
+        _time = time;
+    }
+
+    public void Remember(string id, string signature)
+    {
+        long expires = _time.GetTimestamp() + (long)(_timeToLive.TotalSeconds * _time.TimestampFrequency);
+        lock (_lock)
+        {
+            if (!_entries.ContainsKey(id))
+            {
+                _order.Enqueue(id);
+            }
+            _entries[id] = (signature, expires);
+            while (_entries.Count > _capacity && _order.TryDequeue(out var oldest))
+            {
+                _entries.Remove(oldest);
+            }
+        }
+    }
+
+    public string? Find(string? id)
+    {
+        if (string.IsNullOrEmpty(id))
+        {
+            return null;
+        }
+        lock (_lock)
+        {
+            return _entries.TryGetValue(id, out var entry) && entry.Expires > _time.GetTimestamp() ? entry.Signature : null;
+        }
+    }
+}
