@@ -19,7 +19,9 @@ internal static class GeminiContents
     }
 
     /// <param name="Content">Text; base64 data; a file URI; a call's arguments (a JSON object); a response (JSON object text or plain text).</param>
-    internal readonly record struct Part(PartKind Kind, string Content, string? Name = null, string? MimeType = null, string? Id = null);
+    /// <param name="Id">The id sent to Gemini (its own, never one the gateway made up); for a call, the client's id is <paramref name="CallId"/>.</param>
+    /// <param name="CallId">The client's tool-call id: of the call, or of the call a response answers.</param>
+    internal readonly record struct Part(PartKind Kind, string Content, string? Name = null, string? MimeType = null, string? Id = null, string? CallId = null);
 
     internal sealed class Turn(string role)
     {
@@ -76,7 +78,7 @@ internal static class GeminiContents
                         break;
                     }
                     var result = RequestTranslation.TextOf(content);
-                    TurnFor(turns, "user").Parts.Add(new Part(PartKind.FunctionResponse, result, name, Id: OwnId(id)));
+                    TurnFor(turns, "user").Parts.Add(new Part(PartKind.FunctionResponse, result, name, Id: OwnId(id), CallId: id));
                     break;
                 default:
                     policy.Unsupported($"{at}.role", $"role '{role}' is not translated");
@@ -85,7 +87,34 @@ internal static class GeminiContents
             leading = false;
         }
         turns.RemoveAll(t => t.Parts.Count == 0);
+        OrderResponses(turns);
         return turns;
+    }
+
+    /// <summary>A user turn's function responses first, in the order of the calls they answer (Gemini pairs them by position).</summary>
+    private static void OrderResponses(List<Turn> turns)
+    {
+        for (int t = 1; t < turns.Count; t++)
+        {
+            var calls = turns[t - 1].Parts;
+            var parts = turns[t].Parts;
+            if (turns[t].Role != "user" || !parts.Exists(p => p.Kind == PartKind.FunctionResponse))
+            {
+                continue;
+            }
+            var ordered = new List<Part>(parts.Count);
+            foreach (var call in calls)
+            {
+                if (call.Kind == PartKind.FunctionCall)
+                {
+                    ordered.AddRange(parts.FindAll(p => p.Kind == PartKind.FunctionResponse && p.CallId == call.CallId));
+                }
+            }
+            ordered.AddRange(parts.FindAll(p => p.Kind == PartKind.FunctionResponse && !ordered.Contains(p)));
+            ordered.AddRange(parts.FindAll(p => p.Kind != PartKind.FunctionResponse));
+            parts.Clear();
+            parts.AddRange(ordered);
+        }
     }
 
     /// <summary>The id to give back to Gemini: its own, never one the gateway made up.</summary>
@@ -202,7 +231,7 @@ internal static class GeminiContents
             }
             var id = call.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString()! : "";
             callNames[id] = name.GetString()!;
-            turn.Parts.Add(new Part(PartKind.FunctionCall, arguments, name.GetString(), Id: id));
+            turn.Parts.Add(new Part(PartKind.FunctionCall, arguments, name.GetString(), Id: OwnId(id), CallId: id));
         }
     }
 
@@ -266,7 +295,7 @@ internal static class GeminiContents
                         json.WriteString("name", part.Name);
                         json.WritePropertyName("args");
                         json.WriteRawValue(part.Content);
-                        if (OwnId(part.Id ?? "") is { } own)
+                        if (part.Id is { } own)
                         {
                             json.WriteString("id", own);
                         }
@@ -275,7 +304,7 @@ internal static class GeminiContents
                         {
                             // Gemini 3 wants the thought signature back on the first call of each model turn.
                             signed = true;
-                            json.WriteString("thoughtSignature", SignatureCache.Shared.Find(part.Id) ?? GeminiRequest.SkipSignature);
+                            json.WriteString("thoughtSignature", SignatureCache.Shared.Find(part.CallId) ?? GeminiRequest.SkipSignature);
                         }
                         break;
                     case PartKind.FunctionResponse:

@@ -147,21 +147,6 @@ internal static class GeminiRequest
             }
             GeminiContents.Write(json, turns);
             WriteTools(json, tools, toolChoice, policy);
-            json.WriteStartObject("generationConfig");
-            if (maxTokens is { } max)
-            {
-                json.WriteNumber("maxOutputTokens", max);
-            }
-            foreach (var (name, value) in generation)
-            {
-                if (value.ValueKind == JsonValueKind.Number)
-                {
-                    json.WritePropertyName(name);
-                    value.WriteTo(json);
-                }
-            }
-            WriteStop(json, stop, policy);
-            WriteResponseFormat(json, responseFormat);
             int? budget = effort switch
             {
                 "none" or "minimal" => 0,
@@ -170,13 +155,32 @@ internal static class GeminiRequest
                 "high" or "xhigh" => 24576,
                 _ => null,
             };
-            if (budget is { } thinking)
+            bool hasFormat = RequestTranslation.TypeOf(responseFormat) is "json_object" or "json_schema";
+            if (maxTokens is not null || generation.Count > 0 || stop.ValueKind is JsonValueKind.String or JsonValueKind.Array || hasFormat || budget is not null)
             {
-                json.WriteStartObject("thinkingConfig");
-                json.WriteNumber("thinkingBudget", thinking);
+                json.WriteStartObject("generationConfig");
+                if (maxTokens is { } max)
+                {
+                    json.WriteNumber("maxOutputTokens", max);
+                }
+                foreach (var (name, value) in generation)
+                {
+                    if (value.ValueKind == JsonValueKind.Number)
+                    {
+                        json.WritePropertyName(name);
+                        value.WriteTo(json);
+                    }
+                }
+                WriteStop(json, stop, policy);
+                WriteResponseFormat(json, responseFormat);
+                if (budget is { } thinking)
+                {
+                    json.WriteStartObject("thinkingConfig");
+                    json.WriteNumber("thinkingBudget", thinking);
+                    json.WriteEndObject();
+                }
                 json.WriteEndObject();
             }
-            json.WriteEndObject();
             json.WriteEndObject();
         }
         if (policy.Refusal is { } refusal)
