@@ -175,7 +175,7 @@ public sealed class ConfigLoaderTests
         Assert.Contains("line 2: server.port: expected an integer from 0 to 65535, got '70000'", errors);
         Assert.Contains("line 3: server.drain_timeout: expected a duration such as 500ms, 30s or 5m, got '30 seconds'", errors);
         Assert.Contains("line 4: server.colour: unknown key", errors);
-        Assert.Contains("line 7: providers.openai.type: unsupported provider type 'cohere' (supported: openai, anthropic, gemini)", errors);
+        Assert.Contains("line 7: providers.openai.type: unsupported provider type 'cohere' (supported: openai, anthropic, gemini, azure)", errors);
         Assert.Contains("line 8: providers.openai.base_url: not an absolute http(s) URL", errors);
         Assert.Contains("line 9: providers.openai.timeout: expected a duration such as 500ms, 30s or 5m, got '-1s'", errors);
         Assert.Contains(errors, e => e.StartsWith("line 10: providers.bad/name: invalid provider name", StringComparison.Ordinal));

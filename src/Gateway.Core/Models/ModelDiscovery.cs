@@ -4,59 +4,79 @@ using Gateway.Core.Providers;
 namespace Gateway.Core.Models;
 
 /// <summary>
-/// Fetches GET {base_url}/models from one provider with its key and parses the answer tolerantly: OpenAI's
-/// {"data":[{"id":...}]} (what OpenAI, vLLM, llama.cpp server, Ollama's /v1, Groq and OpenRouter return), unknown
-/// fields ignored. Anything else is a failure for that provider only.
+/// Fetches a provider's model list with its own credentials, page by page as its type asks
+/// (<see cref="IProviderType.ModelsRequest"/>: OpenAI's <c>GET {base_url}/models</c>, Anthropic's and Gemini's paged
+/// lists), and parses each page tolerantly (<see cref="IProviderType.ParseModels"/>). A type that lists what its
+/// config names (Azure's deployments) makes no request. Anything unusable is a failure for that provider only.
 /// </summary>
 internal static class ModelDiscovery
 {
     // A model list is a few KB; a provider that sends megabytes is answering something else.
     private const int MaxResponseBytes = 8 * 1024 * 1024;
+    private const int MaxPages = 20;
 
     public static async Task<(IReadOnlyList<DiscoveredModel>? Models, string? Failure)> FetchAsync(
         ProviderEndpoint provider, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var timer = time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), cancellation, timeout, Timeout.InfiniteTimeSpan);
-        using var request = new HttpRequestMessage(HttpMethod.Get, provider.UriFor("models", default));
-        foreach (var (name, value) in provider.Config.Headers)
+        var models = new List<DiscoveredModel>();
+        string? page = null;
+        for (int pages = 0; pages < MaxPages; pages++)
         {
-            request.Headers.TryAddWithoutValidation(name, value.Reveal());
-        }
-        if (provider.AuthorizationHeader is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Authorization", provider.AuthorizationHeader);
-        }
-        try
-        {
-            using var response = await provider.Invoker.SendAsync(request, cancellation.Token);
-            if (!response.IsSuccessStatusCode)
+            using var request = provider.Type.ModelsRequest(provider, page);
+            if (request is null)
             {
-                return (null, $"answered {(int)response.StatusCode}");
+                return (provider.Type.ConfiguredModels(provider), null);
             }
-            if (response.Content.Headers.ContentLength > MaxResponseBytes)
+            foreach (var (name, value) in provider.Config.Headers)
             {
-                return (null, "sent an oversized model list");
+                request.Headers.Remove(name);
+                request.Headers.TryAddWithoutValidation(name, value.Reveal());
             }
-            await using var body = await response.Content.ReadAsStreamAsync(cancellation.Token);
-            using var document = await JsonDocument.ParseAsync(new BoundedStream(body, MaxResponseBytes), default, cancellation.Token);
-            return Parse(document.RootElement);
+            try
+            {
+                using var response = await provider.Invoker.SendAsync(request, cancellation.Token);
+                if (!response.IsSuccessStatusCode)
+                {
+                    return (null, $"answered {(int)response.StatusCode}");
+                }
+                if (response.Content.Headers.ContentLength > MaxResponseBytes)
+                {
+                    return (null, "sent an oversized model list");
+                }
+                await using var body = await response.Content.ReadAsStreamAsync(cancellation.Token);
+                using var document = await JsonDocument.ParseAsync(new BoundedStream(body, MaxResponseBytes), default, cancellation.Token);
+                var (found, next, failure) = provider.Type.ParseModels(document.RootElement);
+                if (found is null)
+                {
+                    return (null, failure);
+                }
+                models.AddRange(found);
+                if (next is null || next == page)
+                {
+                    break;
+                }
+                page = next;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return (null, "did not answer within " + Config.Durations.Format(timeout));
+            }
+            catch (HttpRequestException)
+            {
+                return (null, "is unreachable");
+            }
+            catch (Exception e) when (e is JsonException or IOException)
+            {
+                return (null, "sent a malformed model list");
+            }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return (null, "did not answer within " + Config.Durations.Format(timeout));
-        }
-        catch (HttpRequestException)
-        {
-            return (null, "is unreachable");
-        }
-        catch (Exception e) when (e is JsonException or IOException)
-        {
-            return (null, "sent a malformed model list");
-        }
+        return (models, null);
     }
 
-    private static (IReadOnlyList<DiscoveredModel>?, string?) Parse(JsonElement root)
+    /// <summary>OpenAI's {"data":[{"id":...}]} (what OpenAI, vLLM, llama.cpp server, Ollama's /v1, Groq and OpenRouter return), unknown fields ignored.</summary>
+    public static (List<DiscoveredModel>? Models, string? Failure) ParseOpenAiList(JsonElement root)
     {
         var items = root.ValueKind switch
         {
@@ -71,16 +91,20 @@ internal static class ModelDiscovery
         var models = new List<DiscoveredModel>();
         foreach (var item in items.EnumerateArray())
         {
-            if (item.ValueKind == JsonValueKind.Object
-                && item.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
-                && id.GetString() is { Length: > 0 and <= 256 } name && !name.Any(char.IsControl))
+            if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
+                && IsModelName(id.GetString()))
             {
-                long created = item.TryGetProperty("created", out var c) && c.TryGetInt64(out var value) ? value : 0;
-                models.Add(new DiscoveredModel(name, created));
+                long created = item.TryGetProperty("created", out var c) && c.TryGetInt64(out var value) ? value
+                    : item.TryGetProperty("created_at", out var at) && at.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(
+                        at.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var date)
+                        ? date.ToUnixTimeSeconds() : 0;
+                models.Add(new DiscoveredModel(id.GetString()!, created));
             }
         }
         return (models, null);
     }
+
+    public static bool IsModelName(string? name) => name is { Length: > 0 and <= 256 } && !name.Any(char.IsControl);
 
     /// <summary>Fails a read past the limit instead of buffering an unbounded answer.</summary>
     private sealed class BoundedStream(Stream inner, long limit) : Stream

@@ -32,9 +32,12 @@ internal interface IProviderType
     void Authenticate(HttpRequestHeaders headers, ProviderEndpoint endpoint);
 
     /// <summary>
-    /// Step 5: what an error answer (4xx/5xx, read whole and masked) means in the chain's terms and in the client's;
-    /// null keeps the passthrough rules (the status class decides, the provider's body is the answer as sent).
+    /// Steps 5–6: whether error answers are classified by <see cref="ClassifyError"/> (and answered in our envelope)
+    /// instead of by status class and passed on as the provider sent them.
     /// </summary>
+    bool TranslatesErrors { get; }
+
+    /// <summary>Steps 5–6: what an error answer (4xx/5xx, read whole and masked) means in the chain's terms and in the client's.</summary>
     UpstreamErrorInfo? ClassifyError(HttpResponseMessage response, ReadOnlySpan<byte> body, TimeProvider time);
 
     /// <summary>
@@ -42,7 +45,16 @@ internal interface IProviderType
     /// passthrough type (zero-copy), an OpenAI-shaped one for a translating type. Everything after it (the first-event
     /// check, the copy loop, usage, the completion log, transforms) sees OpenAI's format either way.
     /// </summary>
-    Stream ResponseBody(Stream upstream, bool eventStream, TranslatedRequest? request);
+    Stream ResponseBody(Stream upstream, bool eventStream, in RouteTarget target, TranslatedRequest? request);
+
+    /// <summary>The model list: the request for one page (<paramref name="page"/>: the previous page's token), or null when the type lists what its config names.</summary>
+    HttpRequestMessage? ModelsRequest(ProviderEndpoint endpoint, string? page);
+
+    /// <summary>One page of the model list: the models (null: unusable, with why) and the next page's token (null: the last page).</summary>
+    (List<Models.DiscoveredModel>? Models, string? NextPage, string? Failure) ParseModels(System.Text.Json.JsonElement page);
+
+    /// <summary>The models a type that makes no list request names from its config.</summary>
+    IReadOnlyList<Models.DiscoveredModel> ConfiguredModels(ProviderEndpoint endpoint);
 }
 
 /// <summary>An error answer, classified: what the chain does with it and what the client would get.</summary>
@@ -55,7 +67,7 @@ internal readonly record struct UpstreamErrorInfo(
 /// <summary>The provider types the config may name, by <c>type</c>.</summary>
 internal static class ProviderTypes
 {
-    private static readonly IProviderType[] s_all = [OpenAi.OpenAiType.Instance, Anthropic.AnthropicType.Instance, Gemini.GeminiType.Instance];
+    private static readonly IProviderType[] s_all = [OpenAi.OpenAiType.Instance, Anthropic.AnthropicType.Instance, Gemini.GeminiType.Instance, Azure.AzureType.Instance];
 
     /// <summary>The supported <c>type</c> values, for config errors ("supported: openai").</summary>
     public static string Supported => string.Join(", ", Array.ConvertAll(s_all, t => t.Name));

@@ -28,7 +28,7 @@ internal static class ResponseRelay
                 ? request.Outcome(GatewayError.ClientClosedRequest)
                 : request.Outcome(unreadable.Error, $"The upstream attempt failed: {attempt.Target.QualifiedName}: {unreadable.Reason}.");
         }
-        if (isError && attempt.Translation is not null)
+        if (isError && provider.Type.TranslatesErrors)
         {
             // A translating type's error is never passed on in the provider's shape: it becomes ours, from the one table.
             var info = attempt.ClassifyError(request.Time);
@@ -63,7 +63,7 @@ internal static class ResponseRelay
                 // Buffered whole and masked: its length is what is left after masking.
                 client.SetContentLength(attempt.PrefixLength);
             }
-            else if (!isEventStream && transform is null && attempt.Translation is null && response.Content.Headers.ContentLength is { } length)
+            else if (!isEventStream && transform is null && !attempt.BodyTranslated && response.Content.Headers.ContentLength is { } length)
             {
                 client.SetContentLength(length);
             }

@@ -118,6 +118,9 @@ internal sealed class UpstreamAttempt : IDisposable
 
     public int PrefixLength { get; private set; }
 
+    /// <summary>The provider's body is read through its type's translation (its length is not the provider's).</summary>
+    public bool BodyTranslated { get; private set; }
+
     /// <summary>The translated request when the provider type translates (its response is translated too); null for passthrough.</summary>
     public Providers.Translation.TranslatedRequest? Translation { get; private set; }
 
@@ -157,7 +160,7 @@ internal sealed class UpstreamAttempt : IDisposable
             }
             return await ReadFirstContentAsync(policy, firstTokenTimeout, clientAborted);
         }
-        if (Status >= 400 && Translation is not null)
+        if (Status >= 400 && provider.Type.TranslatesErrors)
         {
             return await ClassifyTranslatedErrorAsync(policy, headerTimeout, time, clientAborted);
         }
@@ -192,7 +195,9 @@ internal sealed class UpstreamAttempt : IDisposable
         var token = Cancellation.Token;
         try
         {
-            Body = Target.Provider.Type.ResponseBody(await Response!.Content.ReadAsStreamAsync(token), IsEventStream, Translation);
+            var raw = await Response!.Content.ReadAsStreamAsync(token);
+            Body = Target.Provider.Type.ResponseBody(raw, IsEventStream, Target, Translation);
+            BodyTranslated = !ReferenceEquals(Body, raw);
             if (!IsEventStream)
             {
                 if (await ReadIntoPrefixAsync(token) == 0)

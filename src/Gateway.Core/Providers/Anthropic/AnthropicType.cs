@@ -1,4 +1,6 @@
 using System.Net.Http.Headers;
+using System.Text.Json;
+using Gateway.Core.Models;
 using Gateway.Core.Providers.Translation;
 using Gateway.Core.Proxy;
 using Gateway.Core.Routing;
@@ -49,14 +51,32 @@ internal sealed class AnthropicType : IProviderType
         }
     }
 
+    public bool TranslatesErrors => true;
+
     public UpstreamErrorInfo? ClassifyError(HttpResponseMessage response, ReadOnlySpan<byte> body, TimeProvider time) =>
         AnthropicErrors.Classify(response, body, time);
 
-    public Stream ResponseBody(Stream upstream, bool eventStream, TranslatedRequest? request)
+    public Stream ResponseBody(Stream upstream, bool eventStream, in RouteTarget target, TranslatedRequest? request)
     {
         var facts = request?.Facts ?? RequestFacts.None;
         return eventStream
             ? new TranslatingStream(upstream, new AnthropicStream(facts.IncludeUsage, facts.Created))
             : new TranslatedBody(upstream, new AnthropicMessage(facts.Created));
     }
+
+    /// <summary>GET {base_url}/models?limit=1000 (and after_id= for the next page), with x-api-key.</summary>
+    public HttpRequestMessage? ModelsRequest(ProviderEndpoint endpoint, string? page) =>
+        OpenAi.OpenAiType.ListRequest(this, endpoint, new Uri(
+            endpoint.RedactedBaseUrl + "/models?limit=1000" + (page is null ? "" : "&after_id=" + Uri.EscapeDataString(page))));
+
+    /// <summary>{"data":[{"id","created_at"}],"has_more","last_id"}.</summary>
+    public (List<DiscoveredModel>? Models, string? NextPage, string? Failure) ParseModels(JsonElement page)
+    {
+        var (models, failure) = ModelDiscovery.ParseOpenAiList(page);
+        string? next = page.ValueKind == JsonValueKind.Object && page.TryGetProperty("has_more", out var more) && more.ValueKind == JsonValueKind.True
+            && page.TryGetProperty("last_id", out var last) && last.ValueKind == JsonValueKind.String ? last.GetString() : null;
+        return (models, next, failure);
+    }
+
+    public IReadOnlyList<DiscoveredModel> ConfiguredModels(ProviderEndpoint endpoint) => [];
 }

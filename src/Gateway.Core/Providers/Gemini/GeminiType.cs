@@ -1,4 +1,6 @@
 using System.Net.Http.Headers;
+using System.Text.Json;
+using Gateway.Core.Models;
 using Gateway.Core.Providers.Translation;
 using Gateway.Core.Proxy;
 using Gateway.Core.Routing;
@@ -50,10 +52,12 @@ internal sealed class GeminiType : IProviderType
         }
     }
 
+    public bool TranslatesErrors => true;
+
     public UpstreamErrorInfo? ClassifyError(HttpResponseMessage response, ReadOnlySpan<byte> body, TimeProvider time) =>
         GeminiErrors.Classify(response, body, time);
 
-    public Stream ResponseBody(Stream upstream, bool eventStream, TranslatedRequest? request)
+    public Stream ResponseBody(Stream upstream, bool eventStream, in RouteTarget target, TranslatedRequest? request)
     {
         var facts = request?.Facts ?? RequestFacts.None;
         ulong seed = (ulong)Random.Shared.NextInt64();
@@ -65,4 +69,43 @@ internal sealed class GeminiType : IProviderType
             ? new TranslatedBody(upstream, new GeminiEmbeddings.Answer(embeddings))
             : new TranslatedBody(upstream, new GeminiResponse(facts.Created, seed));
     }
+
+    /// <summary>GET {base_url}/models?pageSize=1000 (and pageToken= for the next page), with x-goog-api-key.</summary>
+    public HttpRequestMessage? ModelsRequest(ProviderEndpoint endpoint, string? page) =>
+        OpenAi.OpenAiType.ListRequest(this, endpoint, new Uri(
+            endpoint.RedactedBaseUrl + "/models?pageSize=1000" + (page is null ? "" : "&pageToken=" + Uri.EscapeDataString(page))));
+
+    /// <summary>{"models":[{"name":"models/...","supportedGenerationMethods":[...]}],"nextPageToken"}: chat-capable models, named without "models/".</summary>
+    public (List<DiscoveredModel>? Models, string? NextPage, string? Failure) ParseModels(JsonElement page)
+    {
+        if (page.ValueKind != JsonValueKind.Object || !page.TryGetProperty("models", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            return (null, null, "sent a model list without a \"models\" array");
+        }
+        var models = new List<DiscoveredModel>();
+        foreach (var model in list.EnumerateArray())
+        {
+            if (model.ValueKind != JsonValueKind.Object || !model.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String
+                || !model.TryGetProperty("supportedGenerationMethods", out var methods) || methods.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+            bool chat = false;
+            foreach (var method in methods.EnumerateArray())
+            {
+                chat |= method.ValueKind == JsonValueKind.String && method.GetString() == "generateContent";
+            }
+            var id = name.GetString()!;
+            id = id.StartsWith("models/", StringComparison.Ordinal) ? id["models/".Length..] : id;
+            if (chat && ModelDiscovery.IsModelName(id))
+            {
+                models.Add(new DiscoveredModel(id, 0));
+            }
+        }
+        string? next = page.TryGetProperty("nextPageToken", out var token) && token.ValueKind == JsonValueKind.String && token.GetString()!.Length > 0
+            ? token.GetString() : null;
+        return (models, next, null);
+    }
+
+    public IReadOnlyList<DiscoveredModel> ConfiguredModels(ProviderEndpoint endpoint) => [];
 }
