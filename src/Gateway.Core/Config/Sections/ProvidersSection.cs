@@ -163,7 +163,7 @@ internal static class ProvidersSection
         if (baseUrl is not null && HasKeyParameter(baseUrl.Query))
         {
             // A key in a URL ends up in logs and exception messages; every type sends it in a header.
-            p.Error("base_url", null, "must not carry a key (?key=...): put it in api_key, which is sent as a header");
+            p.Error("base_url", p.Take("base_url"), "must not carry a key (?key=...): put it in api_key, which is sent as a header");
         }
         if (type is not ("anthropic" or "gemini" or "azure"))
         {
@@ -173,12 +173,12 @@ internal static class ProvidersSection
         var version = type == "anthropic" ? p.String("anthropic_version") ?? d.AnthropicVersion : d.AnthropicVersion;
         if (!IsHeaderSafe(version) || version.Length == 0)
         {
-            p.Error("anthropic_version", null, "not a valid header value");
+            p.Error("anthropic_version", p.Take("anthropic_version"), "not a valid header value");
         }
         var beta = type == "anthropic" ? ReadStringList(p, "beta", "a list of anthropic-beta values") : null;
         if (beta is not null && beta.Exists(b => !IsToken(b)))
         {
-            p.Error("beta", null, "each value must be a header token (e.g. prompt-caching-2024-07-31)");
+            p.Error("beta", p.Take("beta"), "each value must be a header token (e.g. prompt-caching-2024-07-31)");
         }
         int maxTokens = type == "anthropic" ? (int)(p.Integer("default_max_tokens", 1, 1_000_000) ?? d.DefaultMaxTokens) : d.DefaultMaxTokens;
         string? apiVersion = null;
@@ -190,15 +190,15 @@ internal static class ProvidersSection
             bool v1 = baseUrl is not null && baseUrl.AbsolutePath.TrimEnd('/').EndsWith("/v1", StringComparison.Ordinal);
             if (apiVersion is not null && (apiVersion.Length == 0 || !IsToken(apiVersion)))
             {
-                p.Error("api_version", null, "expected a version such as 2024-10-21");
+                p.Error("api_version", p.Take("api_version"), "expected a version such as 2024-10-21");
             }
             else if (baseUrl is not null && v1 && apiVersion is not null)
             {
-                p.Error("api_version", null, "the v1 API (base_url ending in /openai/v1) takes no api_version; remove it, or use the classic base_url .../openai");
+                p.Error("api_version", p.Take("api_version"), "the v1 API (base_url ending in /openai/v1) takes no api_version; remove it, or use the classic base_url .../openai");
             }
             else if (baseUrl is not null && !v1 && apiVersion is null)
             {
-                p.Error("api_version", null, "required for the classic API (base_url .../openai); or use the v1 API with base_url .../openai/v1");
+                p.Error("api_version", p.Take("base_url"), "required for the classic API (base_url .../openai); or use the v1 API with base_url .../openai/v1");
             }
             if (p.Mapping("deployments") is { } map)
             {

@@ -1,0 +1,92 @@
+using Gateway.Core.Config;
+
+namespace Gateway.Core.Tests;
+
+/// <summary>The keys of the translating provider types: read, defaulted, and refused where they do not apply.</summary>
+public sealed class NativeProviderConfigTests
+{
+    private static readonly EnvironmentExpander s_environment = new(name => name == "KEY" ? "k-123" : null);
+
+    private static ConfigLoadResult Parse(string providers) => ConfigLoader.Parse("providers:\n" + providers, s_environment);
+
+    private static List<string> Errors(string providers) => Parse(providers).Errors.Select(e => e.ToString()).ToList();
+
+    [Fact]
+    public void Each_types_keys_are_read_and_defaulted()
+    {
+        var config = Parse("""
+              claude:
+                type: anthropic
+                base_url: https://api.anthropic.com/v1
+                api_key: ${KEY}
+                anthropic_version: "2023-06-01"
+                beta: [prompt-caching-2024-07-31, output-128k-2025-02-19]
+                default_max_tokens: 8192
+                unsupported_params: drop
+              gemini:
+                type: gemini
+                base_url: https://generativelanguage.googleapis.com/v1beta
+                api_key: ${KEY}
+              azure:
+                type: azure
+                base_url: https://res.openai.azure.com/openai
+                api_key: ${KEY}
+                api_version: "2024-10-21"
+                deployments: { gpt-4o: my-gpt4o }
+                azure_filter_results: true
+              azurev1: { type: azure, base_url: "https://res.openai.azure.com/openai/v1", api_key: "${KEY}" }
+            """).Config!;
+        var claude = config.Providers.Single(p => p.Name == "claude").Options;
+        Assert.Equal(["prompt-caching-2024-07-31", "output-128k-2025-02-19"], claude.Beta);
+        Assert.Equal(8192, claude.DefaultMaxTokens);
+        Assert.Equal(UnsupportedParams.Drop, claude.UnsupportedParams);
+        var gemini = config.Providers.Single(p => p.Name == "gemini").Options;
+        Assert.Equal(UnsupportedParams.Reject, gemini.UnsupportedParams);
+        Assert.Equal(4096, gemini.DefaultMaxTokens);
+        var azure = config.Providers.Single(p => p.Name == "azure").Options;
+        Assert.Equal("2024-10-21", azure.ApiVersion);
+        Assert.Equal("my-gpt4o", azure.DeploymentFor("gpt-4o"));
+        Assert.Equal("gpt-4o-mini", azure.DeploymentFor("gpt-4o-mini"));
+        Assert.True(azure.AzureFilterResults);
+        Assert.Null(config.Providers.Single(p => p.Name == "azurev1").Options.ApiVersion);
+        Assert.Equal(NativeOptions.DefaultAnthropicVersion, config.Providers.Single(p => p.Name == "gemini").Options.AnthropicVersion);
+    }
+
+    [Fact]
+    public void Keys_of_another_type_missing_versions_and_keys_in_urls_are_errors_with_their_lines()
+    {
+        var errors = Errors("""
+              openai:
+                type: openai
+                base_url: https://api.openai.com/v1
+                beta: [x]
+                api_version: "2024-10-21"
+                unsupported_params: drop
+              gemini:
+                type: gemini
+                base_url: https://generativelanguage.googleapis.com/v1beta?key=AIza123
+              classic:
+                type: azure
+                base_url: https://res.openai.azure.com/openai
+              v1:
+                type: azure
+                base_url: https://res.openai.azure.com/openai/v1
+                api_version: "2024-10-21"
+              claude:
+                type: anthropic
+                base_url: https://api.anthropic.com/v1
+                default_max_tokens: 0
+                unsupported_params: sometimes
+                deployments: { a: b }
+            """);
+        Assert.Contains("line 5: providers.openai.beta: applies to type: anthropic only", errors);
+        Assert.Contains("line 6: providers.openai.api_version: applies to type: azure only", errors);
+        Assert.Contains("line 7: providers.openai.unsupported_params: applies to the translating types only (anthropic, gemini)", errors);
+        Assert.Contains(errors, e => e.StartsWith("line 10: providers.gemini.base_url: must not carry a key (?key=...)", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("line 13: providers.classic.api_version: required for the classic API", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("line 17: providers.v1.api_version: the v1 API (base_url ending in /openai/v1) takes no api_version", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("line 21: providers.claude.default_max_tokens: expected an integer from 1 to", StringComparison.Ordinal));
+        Assert.Contains("line 22: providers.claude.unsupported_params: expected reject or drop, got 'sometimes'", errors);
+        Assert.Contains("line 23: providers.claude.deployments: applies to type: azure only", errors);
+    }
+}
