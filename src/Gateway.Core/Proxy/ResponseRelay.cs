@@ -69,6 +69,11 @@ internal static class ResponseRelay
             }
             exchange.FirstByteTimestamp = request.Time.GetTimestamp();
 
+            if (isEventStream && attempt.Translation is { Facts.ClientAskedUsage: false })
+            {
+                // A translated stream always ends with its usage chunk (tpm, metrics, the completion log read it); the client did not ask for it.
+                exchange.InjectedStreamUsage = true;
+            }
             // Token usage for metrics is read as the answer passes (no buffer, no worker).
             var usage = GatewayMetrics.TokenUsage.Enabled && attempt.Status is >= 200 and < 300 ? new UsageTap(isEventStream) : null;
             bool continuable = isEventStream && request.Strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200

@@ -259,4 +259,39 @@ public sealed class AnthropicProviderTests
         Assert.DoesNotContain("\"n\"", sent, StringComparison.Ordinal);
         Assert.DoesNotContain("seed", sent, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Usage_reaches_the_completion_log_from_the_translator_even_when_the_client_did_not_ask_for_it()
+    {
+        var dir = Directory.CreateTempSubdirectory("gateway-translated-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "completions.jsonl");
+            await using var mock = await MockProviderServer.StartAsync();
+            mock.Transcripts.Enqueue(TranscriptVectors.Load("anthropic", "A08-cache-usage"));
+            await using var gateway = await TestGateway.StartAsync(TestGateway.Config(
+                $$"""completion_log: { sink: file, path: "{{path}}" }""" + "\n", ("claude", mock.BaseUrl, Anthropic + ", discover_models: false")));
+            var writer = gateway.Host.Components.CompletionLog!;
+            var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            writer.BatchDone += () => written.TrySetResult();
+
+            using var response = await gateway.ChatAsync("""{"model":"claude/claude-sonnet-4-5","stream":true,"messages":[{"role":"user","content":"Hi"}]}""");
+            var body = await response.Content.ReadAsStringAsync();
+            var stream = OpenAiStream.Read(body);
+            Assert.Equal("Cached.", stream.Content);
+            Assert.Null(stream.Usage);
+            Assert.True(stream.Done);
+            await written.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            using var record = JsonDocument.Parse(Assert.Single(File.ReadAllLines(path)));
+            var usage = record.RootElement.GetProperty("usage");
+            Assert.Equal(1205, usage.GetProperty("prompt_tokens").GetInt64());
+            Assert.Equal(3, usage.GetProperty("completion_tokens").GetInt64());
+            Assert.Equal("stop", record.RootElement.GetProperty("finish_reason").GetString());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

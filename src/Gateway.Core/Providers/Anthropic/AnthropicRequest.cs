@@ -23,7 +23,7 @@ internal static class AnthropicRequest
 
     private static readonly string[] s_mediaTypes = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
-    public static TranslatedRequest Build(ReadOnlySequence<byte> body, ReadOnlySpan<byte> model, NativeOptions options, bool injectUsage, long created)
+    public static TranslatedRequest Build(ReadOnlySequence<byte> body, ReadOnlySpan<byte> model, NativeOptions options, long created)
     {
         using var document = JsonDocument.Parse(body);
         var root = document.RootElement;
@@ -236,7 +236,7 @@ internal static class AnthropicRequest
         {
             return TranslatedRequest.Refuse(refusal.Error, refusal.Message, refusal.Param);
         }
-        return new TranslatedRequest(output, new RequestFacts(stream, includeUsage || injectUsage, policy.Dropped, created));
+        return new TranslatedRequest(output, new RequestFacts(stream, includeUsage, policy.Dropped, created));
     }
 
     private static void WriteStop(Utf8JsonWriter json, JsonElement stop)

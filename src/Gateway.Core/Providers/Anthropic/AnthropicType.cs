@@ -31,8 +31,7 @@ internal sealed class AnthropicType : IProviderType
             return RequestTranslation.UnsupportedEndpoint(Name, request.Request.Path);
         }
         return AnthropicRequest.Build(
-            request.Body.Data, target.Model.Span, target.Provider.Config.Options, request.Exchange.InjectedStreamUsage,
-            request.Time.GetUtcNow().ToUnixTimeSeconds());
+            request.Body.Data, target.Model.Span, target.Provider.Config.Options, request.Time.GetUtcNow().ToUnixTimeSeconds());
     }
 
     public Uri UpstreamUri(RequestContext request, in RouteTarget target) => target.Provider.UriFor("messages", default);
@@ -60,7 +59,7 @@ internal sealed class AnthropicType : IProviderType
     {
         var facts = request?.Facts ?? RequestFacts.None;
         return eventStream
-            ? new TranslatingStream(upstream, new AnthropicStream(facts.IncludeUsage, facts.Created))
+            ? new TranslatingStream(upstream, new AnthropicStream(includeUsage: true, facts.Created))
             : new TranslatedBody(upstream, new AnthropicMessage(facts.Created));
     }
 

@@ -19,7 +19,7 @@ internal static class GeminiRequest
 
     private const int MaxStopSequences = 5;
 
-    public static TranslatedRequest Build(ReadOnlySequence<byte> body, NativeOptions options, bool injectUsage, long created)
+    public static TranslatedRequest Build(ReadOnlySequence<byte> body, NativeOptions options, long created)
     {
         using var document = JsonDocument.Parse(body);
         var root = document.RootElement;
@@ -187,7 +187,7 @@ internal static class GeminiRequest
         {
             return TranslatedRequest.Refuse(refusal.Error, refusal.Message, refusal.Param);
         }
-        return new TranslatedRequest(output, new RequestFacts(stream, includeUsage || injectUsage, policy.Dropped, created));
+        return new TranslatedRequest(output, new RequestFacts(stream, includeUsage, policy.Dropped, created));
     }
 
     private static void WriteStop(Utf8JsonWriter json, JsonElement stop, RequestTranslation policy)

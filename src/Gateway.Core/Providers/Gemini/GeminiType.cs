@@ -29,7 +29,7 @@ internal sealed class GeminiType : IProviderType
         var options = target.Provider.Config.Options;
         return request.Request.Path switch
         {
-            "chat/completions" => GeminiRequest.Build(request.Body.Data, options, request.Exchange.InjectedStreamUsage, created),
+            "chat/completions" => GeminiRequest.Build(request.Body.Data, options, created),
             "embeddings" => GeminiEmbeddings.Build(request.Body.Data, ModelOf(target), options, created),
             var path => RequestTranslation.UnsupportedEndpoint(Name, path),
         };
@@ -63,7 +63,7 @@ internal sealed class GeminiType : IProviderType
         ulong seed = (ulong)Random.Shared.NextInt64();
         if (eventStream)
         {
-            return new TranslatingStream(upstream, new GeminiStream(facts.IncludeUsage, facts.Created, seed));
+            return new TranslatingStream(upstream, new GeminiStream(includeUsage: true, facts.Created, seed));
         }
         return facts.Embeddings is { } embeddings
             ? new TranslatedBody(upstream, new GeminiEmbeddings.Answer(embeddings))

@@ -69,11 +69,12 @@ internal sealed class TranslatedRequest : HttpContent
 
 /// <summary>What the response's translation needs from the request.</summary>
 /// <param name="Stream">The client asked for a stream.</param>
-/// <param name="IncludeUsage">The client asked for the usage chunk (stream_options.include_usage), or the gateway did on its behalf.</param>
+/// <param name="ClientAskedUsage">The client asked for the usage chunk (stream_options.include_usage). A translated stream always ends
+/// with one (usage feeds tpm limits, metrics and the completion log); the relay removes it when the client did not ask.</param>
 /// <param name="Dropped">Parameters left out (unsupported_params: drop), comma-separated; null when none.</param>
 /// <param name="Created">The answer's <c>created</c> (Unix seconds), fixed when the request was translated.</param>
 /// <param name="Embeddings">For /v1/embeddings: the model the answer names, and whether the client asked for base64.</param>
-internal sealed record RequestFacts(bool Stream, bool IncludeUsage, string? Dropped, long Created, EmbeddingsFacts? Embeddings = null)
+internal sealed record RequestFacts(bool Stream, bool ClientAskedUsage, string? Dropped, long Created, EmbeddingsFacts? Embeddings = null)
 {
     public static readonly RequestFacts None = new(false, false, null, 0);
 }

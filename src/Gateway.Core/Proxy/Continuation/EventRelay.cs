@@ -15,6 +15,7 @@ internal sealed class EventRelay : IDisposable
     private readonly ResponseHooks.IBodyTransform? _transform;
     private readonly bool _dropUsageChunks;
     private readonly ArrayBufferWriter<byte>? _transformed;
+    private ArrayBufferWriter<byte>? _kept;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private int _length;
 
@@ -131,9 +132,22 @@ internal sealed class EventRelay : IDisposable
         return true;
     }
 
-    private static void WithoutUsageChunks(ReadOnlySpan<byte> events, ResponseHooks.IBodyTransform? transform, ArrayBufferWriter<byte> output)
+    private void WithoutUsageChunks(ReadOnlySpan<byte> events, ResponseHooks.IBodyTransform? transform, ArrayBufferWriter<byte> output)
     {
-        var kept = new ArrayBufferWriter<byte>(events.Length);
+        if (transform is null)
+        {
+            // The common case keeps the events straight into the output: no second buffer.
+            CopyWithoutUsageChunks(events, output);
+            return;
+        }
+        var kept = _kept ??= new ArrayBufferWriter<byte>(events.Length);
+        kept.ResetWrittenCount();
+        CopyWithoutUsageChunks(events, kept);
+        Transform(kept.WrittenSpan, transform, output);
+    }
+
+    private static void CopyWithoutUsageChunks(ReadOnlySpan<byte> events, ArrayBufferWriter<byte> kept)
+    {
         while (!events.IsEmpty)
         {
             int one = FirstEventLength(events);
@@ -144,14 +158,6 @@ internal sealed class EventRelay : IDisposable
             {
                 kept.Write(@event);
             }
-        }
-        if (transform is null)
-        {
-            output.Write(kept.WrittenSpan);
-        }
-        else
-        {
-            Transform(kept.WrittenSpan, transform, output);
         }
     }
 
