@@ -25,6 +25,12 @@ internal interface IProviderType
     /// </summary>
     HttpContent CreateBody(RequestContext request, in RouteTarget target);
 
+    /// <summary>
+    /// Step 8 (on_interrupt: continue): a continuation's body — given as OpenAI's request with the text delivered so far
+    /// as a trailing assistant message — in this type's format.
+    /// </summary>
+    HttpContent ContinuationBody(byte[] openAiBody, RequestContext request, in RouteTarget target);
+
     /// <summary>Step 4: where the attempt goes.</summary>
     Uri UpstreamUri(RequestContext request, in RouteTarget target);
 

@@ -294,4 +294,27 @@ public sealed class AnthropicProviderTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_broken_stream_is_continued_by_an_anthropic_target_as_a_prefill_under_the_same_id()
+    {
+        await using var first = await MockProviderServer.StartAsync(new MockBehavior { CloseAfter = 2 });
+        await using var anthropic = await MockProviderServer.StartAsync();
+        var strategies = "strategies:\n  smart: { targets: [local/gpt-4o, claude/claude-sonnet-4-5], on_interrupt: continue }\n";
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(strategies,
+            ("local", first.BaseUrl, "discover_models: false"), ("claude", anthropic.BaseUrl, Anthropic + ", discover_models: false, prefill: true")));
+
+        using var response = await gateway.ChatAsync("""{"model":"smart","stream":true,"messages":[{"role":"user","content":"Count"}]}""");
+        var body = await response.Content.ReadAsStringAsync();
+
+        var stream = OpenAiStream.Read(body, continued: true);
+        Assert.True(stream.Done);
+        Assert.Equal("tok0 tok1 token0 token1 token2 token3 token4 ", stream.Content);
+        Assert.DoesNotContain("msg_mock", body, StringComparison.Ordinal);
+        var continuation = JsonDocument.Parse(Assert.Single(anthropic.Requests).Body).RootElement;
+        var messages = continuation.GetProperty("messages");
+        var last = messages[messages.GetArrayLength() - 1];
+        Assert.Equal("assistant", last.GetProperty("role").GetString());
+        Assert.Equal("tok0 tok1", last.GetProperty("content")[0].GetProperty("text").GetString());
+    }
 }

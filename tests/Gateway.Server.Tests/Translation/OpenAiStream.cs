@@ -15,7 +15,8 @@ internal sealed record OpenAiStream(string Content, IReadOnlyList<(string Id, st
 {
     private static readonly string[] s_finishReasons = ["stop", "length", "tool_calls", "content_filter"];
 
-    public static OpenAiStream Read(string sse)
+    /// <param name="continued">A continued stream: its later chunks name the model that continued it, and its own created time.</param>
+    public static OpenAiStream Read(string sse, bool continued = false)
     {
         var events = sse.Replace("\r\n", "\n", StringComparison.Ordinal).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         string? id = null, model = null;
@@ -54,8 +55,11 @@ internal sealed record OpenAiStream(string Content, IReadOnlyList<(string Id, st
             model ??= chunk.GetProperty("model").GetString();
             created = created < 0 ? chunk.GetProperty("created").GetInt64() : created;
             Assert.Equal(id, chunk.GetProperty("id").GetString());
-            Assert.Equal(model, chunk.GetProperty("model").GetString());
-            Assert.Equal(created, chunk.GetProperty("created").GetInt64());
+            if (!continued)
+            {
+                Assert.Equal(model, chunk.GetProperty("model").GetString());
+                Assert.Equal(created, chunk.GetProperty("created").GetInt64());
+            }
             var choices = chunk.GetProperty("choices");
             if (choices.GetArrayLength() == 0)
             {

@@ -34,6 +34,11 @@ internal sealed class AnthropicType : IProviderType
             request.Body.Data, target.Model.Span, target.Provider.Config.Options, request.Time.GetUtcNow().ToUnixTimeSeconds());
     }
 
+    /// <summary>The trailing assistant message becomes Anthropic's prefill, which the model continues.</summary>
+    public HttpContent ContinuationBody(byte[] openAiBody, RequestContext request, in RouteTarget target) =>
+        AnthropicRequest.Build(new System.Buffers.ReadOnlySequence<byte>(openAiBody), target.Model.Span, target.Provider.Config.Options,
+            request.Time.GetUtcNow().ToUnixTimeSeconds());
+
     public Uri UpstreamUri(RequestContext request, in RouteTarget target) => target.Provider.UriFor("messages", default);
 
     public void Authenticate(HttpRequestHeaders headers, ProviderEndpoint endpoint)

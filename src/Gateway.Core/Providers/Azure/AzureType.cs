@@ -35,6 +35,19 @@ internal sealed class AzureType : IProviderType
         return OpenAi.OpenAiType.PassthroughBody(request, Encoding.UTF8.GetBytes(options.DeploymentFor(ModelOf(target))));
     }
 
+    /// <summary>OpenAI's format with the deployment as the model.</summary>
+    public HttpContent ContinuationBody(byte[] openAiBody, RequestContext request, in RouteTarget target)
+    {
+        var options = target.Provider.Config.Options;
+        if (options.Deployments.Count == 0)
+        {
+            return new ByteArrayContent(openAiBody);
+        }
+        var output = new System.Buffers.ArrayBufferWriter<byte>(openAiBody.Length + 64);
+        var deployment = Encoding.UTF8.GetBytes(options.DeploymentFor(ModelOf(target)));
+        return JsonFilter.Copy(openAiBody, output, [], deployment) ? new ByteArrayContent(output.WrittenSpan.ToArray()) : new ByteArrayContent(openAiBody);
+    }
+
     public Uri UpstreamUri(RequestContext request, in RouteTarget target)
     {
         var provider = target.Provider;

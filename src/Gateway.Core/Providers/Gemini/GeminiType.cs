@@ -35,6 +35,10 @@ internal sealed class GeminiType : IProviderType
         };
     }
 
+    /// <summary>The trailing assistant message becomes a final model turn, which Gemini continues.</summary>
+    public HttpContent ContinuationBody(byte[] openAiBody, RequestContext request, in RouteTarget target) =>
+        GeminiRequest.Build(new System.Buffers.ReadOnlySequence<byte>(openAiBody), target.Provider.Config.Options, request.Time.GetUtcNow().ToUnixTimeSeconds());
+
     public Uri UpstreamUri(RequestContext request, in RouteTarget target)
     {
         var method = request.Request.Path == "embeddings" ? ":batchEmbedContents"

@@ -42,6 +42,8 @@ internal sealed class OpenAiType : IProviderType
             data.Slice(0, afterBrace), s_includeUsage, data.Slice(afterBrace, inspection.ModelValueStart - afterBrace), model, suffix);
     }
 
+    public HttpContent ContinuationBody(byte[] openAiBody, RequestContext request, in RouteTarget target) => new ByteArrayContent(openAiBody);
+
     public Uri UpstreamUri(RequestContext request, in RouteTarget target) => target.Provider.UriFor(request.Request.Path, request.Request.Query);
 
     public void Authenticate(HttpRequestHeaders headers, ProviderEndpoint endpoint)

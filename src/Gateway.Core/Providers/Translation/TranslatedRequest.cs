@@ -23,7 +23,6 @@ internal sealed class TranslatedRequest : HttpContent
         _length = written.WrittenCount;
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(_length, 1));
         written.WrittenSpan.CopyTo(_buffer);
-        Headers.TryAddWithoutValidation("Content-Type", "application/json");
     }
 
     private TranslatedRequest(TranslationRefusal refusal)

@@ -123,7 +123,7 @@ internal static class StreamRescue
                 return null;
             }
             GatewayLog.StreamContinuing(request.Logger, request.RequestId, origin, broken, target.QualifiedName);
-            return new ByteArrayContent(body);
+            return provider.Type.ContinuationBody(body, request, target);
         }
     }
 }
