@@ -8,7 +8,7 @@ job=()
 for arg in "$@"; do
   case "$arg" in
     --short) job=(--job short) ;;
-    --hot-path) filters+=('*RequestInspection*' '*RouteLookup*' '*CopyLoop*' '*SseStream*') ;;
+    --hot-path) filters+=('*RequestInspection*' '*RouteLookup*' '*CopyLoop*' '*SseStream*' '*TranslationBenchmarks*') ;;
     *) filters+=("$arg") ;;
   esac
 done

@@ -172,6 +172,8 @@ internal sealed class AnthropicStream : StreamTranslator
         _complete = true;
     }
 
+    public override void Dispose() => _chunks.Dispose();
+
     public override bool OnEnd(IBufferWriter<byte> output) => _complete;
 
     /// <summary>The first client-visible output: the role chunk goes first (held until now, the commit point).</summary>

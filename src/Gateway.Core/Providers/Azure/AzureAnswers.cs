@@ -62,6 +62,10 @@ internal static class AzureAnswers
 
         // Whether the answer completed is judged on the OpenAI chunks, as for any OpenAI stream.
         public override bool OnEnd(IBufferWriter<byte> output) => true;
+
+        public override void Dispose()
+        {
+        }
     }
 
     internal sealed class Body(byte[] model, bool keepFilterResults) : BodyTranslator

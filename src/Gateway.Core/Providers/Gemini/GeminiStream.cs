@@ -144,6 +144,8 @@ internal sealed class GeminiStream : StreamTranslator
         return _id.AsSpan(0, 7 + written);
     }
 
+    public override void Dispose() => _chunks.Dispose();
+
     public override bool OnEnd(IBufferWriter<byte> output)
     {
         if (_complete)

@@ -21,17 +21,21 @@ internal struct TranslatedUsage
 /// are rendered once when the stream starts; a chunk is then a few copies: the shared prefix, the delta with the
 /// provider's string bytes copied still escaped, the shared suffix. No DOM, no per-chunk allocation.
 /// </summary>
-internal sealed class ChunkWriter
+internal sealed class ChunkWriter : IDisposable
 {
+    // The shared start of every chunk, rendered once: data: {"id":"…","object":"chat.completion.chunk","created":…,"model":"…",
     private byte[] _head = [];
+    private int _headLength;
 
-    public bool Started => _head.Length > 0;
+    public bool Started => _headLength > 0;
+
+    private ReadOnlySpan<byte> Head => _head.AsSpan(0, _headLength);
 
     /// <param name="id">The response id, raw JSON string contents.</param>
     /// <param name="model">The model, raw JSON string contents.</param>
     public void Start(ReadOnlySpan<byte> id, ReadOnlySpan<byte> model, long created)
     {
-        var head = new ArrayBufferWriter<byte>(96 + id.Length + model.Length);
+        var head = new PooledBufferWriter(96 + id.Length + model.Length);
         head.Write("data: {\"id\":\""u8);
         head.Write(id);
         head.Write("\",\"object\":\"chat.completion.chunk\",\"created\":"u8);
@@ -39,12 +43,24 @@ internal sealed class ChunkWriter
         head.Write(",\"model\":\""u8);
         head.Write(model);
         head.Write("\","u8);
-        _head = head.WrittenSpan.ToArray();
+        // The writer's array becomes the head (returned to the pool by Dispose).
+        (_head, _headLength) = head.Detach();
+    }
+
+    /// <summary>Gives the head's pooled array back.</summary>
+    public void Dispose()
+    {
+        if (_head.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_head);
+            _head = [];
+            _headLength = 0;
+        }
     }
 
     private void Open(IBufferWriter<byte> output)
     {
-        output.Write(_head);
+        output.Write(Head);
         output.Write("\"choices\":[{\"index\":0,\"delta\":{"u8);
     }
 
@@ -178,7 +194,7 @@ internal sealed class ChunkWriter
     /// <summary>The usage chunk OpenAI sends last when stream_options.include_usage is set: no choices.</summary>
     public void Usage(IBufferWriter<byte> output, in TranslatedUsage usage)
     {
-        output.Write(_head);
+        output.Write(Head);
         output.Write("\"choices\":[],"u8);
         WriteUsage(output, usage);
         output.Write("}\n\n"u8);

@@ -8,8 +8,11 @@ namespace Gateway.Core.Providers.Translation;
 /// output. Nothing per event is allocated: event names and fields are matched as UTF-8 and string values are copied
 /// still escaped (docs/design.md, "Translating types").
 /// </summary>
-internal abstract class StreamTranslator
+internal abstract class StreamTranslator : IDisposable
 {
+    /// <summary>Gives pooled buffers back (the relay disposes the translating stream, which disposes this).</summary>
+    public abstract void Dispose();
+
     /// <param name="name">The event's <c>event:</c> name (empty when it has none).</param>
     /// <param name="data">Its <c>data:</c> lines, joined with '\n'.</param>
     public abstract void OnEvent(ReadOnlySpan<byte> name, ReadOnlySpan<byte> data, IBufferWriter<byte> output);

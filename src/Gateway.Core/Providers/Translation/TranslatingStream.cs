@@ -19,7 +19,7 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
 
     private readonly Stream _upstream;
     private readonly StreamTranslator _translator;
-    private readonly ArrayBufferWriter<byte> _output = new(ReadBytes);
+    private readonly PooledBufferWriter _output = new(ReadBytes);
     private SseLineFramer _framer = new(MaxEventBytes);
     private byte[]? _read;
     private byte[] _data = [];
@@ -48,7 +48,7 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
             {
                 return _failure is null ? 0 : throw new IOException(_failure);
             }
-            _output.ResetWrittenCount();
+            _output.Reset();
             _outputOffset = 0;
             // Wait without a buffer first: an idle stream holds none.
             var wait = _upstream.ReadAsync(Memory<byte>.Empty, cancellationToken);
@@ -139,6 +139,8 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
         {
             _upstream.Dispose();
             _framer.Dispose();
+            _output.Dispose();
+            _translator.Dispose();
             if (_read is not null)
             {
                 ArrayPool<byte>.Shared.Return(_read);
