@@ -3,6 +3,7 @@
 import csv, datetime, os, platform, statistics, sys
 
 results_path, ttft_path, peak_path, idle_path, duration, warmup, telemetry_path = sys.argv[1:8]
+translate_path, translate_ttft_path = (sys.argv[8:10] + [None, None])[:2]
 
 def rows(path):
     with open(path) as f:
@@ -10,6 +11,8 @@ def rows(path):
 
 results, ttft, peak, idle = rows(results_path), rows(ttft_path), rows(peak_path), rows(idle_path)
 telemetry = rows(telemetry_path)
+translate = rows(translate_path) if translate_path and os.path.exists(translate_path) else []
+translate_ttft = rows(translate_ttft_path) if translate_ttft_path and os.path.exists(translate_ttft_path) else []
 rounds = sorted({r['round'] for r in results})
 workloads = [w for w in ['small', 'large', 'stream'] if any(r['workload'] == w for r in results)]
 levels = sorted({int(r['connections']) for r in results})
@@ -163,6 +166,43 @@ for t in ttft:
       f"{t['first_delay_p50_ms']} | {t['first_delay_p99_ms']} | {t['chunk_delay_p50_ms']} | {t['chunk_delay_p99_ms']} | {fmt(added, 3)} |")
 w('')
 
+if translate:
+    w('## Translated stream: Anthropic → OpenAI vs passthrough (64 connections, same gateway process)')
+    w('')
+    w('The mock streams 20 text deltas in Anthropic\'s format (`type: anthropic`, translated event by event into OpenAI '
+      'chunks, the usage chunk removed for the client) or 20 OpenAI chunks (`type: openai`, the zero-copy loop); the two '
+      'run in alternation, each pair under the same load, and the gateway\'s CPU ticks over each run give CPU per request.')
+    w('')
+    w('| round | pairs | passthrough req/s | translated req/s | passthrough CPU µs/req | translated CPU µs/req | ratio | errors |')
+    w('|---|---|---|---|---|---|---|---|')
+    translate_ratios = []
+    for r in sorted({t['round'] for t in translate}):
+        p = merge([t for t in translate if t['round'] == r and t['workload'] == 'stream'], ('requests', 'seconds', 'socket_errors', 'non2xx', 'cpu_ticks'), ('p50_us', 'p99_us'))
+        a = merge([t for t in translate if t['round'] == r and t['workload'] == 'stream-anthropic'], ('requests', 'seconds', 'socket_errors', 'non2xx', 'cpu_ticks'), ('p50_us', 'p99_us'))
+        if not p or not a:
+            continue
+        ratio = cpu_us(a) / cpu_us(p)
+        translate_ratios.append(ratio)
+        errors = sum(int(x[k]) for x in (p, a) for k in ('socket_errors', 'non2xx'))
+        w(f"| {r} | {p['runs']} | {fmt(int(p['requests']) / float(p['seconds']), 0)} | {fmt(int(a['requests']) / float(a['seconds']), 0)} | "
+          f"{fmt(cpu_us(p))} | {fmt(cpu_us(a))} | {fmt(ratio, 3)} | {errors} |")
+    w('')
+if translate_ttft:
+    w('Time to first token at 1 connection (20 chunks 5 ms apart, client-measured, ms):')
+    w('')
+    w('| round | passthrough TTFT p50 | translated TTFT p50 | difference | passthrough p99 | translated p99 |')
+    w('|---|---|---|---|---|---|')
+    translate_ttft_diffs = []
+    for r in sorted({t['round'] for t in translate_ttft}):
+        p = merge([t for t in translate_ttft if t['round'] == r and t['variant'] == 'ttft'], ('requests', 'errors'), ('ttft_p50_ms', 'ttft_p99_ms'))
+        a = merge([t for t in translate_ttft if t['round'] == r and t['variant'] == 'ttft-anthropic'], ('requests', 'errors'), ('ttft_p50_ms', 'ttft_p99_ms'))
+        if not p or not a:
+            continue
+        diff = float(a['ttft_p50_ms']) - float(p['ttft_p50_ms'])
+        translate_ttft_diffs.append(diff)
+        w(f"| {r} | {p['ttft_p50_ms']} | {a['ttft_p50_ms']} | {diff:+.3f} | {p['ttft_p99_ms']} | {a['ttft_p99_ms']} |")
+    w('')
+
 w('## Memory')
 w('')
 w('| variant | peak RSS under load (MiB) |')
@@ -216,6 +256,12 @@ for gi in (x for x in idle if x['variant'] == 'gateway'):
     versus = f" (YARP {int(yi['rss_open_kib']) / 1024:.0f} MiB)" if yi else ''
     w(f"- RSS with {gi['open']} idle streams, {gi['process']} process: {int(gi['rss_open_kib']) / 1024:.0f} MiB{versus} "
       "(target ≤ 150 MiB with 2,000): " + verdict(int(gi['open']) >= 2000 and int(gi['rss_open_kib']) <= 150 * 1024))
+if translate:
+    w('- Translated (Anthropic) stream vs passthrough, CPU/request at 64 connections: ratios ' + ', '.join(fmt(x, 3) for x in translate_ratios)
+      + ' (target ≤ 1.25, stretch ≤ 1.1): ' + verdict(all(x <= 1.25 for x in translate_ratios)))
+if translate_ttft:
+    w('- Translated (Anthropic) stream vs passthrough, TTFT p50 at 1 connection: differences ' + ', '.join(f'{x:+.3f} ms' for x in translate_ttft_diffs)
+      + ' (target ≤ 0.1 ms): ' + verdict(all(x <= 0.1 for x in translate_ttft_diffs)))
 # An A/B of two Gateway builds (run.sh BASELINE=<revision>) runs the baseline build in YARP's place: name it so.
 baseline = os.environ.get('BASELINE_NAME')
 text = '\n'.join(out)

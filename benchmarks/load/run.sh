@@ -8,7 +8,8 @@
 #   LEVELS="1 16 64 256"
 #   ROUNDS=2  RUNS_PER_LEVEL=2 (runs of each proxy per level and round, interleaved)  IDLE_STREAMS=2000  PORT_BASE=18000
 #   TELEMETRY_PAIRS=4 TELEMETRY_SECONDS=8 TELEMETRY_CONNECTIONS=64 (the telemetry on/off comparison, see below)
-#   PHASES="main telemetry ttft idle" (run only some, e.g. PHASES=telemetry for a quick look at that one)
+#   PHASES="main telemetry ttft translate idle" (run only some, e.g. PHASES=telemetry for a quick look at that one)
+#   TRANSLATE_PAIRS=4 (translate: passthrough and Anthropic-translated streams through the same gateway, interleaved)
 #   REPORT=benchmarks/results/<date>-<machine>.md (where the report goes)
 #   BASELINE=<git revision> (an A/B of two builds: that revision's Gateway runs in YARP's place, same config, and the
 #     report calls it "baseline <revision>"; the ratio column is then this build's CPU per request over the baseline's)
@@ -30,7 +31,8 @@ IDLE_STREAMS="${IDLE_STREAMS:-2000}"
 PORT_BASE="${PORT_BASE:-18000}"
 TELEMETRY_PAIRS="${TELEMETRY_PAIRS:-4}"
 TELEMETRY_SECONDS="${TELEMETRY_SECONDS:-8}"
-PHASES="${PHASES:-main telemetry ttft idle}"
+PHASES="${PHASES:-main telemetry ttft translate idle}"
+TRANSLATE_PAIRS="${TRANSLATE_PAIRS:-4}"
 BASELINE="${BASELINE:-}"
 TELEMETRY_CONNECTIONS="${TELEMETRY_CONNECTIONS:-64}"
 MOCK_PORT=$((PORT_BASE + 81)); GATEWAY_PORT=$((PORT_BASE + 80)); YARP_PORT=$((PORT_BASE + 90)); OTEL_PORT=$((PORT_BASE + 85))
@@ -57,7 +59,11 @@ else
 fi
 build_exe "$LOAD/StreamProbe" "$OUT/probe"
 
-bench_config "$work/gateway.yaml" "$GATEWAY_PORT" "$MOCK_PORT"
+# The translate phase: the same mock in its Anthropic mode (x-mock: its per-provider behaviour, 20 deltas like the
+# passthrough stream's 20 chunks; 5 ms apart for time to first token).
+ANTHROPIC_PROVIDERS='  claude: { type: anthropic, base_url: "http://127.0.0.1:'"$MOCK_PORT"'/v1", api_key: sk-bench-not-a-secret, discover_models: false, headers: { x-mock: "chunks=20" } }
+  claude-ttft: { type: anthropic, base_url: "http://127.0.0.1:'"$MOCK_PORT"'/v1", api_key: sk-bench-not-a-secret, discover_models: false, headers: { x-mock: "chunks=20,chunk_delay_ms=5" } }'
+bench_config "$work/gateway.yaml" "$GATEWAY_PORT" "$MOCK_PORT" "" "$ANTHROPIC_PROVIDERS"
 bench_config "$work/baseline.yaml" "$YARP_PORT" "$MOCK_PORT"
 # The comparison proxy on CPU 1: YARP, or with BASELINE the other Gateway build.
 start_yarp() {
@@ -144,6 +150,11 @@ proxy_order() { # round
   echo "$order"
 }
 
+TRANSLATE="$work/translate.tsv"
+printf 'round\tworkload\tconnections\tvariant\trequests\tseconds\tsocket_errors\tnon2xx\tp50_us\tp99_us\tcpu_ticks\ttick_hz\n' > "$TRANSLATE"
+TRANSLATE_TTFT="$work/translate-ttft.tsv"
+printf 'round\tconnections\tvariant\trequests\terrors\tttft_p50_ms\tttft_p99_ms\tfirst_delay_p50_ms\tfirst_delay_p99_ms\tchunk_delay_p50_ms\tchunk_delay_p99_ms\n' > "$TRANSLATE_TTFT"
+
 TTFT="$work/ttft.tsv"
 printf 'round\tconnections\tvariant\trequests\terrors\tttft_p50_ms\tttft_p99_ms\tfirst_delay_p50_ms\tfirst_delay_p99_ms\tchunk_delay_p50_ms\tchunk_delay_p99_ms\n' > "$TTFT"
 
@@ -179,6 +190,25 @@ for round in $(seq 1 "$ROUNDS"); do
       echo "  round $round ttft   c=$connections $variant: $line"
     done
   done
+  # The translation's price: a passthrough stream and the same stream translated from Anthropic's format, through
+  # the same gateway process, interleaved in pairs so the machine's drift hits both; CPU per request from its ticks.
+  if has_phase translate; then
+    run_wrk gateway stream-anthropic 16 3 >/dev/null
+    for pair in $(seq 1 "$TRANSLATE_PAIRS"); do
+      for workload in stream stream-anthropic; do
+        measure "$round" "$workload" 64 gateway "$DURATION" "$TRANSLATE"
+      done
+    done
+    for body in ttft ttft-anthropic; do
+      for pair in 1 2; do
+        line=$(probe gateway "$body" ttft --connections 1 --seconds "$DURATION")
+        eval "$line"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" 1 "$body" "$requests" "$errors" \
+          "$ttft_p50_ms" "$ttft_p99_ms" "$first_delay_p50_ms" "$first_delay_p99_ms" "$chunk_delay_p50_ms" "$chunk_delay_p99_ms" >> "$TRANSLATE_TTFT"
+        echo "  round $round translate ttft c=1 $body: $line"
+      done
+    done
+  fi
 done
 
 PEAK="$work/peak.tsv"
@@ -222,5 +252,5 @@ fi
 
 machine="$(hostname -s 2>/dev/null || echo machine)"
 report="${REPORT:-benchmarks/results/$(date +%Y-%m-%d)-$machine.md}"
-python3 "$LOAD/report.py" "$RESULTS" "$TTFT" "$PEAK" "$IDLE" "$DURATION" "$WARMUP" "$TELEMETRY" > "$report"
+python3 "$LOAD/report.py" "$RESULTS" "$TTFT" "$PEAK" "$IDLE" "$DURATION" "$WARMUP" "$TELEMETRY" "$TRANSLATE" "$TRANSLATE_TTFT" > "$report"
 echo "bench: report written to $report"

@@ -8,11 +8,14 @@ namespace Gateway.MockProvider;
 /// The mock's Anthropic mode: POST /v1/messages answered in Anthropic's wire format, a Messages stream of
 /// <see cref="MockBehavior.Chunks"/> text deltas (<see cref="MockBehavior.ChunkDelayMs"/> apart) or a whole message;
 /// a non-200 <see cref="MockBehavior.Status"/> becomes Anthropic's error body (529 overloaded_error and friends).
+/// A translated request carries no "mock" object, so its behaviour comes from an <c>x-mock</c> header
+/// (<c>chunks=20,chunk_delay_ms=5,status=529</c>), which a gateway's provider config can set.
 /// </summary>
 internal static class AnthropicAnswers
 {
-    public static async Task ServeAsync(HttpContext context, byte[] body, MockBehavior behavior)
+    public static async Task ServeAsync(HttpContext context, byte[] body, MockBehavior defaults)
     {
+        var behavior = WithHeader(defaults, context.Request.Headers["x-mock"].ToString());
         using var document = JsonDocument.Parse(body);
         var root = document.RootElement;
         var model = root.TryGetProperty("model", out var m) ? m.GetString() : "claude-mock";
@@ -62,6 +65,22 @@ internal static class AnthropicAnswers
         Write(writer, "message_delta", $$$$"""{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":{{{{behavior.Chunks}}}}}}""");
         Write(writer, "message_stop", """{"type":"message_stop"}""");
         await writer.FlushAsync(context.RequestAborted);
+    }
+
+    private static MockBehavior WithHeader(MockBehavior behavior, string header)
+    {
+        foreach (var setting in header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var (name, value) = (setting.Split('=')[0], int.Parse(setting.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture));
+            behavior = name switch
+            {
+                "chunks" => behavior with { Chunks = value },
+                "chunk_delay_ms" => behavior with { ChunkDelayMs = value },
+                "status" => behavior with { Status = value },
+                _ => behavior,
+            };
+        }
+        return behavior;
     }
 
     private static void Write(System.IO.Pipelines.PipeWriter writer, string name, string json)

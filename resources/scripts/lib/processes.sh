@@ -30,13 +30,15 @@ ensure_wrk() {
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
 }
 
-# bench_config FILE PORT MOCK_PORT [TELEMETRY]: the gateway config of the load benchmark and the profile: the mock
-# as its one provider, 16 MiB bodies allowed, telemetry off (like the YARP baseline) unless TELEMETRY says otherwise.
+# bench_config FILE PORT MOCK_PORT [TELEMETRY [MORE_PROVIDERS]]: the gateway config of the load benchmark and the
+# profile: the mock as its provider, 16 MiB bodies allowed, telemetry off (like the YARP baseline) unless TELEMETRY
+# says otherwise; MORE_PROVIDERS are extra lines under providers: (a build that knows them).
 bench_config() {
   cat > "$1" <<YAML
 server: { host: 127.0.0.1, port: $2, max_request_body_bytes: 16777216 }
 providers:
   mock: { type: openai, base_url: "http://127.0.0.1:$3/v1", api_key: sk-bench-not-a-secret }
+${5:-}
 telemetry: ${4:-"{ metrics: false, traces: false }"}
 YAML
 }
