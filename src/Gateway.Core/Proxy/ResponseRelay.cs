@@ -1,5 +1,6 @@
 using Gateway.Core.Config;
 using Gateway.Core.Diagnostics;
+using Gateway.Core.Providers.Translation;
 using Gateway.Core.Proxy.Continuation;
 using Gateway.Core.Resilience;
 using Gateway.Core.ResponseHooks;
@@ -69,13 +70,21 @@ internal static class ResponseRelay
             }
             exchange.FirstByteTimestamp = request.Time.GetTimestamp();
 
-            if (isEventStream && attempt.Translation is { Facts.ClientAskedUsage: false })
-            {
-                // A translated stream always ends with its usage chunk (tpm, metrics, the completion log read it); the client did not ask for it.
-                exchange.InjectedStreamUsage = true;
-            }
             // Token usage for metrics is read as the answer passes (no buffer, no worker).
             var usage = GatewayMetrics.TokenUsage.Enabled && attempt.Status is >= 200 and < 300 ? new UsageTap(isEventStream) : null;
+            if (isEventStream && attempt.Translation is { Facts.ClientAskedUsage: false } && attempt.Body is TranslatingStream translating)
+            {
+                // The client did not ask for the usage chunk. When a hook or the metrics read usage, the translator still
+                // writes it and the relay removes it for the client; when nothing does, it is not written at all.
+                if (tracking is not null || usage is not null)
+                {
+                    exchange.InjectedStreamUsage = true;
+                }
+                else
+                {
+                    translating.Translator.EmitUsage = false;
+                }
+            }
             bool continuable = isEventStream && request.Strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
                 && request.Inspection.Stream && request.Request.Path == "chat/completions";
             if (continuable || (isEventStream && (transform is not null || exchange.InjectedStreamUsage)))

@@ -21,7 +21,6 @@ internal sealed class AnthropicStream : StreamTranslator
     }
 
     private readonly ChunkWriter _chunks = new();
-    private readonly bool _includeUsage;
     private readonly long _created;
     private BlockKind[] _kinds = new BlockKind[8];
     private int[] _toolIndex = new int[8];
@@ -34,7 +33,7 @@ internal sealed class AnthropicStream : StreamTranslator
 
     public AnthropicStream(bool includeUsage, long created)
     {
-        _includeUsage = includeUsage;
+        EmitUsage = includeUsage;
         _created = created;
     }
 
@@ -152,7 +151,7 @@ internal sealed class AnthropicStream : StreamTranslator
     {
         Visible(output);
         _chunks.Finish(output, AnthropicFinish.ToOpenAi(_stop));
-        if (_includeUsage)
+        if (EmitUsage)
         {
             _chunks.Usage(output, Usage);
         }

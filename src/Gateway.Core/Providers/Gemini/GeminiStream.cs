@@ -16,7 +16,6 @@ namespace Gateway.Core.Providers.Gemini;
 internal sealed class GeminiStream : StreamTranslator
 {
     private readonly ChunkWriter _chunks = new();
-    private readonly bool _includeUsage;
     private readonly long _created;
     private readonly ulong _idSeed;
     private readonly byte[] _id = new byte[32];
@@ -30,7 +29,7 @@ internal sealed class GeminiStream : StreamTranslator
     /// <param name="idSeed">Makes up the ids of calls Gemini sends without one (random in production, fixed in tests).</param>
     public GeminiStream(bool includeUsage, long created, ulong idSeed)
     {
-        _includeUsage = includeUsage;
+        EmitUsage = includeUsage;
         _created = created;
         _idSeed = idSeed;
     }
@@ -158,7 +157,7 @@ internal sealed class GeminiStream : StreamTranslator
         }
         Visible(output);
         _chunks.Finish(output, GeminiFinishes.ToOpenAi(_finish, _sawCall));
-        if (_includeUsage)
+        if (EmitUsage)
         {
             _chunks.Usage(output, _usage);
         }

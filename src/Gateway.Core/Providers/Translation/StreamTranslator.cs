@@ -10,6 +10,12 @@ namespace Gateway.Core.Providers.Translation;
 /// </summary>
 internal abstract class StreamTranslator : IDisposable
 {
+    /// <summary>
+    /// Whether the answer ends with OpenAI's usage chunk. Set before the end of the stream: true while anything may
+    /// read usage (tpm, metrics, the completion log, a client that asked), false when nothing does.
+    /// </summary>
+    public bool EmitUsage { get; set; } = true;
+
     /// <summary>Gives pooled buffers back (the relay disposes the translating stream, which disposes this).</summary>
     public abstract void Dispose();
 

@@ -37,6 +37,9 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
         _translator = translator;
     }
 
+    /// <summary>The stream's translator (the relay tells it whether the usage chunk is wanted).</summary>
+    public StreamTranslator Translator => _translator;
+
     /// <summary>The provider refused the request before any content (see <see cref="StreamTranslator.Refusal"/>).</summary>
     public TranslationRefusal? Refusal => _translator.Refusal;
 
