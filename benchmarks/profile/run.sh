@@ -6,7 +6,7 @@
 # Markdown: benchmarks/results/<date>-<machine>-profile.md. Before the traces, an untraced 8 s run splits the
 # gateway's CPU time into user space and kernel (from /proc/PID/stat).
 #
-#   ./build.sh bench profile [workload...]   workloads: small large stream (default: all three)
+#   ./build.sh bench profile [workload...]   workloads: small large stream stream-anthropic (default: the first three)
 #   Settings (environment): CONNECTIONS=64  WARMUP=40 (s)  TRACE_SECONDS=10  PORT_BASE=18200  REPORT=<path>
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,7 +29,9 @@ build_exe src/Gateway.Server "$OUT/gateway"
 build_exe tools/Gateway.MockProvider "$OUT/mock"
 build_exe benchmarks/profile/TraceSummary "$OUT/summary"
 
-bench_config "$work/gateway.yaml" "$GATEWAY_PORT" "$MOCK_PORT"
+# stream-anthropic: the same mock in its Anthropic mode, translated (as in the load benchmark's translate phase).
+ANTHROPIC_PROVIDERS='  claude: { type: anthropic, base_url: "http://127.0.0.1:'"$MOCK_PORT"'/v1", api_key: sk-bench-not-a-secret, discover_models: false, headers: { x-mock: "chunks=20" } }'
+bench_config "$work/gateway.yaml" "$GATEWAY_PORT" "$MOCK_PORT" "" "$ANTHROPIC_PROVIDERS"
 taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)
 wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)

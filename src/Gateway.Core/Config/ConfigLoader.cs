@@ -66,6 +66,7 @@ internal static class ConfigLoader
         var usage = ResponsesSection.ReadUsage(reader.Mapping("usage"));
         var admin = AccessSection.ReadAdmin(reader.Mapping("admin"));
         var telemetry = ObservabilitySection.ReadTelemetry(reader.Mapping("telemetry"));
+        var translation = ProvidersSection.ReadTranslation(reader.Mapping("translation"));
         reader.ReportUnknownKeys();
 
         if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
@@ -76,6 +77,7 @@ internal static class ConfigLoader
         return errors.Count > 0
             ? new ConfigLoadResult(null, errors)
             : new ConfigLoadResult(new GatewayConfig(
-                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage, admin, telemetry), errors);
+                server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage, admin, telemetry,
+                translation), errors);
     }
 }

@@ -15,9 +15,18 @@ internal sealed record GatewayConfig(
     RedactConfig? Redact = null,
     UsageConfig? Usage = null,
     AdminConfig? Admin = null,
-    TelemetryConfig? Telemetry = null)
+    TelemetryConfig? Telemetry = null,
+    TranslationConfig? Translation = null)
 {
     public const long DefaultCompletionBufferMaxBytes = 4 * 1024 * 1024;
+}
+
+/// <summary>What the translating provider types keep between turns (see Providers/Translation/SignatureCache).</summary>
+/// <param name="StateCacheEntries">Tool calls whose provider state (thought signatures, signed thinking) is kept, per process.</param>
+/// <param name="StateCacheTtl">How long each is kept.</param>
+internal sealed record TranslationConfig(int StateCacheEntries, TimeSpan StateCacheTtl)
+{
+    public static readonly TranslationConfig Default = new(10_000, TimeSpan.FromHours(1));
 }
 
 /// <summary>The background discovery of each provider's models, behind GET /v1/models.</summary>

@@ -62,6 +62,9 @@ internal sealed class SnapshotBuilder
         }
 
         var routes = new RouteTable(providers, disabled, strategies);
+        // The translations' kept state outlives snapshots (a conversation's next turn may come after a reload): resized, not replaced.
+        var translation = config.Translation ?? TranslationConfig.Default;
+        Providers.Translation.SignatureCache.Shared.Configure(translation.StateCacheEntries, translation.StateCacheTtl);
         return new GatewaySnapshot(config, providers, routes, Interlocked.Increment(ref _revision), _responses?.Invoke(config));
     }
 }

@@ -73,46 +73,6 @@ public sealed class AnthropicProviderTests
         Assert.Equal("claude-sonnet-4-5", first.RootElement.GetProperty("model").GetString());
     }
 
-    [Theory]
-    [InlineData("A02-text-then-tool")]
-    [InlineData("A03-parallel-tools")]
-    [InlineData("A05-thinking-text-tool")]
-    [InlineData("A01b-text-split-utf8")]
-    public async Task Sdk_accumulates_a_translated_stream_to_the_expected_message(string vector)
-    {
-        await using var mock = await MockProviderServer.StartAsync();
-        mock.Transcripts.Enqueue(TranscriptVectors.Load("anthropic", vector));
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("", ("claude", mock.BaseUrl, Anthropic + ", discover_models: false")));
-        var expected = OpenAiStream.Read(File.ReadAllText(Path.Combine(TranscriptVectors.Directory("anthropic"), vector + ".expected")));
-
-        var content = new StringBuilder();
-        var tools = new SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>();
-        ChatFinishReason? finish = null;
-        await foreach (var update in Chat(gateway, "claude/claude-sonnet-4-5").CompleteChatStreamingAsync([new UserChatMessage("Weather?")]))
-        {
-            foreach (var part in update.ContentUpdate)
-            {
-                content.Append(part.Text);
-            }
-            foreach (var call in update.ToolCallUpdates)
-            {
-                if (!tools.TryGetValue(call.Index, out var tool))
-                {
-                    tools[call.Index] = tool = (call.ToolCallId, call.FunctionName, new StringBuilder());
-                }
-                tool.Arguments.Append(call.FunctionArgumentsUpdate?.ToString());
-            }
-            finish ??= update.FinishReason;
-        }
-        Assert.Equal(expected.Content, content.ToString());
-        Assert.Equal(expected.ToolCalls, tools.Values.Select(t => (t.Id, t.Name, t.Arguments.ToString())).ToList());
-        Assert.Equal(expected.FinishReason, finish switch { ChatFinishReason.ToolCalls => "tool_calls", ChatFinishReason.Stop => "stop", _ => finish?.ToString() });
-        foreach (var (_, _, arguments) in expected.ToolCalls)
-        {
-            using var _ = JsonDocument.Parse(arguments);
-        }
-    }
-
     [Fact]
     public async Task An_error_right_after_message_start_falls_back_to_the_next_target_of_another_type()
     {

@@ -307,6 +307,18 @@ internal static class ProvidersSection
         return new ModelsConfig(interval, timeout);
     }
 
+    internal static TranslationConfig ReadTranslation(YamlMappingReader? translation)
+    {
+        if (translation is null)
+        {
+            return TranslationConfig.Default;
+        }
+        var entries = (int)(translation.Integer("state_cache_entries", 0, 10_000_000) ?? TranslationConfig.Default.StateCacheEntries);
+        var ttl = translation.Duration("state_cache_ttl", TimeSpan.FromSeconds(1), TimeSpan.FromDays(30)) ?? TranslationConfig.Default.StateCacheTtl;
+        translation.ReportUnknownKeys();
+        return new TranslationConfig(entries, ttl);
+    }
+
     internal static RoutingConfig ReadRouting(YamlMappingReader? routing)
     {
         if (routing is null)

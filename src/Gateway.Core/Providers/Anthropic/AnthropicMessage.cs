@@ -62,6 +62,7 @@ internal sealed class AnthropicMessage(long created) : BodyTranslator
             json.WriteNull("refusal");
             if (hasTools)
             {
+                KeepThinking(content);
                 json.WriteStartArray("tool_calls");
                 foreach (var block in content.EnumerateArray())
                 {
@@ -94,6 +95,29 @@ internal sealed class AnthropicMessage(long created) : BodyTranslator
             output.Write("}"u8);
         }
         return true;
+    }
+
+    /// <summary>The message's signed thinking blocks, kept under its first tool call's id for the next turn (as a stream's are).</summary>
+    private static void KeepThinking(JsonElement content)
+    {
+        var kept = new List<string>();
+        string? firstTool = null;
+        foreach (var block in content.EnumerateArray())
+        {
+            var type = RequestTranslation.TypeOf(block);
+            if (type is "thinking" or "redacted_thinking")
+            {
+                kept.Add(block.GetRawText());
+            }
+            else if (type == "tool_use" && firstTool is null && block.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
+            {
+                firstTool = id.GetString();
+            }
+        }
+        if (kept.Count > 0 && firstTool is not null)
+        {
+            SignatureCache.Shared.Remember(firstTool, "[" + string.Join(",", kept) + "]");
+        }
     }
 
     private static TranslatedUsage UsageOf(JsonElement root)

@@ -18,6 +18,9 @@ internal static class AnthropicMessages
         Document,
         ToolUse,
         ToolResult,
+
+        /// <summary>The signed thinking blocks Anthropic sent with a turn's tool calls, kept by the gateway (raw JSON array).</summary>
+        Thinking,
     }
 
     /// <param name="Content">Text: the string; images and documents: data or url; tool_use: the arguments; tool_result: unused.</param>
@@ -265,6 +268,15 @@ internal static class AnthropicMessages
             turn.Blocks.AddRange(ordered);
         }
         turns.RemoveAll(t => t.Blocks.Count == 0);
+        foreach (var turn in turns)
+        {
+            // A tool-calling turn gets back the signed thinking it came with, first (Anthropic requires them together).
+            if (turn.Role == "assistant" && turn.Blocks.Find(b => b.Kind == BlockKind.ToolUse) is { Id: { } id }
+                && Translation.SignatureCache.Shared.Find(id) is { } thinking)
+            {
+                turn.Blocks.Insert(0, new Block(BlockKind.Thinking, thinking));
+            }
+        }
         if (turns.Count > 0 && turns[^1].Role == "assistant" && turns[^1].Blocks[^1] is { Kind: BlockKind.Text } last)
         {
             var trimmed = last.Content.TrimEnd();
@@ -273,11 +285,12 @@ internal static class AnthropicMessages
     }
 
     /// <summary>
-    /// Extended thinking cannot be turned on over a history whose tool calls come without their signed thinking
-    /// blocks (which OpenAI clients do not carry), nor with a prefill: thinking is then left out for this request.
+    /// Extended thinking needs the last tool-calling turn's signed thinking blocks back (OpenAI clients do not carry
+    /// them; the gateway kept them by tool-call id) and no prefill: otherwise it is left out for this request.
     /// </summary>
     public static bool AllowsThinking(List<Turn> turns) =>
-        !turns.Exists(t => t.Role == "assistant" && t.Blocks.Exists(b => b.Kind == BlockKind.ToolUse))
+        (turns.FindLast(t => t.Role == "assistant" && t.Blocks.Exists(b => b.Kind == BlockKind.ToolUse)) is not { } lastToolTurn
+            || lastToolTurn.Blocks[0].Kind == BlockKind.Thinking)
         && (turns.Count == 0 || turns[^1].Role != "assistant");
 
     /// <returns>True when the history holds tool calls or results (Anthropic then needs tool definitions).</returns>
@@ -304,6 +317,15 @@ internal static class AnthropicMessages
 
     private static void WriteBlock(Utf8JsonWriter json, in Block block)
     {
+        if (block.Kind == BlockKind.Thinking)
+        {
+            using var kept = JsonDocument.Parse(block.Content);
+            foreach (var thinking in kept.RootElement.EnumerateArray())
+            {
+                thinking.WriteTo(json);
+            }
+            return;
+        }
         json.WriteStartObject();
         switch (block.Kind)
         {

@@ -18,6 +18,7 @@ internal sealed class AnthropicStream : StreamTranslator
         Ignored,
         Text,
         Tool,
+        Thinking,
     }
 
     private readonly ChunkWriter _chunks = new();
@@ -30,6 +31,12 @@ internal sealed class AnthropicStream : StreamTranslator
     private bool _complete;
     private StopReason _stop;
     private long _input, _output, _cacheRead, _cacheWrite;
+
+    // The answer's signed thinking blocks as raw JSON (only when the answer has any): kept under its first tool call's
+    // id, so the next turn can give them back (Anthropic requires them with a tool result when thinking is on).
+    private PooledBufferWriter? _thinking;
+    private bool _signed;
+    private bool _thinkingKept;
 
     public AnthropicStream(bool includeUsage, long created)
     {
@@ -73,6 +80,11 @@ internal sealed class AnthropicStream : StreamTranslator
             if (KindOf(e.Index) == BlockKind.Tool && !_argumentsSeen[e.Index])
             {
                 _chunks.ToolArguments(output, _toolIndex[e.Index], "{}"u8);
+            }
+            else if (KindOf(e.Index) == BlockKind.Thinking)
+            {
+                _thinking!.Write(_signed ? "\"}"u8 : "\",\"signature\":\"\"}"u8);
+                _kinds[e.Index] = BlockKind.Ignored;
             }
         }
         else if (type.SequenceEqual("message_start"u8))
@@ -121,12 +133,40 @@ internal sealed class AnthropicStream : StreamTranslator
             _kinds[index] = BlockKind.Tool;
             _toolIndex[index] = _nextTool++;
             _argumentsSeen[index] = false;
+            if (_thinking is { WrittenCount: > 0 } && !_thinkingKept)
+            {
+                _thinkingKept = true;
+                SignatureCache.Shared.Remember(System.Text.Encoding.UTF8.GetString(e.BlockId), "[" + System.Text.Encoding.UTF8.GetString(_thinking.WrittenSpan) + "]");
+            }
             Visible(output);
             _chunks.ToolStart(output, _toolIndex[index], e.BlockId, e.BlockName, default);
         }
+        else if (e.BlockType.SequenceEqual("thinking"u8) || e.BlockType.SequenceEqual("redacted_thinking"u8))
+        {
+            // Never part of an OpenAI answer; kept for the next turn.
+            _kinds[index] = BlockKind.Thinking;
+            var thinking = _thinking ??= new PooledBufferWriter(1024);
+            if (thinking.WrittenCount > 0)
+            {
+                thinking.Write(","u8);
+            }
+            if (e.BlockType.SequenceEqual("thinking"u8))
+            {
+                thinking.Write("{\"type\":\"thinking\",\"thinking\":\""u8);
+                thinking.Write(e.Text);
+                _signed = false;
+            }
+            else
+            {
+                thinking.Write("{\"type\":\"redacted_thinking\",\"data\":\""u8);
+                thinking.Write(e.Data);
+                thinking.Write("\"}"u8);
+                _kinds[index] = BlockKind.Ignored;
+            }
+        }
         else
         {
-            // thinking, redacted_thinking, server tools and blocks added later: not part of an OpenAI answer.
+            // Server tools and blocks added later: not part of an OpenAI answer.
             _kinds[index] = BlockKind.Ignored;
         }
     }
@@ -143,8 +183,16 @@ internal sealed class AnthropicStream : StreamTranslator
                 _argumentsSeen[e.Index] = true;
                 _chunks.ToolArguments(output, _toolIndex[e.Index], e.PartialJson);
                 break;
+            case BlockKind.Thinking when e.DeltaType.SequenceEqual("thinking_delta"u8):
+                _thinking!.Write(e.Thinking);
+                break;
+            case BlockKind.Thinking when e.DeltaType.SequenceEqual("signature_delta"u8) && !_signed:
+                _signed = true;
+                _thinking!.Write("\",\"signature\":\""u8);
+                _thinking!.Write(e.Signature);
+                break;
         }
-        // thinking_delta, signature_delta, citations_delta and unknown deltas: never content.
+        // citations_delta and unknown deltas: never content.
     }
 
     private void OnStop(IBufferWriter<byte> output)
@@ -171,7 +219,11 @@ internal sealed class AnthropicStream : StreamTranslator
         _complete = true;
     }
 
-    public override void Dispose() => _chunks.Dispose();
+    public override void Dispose()
+    {
+        _chunks.Dispose();
+        _thinking?.Dispose();
+    }
 
     public override bool OnEnd(IBufferWriter<byte> output) => _complete;
 
@@ -245,6 +297,9 @@ internal readonly ref struct AnthropicEvent
     public readonly ReadOnlySpan<byte> DeltaType;
     public readonly ReadOnlySpan<byte> Text;
     public readonly ReadOnlySpan<byte> PartialJson;
+    public readonly ReadOnlySpan<byte> Thinking;
+    public readonly ReadOnlySpan<byte> Signature;
+    public readonly ReadOnlySpan<byte> Data;
     public readonly ReadOnlySpan<byte> StopReason;
     public readonly ReadOnlySpan<byte> ErrorType;
     public readonly ReadOnlySpan<byte> ErrorMessage;
@@ -290,6 +345,14 @@ internal readonly ref struct AnthropicEvent
                         {
                             PartialJson = Json.String(json, ref reader);
                         }
+                        else if (reader.ValueTextEquals("thinking"u8))
+                        {
+                            Thinking = Json.String(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("signature"u8))
+                        {
+                            Signature = Json.String(json, ref reader);
+                        }
                         else if (reader.ValueTextEquals("stop_reason"u8))
                         {
                             StopReason = Json.String(json, ref reader);
@@ -317,9 +380,13 @@ internal readonly ref struct AnthropicEvent
                         {
                             BlockName = Json.String(json, ref reader);
                         }
-                        else if (reader.ValueTextEquals("text"u8))
+                        else if (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("thinking"u8))
                         {
                             Text = Json.String(json, ref reader);
+                        }
+                        else if (reader.ValueTextEquals("data"u8))
+                        {
+                            Data = Json.String(json, ref reader);
                         }
                         else
                         {

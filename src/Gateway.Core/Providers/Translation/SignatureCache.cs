@@ -1,10 +1,12 @@
 namespace Gateway.Core.Providers.Translation;
 
 /// <summary>
-/// Provider state an OpenAI client cannot carry between turns — Gemini's <c>thoughtSignature</c> of a function call —
-/// kept by the gateway, keyed by the tool-call id the client does carry, and given back on the next turn. Bounded
-/// (oldest entries go first) and expiring; a miss degrades as the provider documents (Gemini's placeholder
-/// signature), never fails the request. Per process: with several replicas a next turn may land elsewhere and miss.
+/// Provider state an OpenAI client cannot carry between turns — Gemini's <c>thoughtSignature</c> of a function call,
+/// Anthropic's signed thinking blocks of a tool-calling turn — kept by the gateway, keyed by the tool-call id the
+/// client does carry, and given back on the next turn. Bounded (oldest entries go first, <c>translation.state_cache_entries</c>)
+/// and expiring (<c>translation.state_cache_ttl</c>); a miss degrades as the provider documents (Gemini's placeholder
+/// signature; Anthropic thinking left out for that request), never fails the request. Per process: with several
+/// replicas a next turn may land elsewhere and miss. One per process (like a memory cache): a reload resizes it.
 /// </summary>
 internal sealed class SignatureCache
 {
@@ -15,8 +17,8 @@ internal sealed class SignatureCache
 
     private readonly Dictionary<string, (string Signature, long Expires)> _entries = new(StringComparer.Ordinal);
     private readonly Queue<string> _order = new();
-    private readonly int _capacity;
-    private readonly TimeSpan _timeToLive;
+    private int _capacity;
+    private TimeSpan _timeToLive;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
 
@@ -27,11 +29,36 @@ internal sealed class SignatureCache
         _time = time;
     }
 
-    public void Remember(string id, string signature)
+    /// <summary>Applies a config revision's size and time to live (entries over the new size go, oldest first).</summary>
+    public void Configure(int capacity, TimeSpan timeToLive)
     {
-        long expires = _time.GetTimestamp() + (long)(_timeToLive.TotalSeconds * _time.TimestampFrequency);
         lock (_lock)
         {
+            _capacity = capacity;
+            _timeToLive = timeToLive;
+            while (_entries.Count > _capacity && _order.TryDequeue(out var oldest))
+            {
+                _entries.Remove(oldest);
+            }
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    public void Remember(string id, string signature)
+    {
+        lock (_lock)
+        {
+            long expires = _time.GetTimestamp() + (long)(_timeToLive.TotalSeconds * _time.TimestampFrequency);
             if (!_entries.ContainsKey(id))
             {
                 _order.Enqueue(id);

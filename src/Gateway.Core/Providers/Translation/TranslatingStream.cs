@@ -43,6 +43,8 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
     /// <summary>The provider refused the request before any content (see <see cref="StreamTranslator.Refusal"/>).</summary>
     public TranslationRefusal? Refusal => _translator.Refusal;
 
+    // Pooled: a read that waits on the network would otherwise box its state machine once per event.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (_outputOffset == _output.WrittenCount)
