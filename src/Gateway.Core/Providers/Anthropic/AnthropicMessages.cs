@@ -49,7 +49,7 @@ internal static class AnthropicMessages
         {
             string role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "";
             message.TryGetProperty("content", out var content);
-            string at = $"messages[{i++}]";
+            int at = i++;
             switch (role)
             {
                 case "system":
@@ -79,7 +79,7 @@ internal static class AnthropicMessages
                     TurnFor(turns, "user").Blocks.Add(new Block(BlockKind.ToolResult, "", RequestTranslation.SafeToolId(id), Source: content));
                     break;
                 default:
-                    policy.Unsupported($"{at}.role", $"role '{role}' is not translated");
+                    policy.Unsupported($"messages[{at}].role", $"role '{role}' is not translated");
                     break;
             }
             leading = false;
@@ -99,7 +99,7 @@ internal static class AnthropicMessages
         return turn;
     }
 
-    private static void ReadUserContent(Turn turn, JsonElement content, string at, RequestTranslation policy)
+    private static void ReadUserContent(Turn turn, JsonElement content, int at, RequestTranslation policy)
     {
         if (content.ValueKind == JsonValueKind.String)
         {
@@ -116,7 +116,7 @@ internal static class AnthropicMessages
         int j = 0;
         foreach (var part in content.EnumerateArray())
         {
-            string where = $"{at}.content[{j++}]";
+            int partIndex = j++;
             switch (RequestTranslation.TypeOf(part))
             {
                 case "text":
@@ -141,7 +141,7 @@ internal static class AnthropicMessages
                         }
                         else
                         {
-                            policy.Invalid(where, $"is an image of type '{mediaType}' (supported: jpeg, png, gif, webp)");
+                            policy.Invalid($"messages[{at}].content[{partIndex}]", $"is an image of type '{mediaType}' (supported: jpeg, png, gif, webp)");
                         }
                     }
                     else if (url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
@@ -150,7 +150,7 @@ internal static class AnthropicMessages
                     }
                     else
                     {
-                        policy.Invalid(where, "needs a data: or http(s) URL");
+                        policy.Invalid($"messages[{at}].content[{partIndex}]", "needs a data: or http(s) URL");
                     }
                     break;
                 case "file":
@@ -161,17 +161,17 @@ internal static class AnthropicMessages
                     }
                     else
                     {
-                        policy.Unsupported(where, "only PDF files sent as file_data are translated");
+                        policy.Unsupported($"messages[{at}].content[{partIndex}]", "only PDF files sent as file_data are translated");
                     }
                     break;
                 default:
-                    policy.Unsupported(where, "audio and other parts are not translated");
+                    policy.Unsupported($"messages[{at}].content[{partIndex}]", "audio and other parts are not translated");
                     break;
             }
         }
     }
 
-    private static void ReadAssistant(Turn turn, JsonElement message, JsonElement content, string at, RequestTranslation policy)
+    private static void ReadAssistant(Turn turn, JsonElement message, JsonElement content, int at, RequestTranslation policy)
     {
         if (content.ValueKind == JsonValueKind.String)
         {
@@ -196,10 +196,10 @@ internal static class AnthropicMessages
         int k = 0;
         foreach (var call in calls.EnumerateArray())
         {
-            string where = $"{at}.tool_calls[{k++}]";
+            int callIndex = k++;
             if (!call.TryGetProperty("function", out var function) || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
             {
-                policy.Invalid(where, "needs a function name");
+                policy.Invalid($"messages[{at}].tool_calls[{callIndex}]", "needs a function name");
                 continue;
             }
             var arguments = function.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "";
@@ -209,7 +209,7 @@ internal static class AnthropicMessages
             }
             else if (!IsJsonObject(arguments))
             {
-                policy.Invalid($"{where}.function.arguments", "is not a JSON object");
+                policy.Invalid($"messages[{at}].tool_calls[{callIndex}].function.arguments", "is not a JSON object");
                 continue;
             }
             var id = call.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString()! : "";

@@ -227,7 +227,7 @@ internal static class AnthropicRequest
             if (user is not null)
             {
                 json.WriteStartObject("metadata");
-                json.WriteString("user_id", RequestTranslation.HashedUser(user));
+                json.WriteString("user_id", RequestTranslation.SafeUserId(user));
                 json.WriteEndObject();
             }
             json.WriteEndObject();

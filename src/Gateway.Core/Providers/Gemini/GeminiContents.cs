@@ -45,7 +45,7 @@ internal static class GeminiContents
         {
             string role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "";
             message.TryGetProperty("content", out var content);
-            string at = $"messages[{i++}]";
+            int at = i++;
             switch (role)
             {
                 case "system":
@@ -74,14 +74,14 @@ internal static class GeminiContents
                     if (!callNames.TryGetValue(id, out var name))
                     {
                         // Gemini attributes a result by the function's name: one whose call is unknown cannot be given to it.
-                        policy.Invalid($"{at}.tool_call_id", "does not match a tool call of an earlier assistant message");
+                        policy.Invalid($"messages[{at}].tool_call_id", "does not match a tool call of an earlier assistant message");
                         break;
                     }
                     var result = RequestTranslation.TextOf(content);
                     TurnFor(turns, "user").Parts.Add(new Part(PartKind.FunctionResponse, result, name, Id: OwnId(id), CallId: id));
                     break;
                 default:
-                    policy.Unsupported($"{at}.role", $"role '{role}' is not translated");
+                    policy.Unsupported($"messages[{at}].role", $"role '{role}' is not translated");
                     break;
             }
             leading = false;
@@ -131,7 +131,7 @@ internal static class GeminiContents
         return turn;
     }
 
-    private static void ReadUser(Turn turn, JsonElement content, string at, RequestTranslation policy)
+    private static void ReadUser(Turn turn, JsonElement content, int at, RequestTranslation policy)
     {
         if (content.ValueKind == JsonValueKind.String)
         {
@@ -148,7 +148,7 @@ internal static class GeminiContents
         int j = 0;
         foreach (var part in content.EnumerateArray())
         {
-            string where = $"{at}.content[{j++}]";
+            int partIndex = j++;
             switch (RequestTranslation.TypeOf(part))
             {
                 case "text":
@@ -171,7 +171,7 @@ internal static class GeminiContents
                     }
                     else
                     {
-                        policy.Invalid(where, "needs a data:, https: or gs: URL");
+                        policy.Invalid($"messages[{at}].content[{partIndex}]", "needs a data:, https: or gs: URL");
                     }
                     break;
                 case "input_audio":
@@ -189,17 +189,17 @@ internal static class GeminiContents
                     }
                     else
                     {
-                        policy.Unsupported(where, "only files sent as file_data are translated");
+                        policy.Unsupported($"messages[{at}].content[{partIndex}]", "only files sent as file_data are translated");
                     }
                     break;
                 default:
-                    policy.Unsupported(where, "this content part is not translated");
+                    policy.Unsupported($"messages[{at}].content[{partIndex}]", "this content part is not translated");
                     break;
             }
         }
     }
 
-    private static void ReadAssistant(Turn turn, JsonElement message, JsonElement content, string at, RequestTranslation policy, Dictionary<string, string> callNames)
+    private static void ReadAssistant(Turn turn, JsonElement message, JsonElement content, int at, RequestTranslation policy, Dictionary<string, string> callNames)
     {
         var text = RequestTranslation.TextOf(content);
         if (!string.IsNullOrWhiteSpace(text))
@@ -213,10 +213,10 @@ internal static class GeminiContents
         int k = 0;
         foreach (var call in calls.EnumerateArray())
         {
-            string where = $"{at}.tool_calls[{k++}]";
+            int callIndex = k++;
             if (!call.TryGetProperty("function", out var function) || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
             {
-                policy.Invalid(where, "needs a function name");
+                policy.Invalid($"messages[{at}].tool_calls[{callIndex}]", "needs a function name");
                 continue;
             }
             var arguments = function.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "";
@@ -226,7 +226,7 @@ internal static class GeminiContents
             }
             else if (!IsJsonObject(arguments))
             {
-                policy.Invalid($"{where}.function.arguments", "is not a JSON object");
+                policy.Invalid($"messages[{at}].tool_calls[{callIndex}].function.arguments", "is not a JSON object");
                 continue;
             }
             var id = call.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString()! : "";

@@ -109,8 +109,21 @@ internal sealed class RequestTranslation
         return text.Append('_').Append(hash.ToString("x8", System.Globalization.CultureInfo.InvariantCulture)).ToString();
     }
 
-    /// <summary>An end-user id as a provider that refuses personal data (e-mails, phone numbers) accepts it: a hash.</summary>
-    public static string HashedUser(string user) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(user)))[..32];
+    /// <summary>
+    /// An end-user id as a provider that refuses personal data (e-mails, phone numbers) accepts it: an opaque id
+    /// (letters, digits, '_' and '-', not all digits) as it is, anything else as a hash.
+    /// </summary>
+    public static string SafeUserId(string user)
+    {
+        bool opaque = user.Length is > 0 and <= 64;
+        bool digitsOnly = true;
+        foreach (char c in user)
+        {
+            opaque &= char.IsAsciiLetterOrDigit(c) || c is '_' or '-';
+            digitsOnly &= char.IsAsciiDigit(c) || c is '-' or '+';
+        }
+        return opaque && !digitsOnly ? user : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(user)))[..32];
+    }
 
     /// <summary>The "type" of a JSON object (a content part, a tool), or null.</summary>
     public static string? TypeOf(JsonElement element) =>
