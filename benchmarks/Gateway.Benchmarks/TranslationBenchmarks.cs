@@ -65,6 +65,18 @@ public class TranslationBenchmarks
         return Copy(new TranslatingStream(_gemini, new GeminiStream(includeUsage: true, created: 1700000000, idSeed: 1)));
     }
 
+    private static readonly System.Buffers.ReadOnlySequence<byte> s_request = new(File.Exists("../../../../load/bodies/stream-anthropic.json")
+        ? File.ReadAllBytes("../../../../load/bodies/stream-anthropic.json")
+        : Encoding.UTF8.GetBytes("""{"model":"claude/claude-sonnet-4-5","messages":[{"role":"system","content":"You are a helpful assistant that answers briefly."},{"role":"user","content":"Write one short sentence about the sea, please."}],"temperature":0.7,"max_tokens":64,"user":"bench-user-000001","stream":true}"""));
+
+    /// <summary>Step 4 for a translated request: the load benchmark's chat request as an Anthropic Messages body (once per attempt, not per event).</summary>
+    [Benchmark]
+    public int AnthropicRequestBody()
+    {
+        using var body = AnthropicRequest.Build(s_request, "claude-sonnet-4-5"u8, Gateway.Core.Config.NativeOptions.Default, created: 1700000000);
+        return body.Bytes.Length;
+    }
+
     private bool Copy(Stream upstream)
     {
         using var scanner = new SseScanner();

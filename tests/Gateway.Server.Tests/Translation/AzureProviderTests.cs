@@ -124,4 +124,21 @@ public sealed class AzureProviderTests
         Assert.DoesNotContain("my-gpt4o", body, StringComparison.Ordinal);
         Assert.Equal(0, mock.ModelsRequests);
     }
+
+    [Fact]
+    public async Task Embeddings_go_to_the_deployment_and_name_the_served_model()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        mock.Transcripts.Enqueue(Json(200, """{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,0.25]}],"model":"text-embedding-3-small-base","usage":{"prompt_tokens":2,"total_tokens":2}}"""));
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("",
+            ("azure", Root(mock, "/openai"), "type: azure, api_version: \"2024-10-21\", deployments: { text-embedding-3-small: emb }, discover_models: false")));
+
+        using var response = await gateway.PostAsync("/v1/embeddings", """{"model":"azure/text-embedding-3-small","input":"hi","encoding_format":"float"}""");
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("text-embedding-3-small", json.RootElement.GetProperty("model").GetString());
+        Assert.Equal("[0.5,0.25]", json.RootElement.GetProperty("data")[0].GetProperty("embedding").GetRawText());
+        var sent = Assert.Single(mock.Requests);
+        Assert.Equal("/openai/deployments/emb/embeddings?api-version=2024-10-21", sent.RawTarget);
+        Assert.Equal("emb", JsonDocument.Parse(sent.Body).RootElement.GetProperty("model").GetString());
+    }
 }

@@ -103,9 +103,10 @@ internal static class AnthropicMessages
     {
         if (content.ValueKind == JsonValueKind.String)
         {
-            if (content.GetString()!.Length > 0)
+            var text = content.GetString()!;
+            if (text.Length > 0)
             {
-                turn.Blocks.Add(new Block(BlockKind.Text, content.GetString()!));
+                turn.Blocks.Add(new Block(BlockKind.Text, text));
             }
             return;
         }

@@ -156,7 +156,7 @@ internal static class AnthropicRequest
             }
         }
 
-        var output = new ArrayBufferWriter<byte>((int)Math.Min(body.Length + 256, 1 << 20));
+        var output = new PooledBufferWriter((int)Math.Min(body.Length + 256, 1 << 20));
         using (var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions))
         {
             json.WriteStartObject();
@@ -234,6 +234,7 @@ internal static class AnthropicRequest
         }
         if (policy.Refusal is { } refusal)
         {
+            output.Dispose();
             return TranslatedRequest.Refuse(refusal.Error, refusal.Message, refusal.Param);
         }
         return new TranslatedRequest(output, new RequestFacts(stream, includeUsage, policy.Dropped, created));

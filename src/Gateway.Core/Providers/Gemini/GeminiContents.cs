@@ -135,9 +135,10 @@ internal static class GeminiContents
     {
         if (content.ValueKind == JsonValueKind.String)
         {
-            if (content.GetString()!.Length > 0)
+            var text = content.GetString()!;
+            if (text.Length > 0)
             {
-                turn.Parts.Add(new Part(PartKind.Text, content.GetString()!));
+                turn.Parts.Add(new Part(PartKind.Text, text));
             }
             return;
         }

@@ -63,7 +63,7 @@ internal static class GeminiEmbeddings
         {
             return TranslatedRequest.Refuse(refusal.Error, refusal.Message, refusal.Param);
         }
-        var output = new ArrayBufferWriter<byte>((int)Math.Min(body.Length + 256, 1 << 20));
+        var output = new PooledBufferWriter((int)Math.Min(body.Length + 256, 1 << 20));
         using (var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions))
         {
             json.WriteStartObject();

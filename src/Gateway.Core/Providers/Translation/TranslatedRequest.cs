@@ -17,12 +17,11 @@ internal sealed class TranslatedRequest : HttpContent
     private byte[]? _buffer;
     private readonly int _length;
 
-    public TranslatedRequest(ArrayBufferWriter<byte> written, RequestFacts facts)
+    /// <param name="written">The translated body; its pooled array becomes this content's (returned when the request is disposed).</param>
+    public TranslatedRequest(PooledBufferWriter written, RequestFacts facts)
     {
         Facts = facts;
-        _length = written.WrittenCount;
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(_length, 1));
-        written.WrittenSpan.CopyTo(_buffer);
+        (_buffer, _length) = written.Detach();
     }
 
     private TranslatedRequest(TranslationRefusal refusal)
@@ -57,7 +56,7 @@ internal sealed class TranslatedRequest : HttpContent
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing && _buffer is not null)
+        if (disposing && _buffer is { Length: > 0 })
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = null;
