@@ -89,4 +89,40 @@ public sealed class NativeProviderConfigTests
         Assert.Contains("line 22: providers.claude.unsupported_params: expected reject or drop, got 'sometimes'", errors);
         Assert.Contains("line 23: providers.claude.deployments: applies to type: azure only", errors);
     }
+
+    [Fact]
+    public void The_translation_state_cache_is_sized_by_config_and_defaults_otherwise()
+    {
+        var configured = ConfigLoader.Parse("""
+            providers:
+              claude: { type: anthropic, base_url: "https://api.anthropic.com/v1", api_key: "${KEY}" }
+            translation: { state_cache_entries: 500, state_cache_ttl: 10m }
+            """, s_environment).Config!;
+        Assert.Equal(new TranslationConfig(500, TimeSpan.FromMinutes(10)), configured.Translation);
+        Assert.Equal(TranslationConfig.Default, Parse("  claude: { type: anthropic, base_url: \"https://api.anthropic.com/v1\" }\n").Config!.Translation);
+
+        var errors = ConfigLoader.Parse("""
+            providers:
+              claude: { type: anthropic, base_url: "https://api.anthropic.com/v1" }
+            translation: { state_cache_entries: -1, keep: yes }
+            """, s_environment).Errors.Select(e => e.ToString()).ToList();
+        Assert.Contains(errors, e => e.StartsWith("line 3: translation.state_cache_entries: expected an integer from 0 to", StringComparison.Ordinal));
+        Assert.Contains("line 3: translation.keep: unknown key", errors);
+    }
+
+    [Fact]
+    public void The_state_cache_forgets_the_oldest_past_its_size_and_entries_past_their_time()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var cache = new Gateway.Core.Providers.Translation.SignatureCache(2, TimeSpan.FromMinutes(1), time);
+        cache.Remember("a", "1");
+        cache.Remember("b", "2");
+        cache.Remember("c", "3");
+        Assert.Null(cache.Find("a"));
+        Assert.Equal("2", cache.Find("b"));
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Null(cache.Find("c"));
+        cache.Configure(1, TimeSpan.FromMinutes(1));
+        Assert.Equal(1, cache.Count);
+    }
 }
