@@ -85,43 +85,9 @@ internal static class AnthropicRequest
                 case "safety_identifier":
                     user = value.ValueKind == JsonValueKind.String ? value.GetString() : user;
                     break;
-                case "n":
-                    if (value.ValueKind == JsonValueKind.Number && value.GetDouble() > 1)
-                    {
-                        policy.Unsupported("n", "one answer per request");
-                    }
-                    break;
-                case "logprobs":
-                    if (value.ValueKind == JsonValueKind.True)
-                    {
-                        policy.Unsupported("logprobs", "no log probabilities");
-                    }
-                    break;
-                case "top_logprobs":
-                    if (value.ValueKind == JsonValueKind.Number)
-                    {
-                        policy.Unsupported("top_logprobs", "no log probabilities");
-                    }
-                    break;
-                case "audio":
-                case "modalities":
-                    if (value.ValueKind != JsonValueKind.Null && (property.Name == "audio" || value.GetRawText().Contains("audio", StringComparison.Ordinal)))
-                    {
-                        policy.Unsupported(property.Name, "no audio output");
-                    }
-                    break;
-                case "web_search_options":
-                case "functions":
-                case "function_call":
-                    policy.Unsupported(property.Name, "not translated");
-                    break;
                 default:
-                    // seed, logit_bias, penalties, service_tier, store, metadata, prompt_cache_key, verbosity, prediction...:
-                    // hints without an Anthropic equivalent.
-                    if (value.ValueKind != JsonValueKind.Null)
-                    {
-                        policy.Drop(property.Name);
-                    }
+                    // seed, logit_bias, penalties, service_tier...: hints without an Anthropic equivalent.
+                    policy.Other(property);
                     break;
             }
         }

@@ -82,39 +82,8 @@ internal static class GeminiRequest
                 case "reasoning_effort":
                     effort = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
                     break;
-                case "n":
-                    if (value.ValueKind == JsonValueKind.Number && value.GetDouble() > 1)
-                    {
-                        policy.Unsupported("n", "one answer per request");
-                    }
-                    break;
-                case "logprobs":
-                    if (value.ValueKind == JsonValueKind.True)
-                    {
-                        policy.Unsupported("logprobs", "log probabilities are not translated");
-                    }
-                    break;
-                case "top_logprobs":
-                case "audio":
-                case "web_search_options":
-                case "functions":
-                case "function_call":
-                    if (value.ValueKind != JsonValueKind.Null)
-                    {
-                        policy.Unsupported(property.Name, "not translated");
-                    }
-                    break;
-                case "modalities":
-                    if (value.GetRawText().Contains("audio", StringComparison.Ordinal))
-                    {
-                        policy.Unsupported("modalities", "no audio output");
-                    }
-                    break;
                 default:
-                    if (value.ValueKind != JsonValueKind.Null)
-                    {
-                        policy.Drop(property.Name);
-                    }
+                    policy.Other(property);
                     break;
             }
         }

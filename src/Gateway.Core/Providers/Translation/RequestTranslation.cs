@@ -32,6 +32,55 @@ internal sealed class RequestTranslation
 
     public string? Dropped => _dropped is null ? null : string.Join(",", _dropped);
 
+    /// <summary>
+    /// A parameter the type does not map itself, by the rules every translating type shares: one that changes what
+    /// the answer is (n &gt; 1, logprobs, audio, web search, legacy functions) is <see cref="Unsupported"/>; anything
+    /// else (seed where unmapped, logit_bias, service_tier, store, metadata, unknown names) is a hint, dropped.
+    /// </summary>
+    public void Other(JsonProperty property)
+    {
+        var value = property.Value;
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+        switch (property.Name)
+        {
+            case "n":
+                if (value.ValueKind == JsonValueKind.Number && value.GetDouble() > 1)
+                {
+                    Unsupported("n", "one answer per request");
+                }
+                break;
+            case "logprobs":
+                if (value.ValueKind == JsonValueKind.True)
+                {
+                    Unsupported("logprobs", "no log probabilities");
+                }
+                break;
+            case "top_logprobs":
+                Unsupported("top_logprobs", "no log probabilities");
+                break;
+            case "audio":
+                Unsupported("audio", "no audio output");
+                break;
+            case "modalities":
+                if (value.GetRawText().Contains("audio", StringComparison.Ordinal))
+                {
+                    Unsupported("modalities", "no audio output");
+                }
+                break;
+            case "web_search_options":
+            case "functions":
+            case "function_call":
+                Unsupported(property.Name, "not translated");
+                break;
+            default:
+                Drop(property.Name);
+                break;
+        }
+    }
+
     /// <summary>A parameter that changes what the answer is (n > 1, logprobs, audio): refused, or dropped when the provider says so.</summary>
     public void Unsupported(string param, string why)
     {
