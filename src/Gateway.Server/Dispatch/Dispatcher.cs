@@ -16,13 +16,15 @@ internal sealed class Dispatcher
     private const string ModelsPath = "/v1/models";
 
     private readonly ProxyHandler _proxy;
+    private readonly MessagesHandler _messages;
     private readonly HealthHandler _health;
     private readonly ModelsHandler _models;
     private readonly AdminHandler _admin;
 
-    public Dispatcher(ProxyHandler proxy, HealthHandler health, ModelsHandler models, AdminHandler admin)
+    public Dispatcher(ProxyHandler proxy, MessagesHandler messages, HealthHandler health, ModelsHandler models, AdminHandler admin)
     {
         _proxy = proxy;
+        _messages = messages;
         _health = health;
         _models = models;
         _admin = admin;
@@ -42,6 +44,14 @@ internal sealed class Dispatcher
             {
                 return _models.GetAsync(context, path[(ModelsPath.Length + 1)..]);
             }
+        }
+        if (HttpMethods.IsPost(method) && path == "/v1/messages")
+        {
+            return _messages.HandleAsync(context);
+        }
+        if (HttpMethods.IsPost(method) && path == "/v1/messages/count_tokens")
+        {
+            return MessagesHandler.CountTokensAsync(context);
         }
         if (path.StartsWith(ApiPrefix, StringComparison.Ordinal) && path.Length > ApiPrefix.Length)
         {

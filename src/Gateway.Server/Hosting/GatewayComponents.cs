@@ -47,7 +47,7 @@ internal sealed class GatewayComponents : IDisposable
         Refresher = new ModelRefresher(Catalog, logs.CreateLogger<ModelRefresher>(), Time);
         Engine = new ProxyEngine(logs.CreateLogger<ProxyEngine>(), Time, Catalog);
         Dispatcher = new Dispatcher(
-            new ProxyHandler(Engine, Time), new HealthHandler(Snapshots, Refresher, Reloads, Overload), new ModelsHandler(Catalog), new AdminHandler(Reloader));
+            new ProxyHandler(Engine, Time), new MessagesHandler(Engine, Time), new HealthHandler(Snapshots, Refresher, Reloads, Overload), new ModelsHandler(Catalog), new AdminHandler(Reloader));
     }
 
     public TimeProvider Time { get; }

@@ -1,10 +1,14 @@
 using System.Globalization;
+using Gateway.Core.Ingress.Anthropic;
 using Gateway.Core.Proxy;
 using Gateway.Core.Resilience;
 
 namespace Gateway.Server.Http;
 
-/// <summary>Answers with a gateway error in OpenAI's envelope, with the status from <see cref="GatewayErrors"/>.</summary>
+/// <summary>
+/// Answers with a gateway error in OpenAI's envelope, with the status from <see cref="GatewayErrors"/>; on Anthropic's
+/// Messages entry point (/v1/messages) in Anthropic's envelope and status (<see cref="MessagesErrors"/>).
+/// </summary>
 internal static class OpenAiErrorWriter
 {
     public static Task WriteAsync(HttpContext context, in ProxyOutcome outcome) =>
@@ -27,7 +31,10 @@ internal static class OpenAiErrorWriter
         var requestId = response.Headers["X-Request-Id"];
         response.Clear();
         response.Headers["X-Request-Id"] = requestId;
-        response.StatusCode = GatewayErrors.Describe(error).Status;
+        // Anthropic's Messages entry point answers in Anthropic's shape, with its status for the same error.
+        bool anthropic = context.Request.Path.StartsWithSegments("/v1/messages", StringComparison.Ordinal);
+        var (anthropicStatus, anthropicType) = anthropic ? MessagesErrors.For(error) : default;
+        response.StatusCode = anthropic ? anthropicStatus : GatewayErrors.Describe(error).Status;
         response.ContentType = "application/json";
         if (GatewayErrors.IsPermanent(error))
         {
@@ -48,7 +55,15 @@ internal static class OpenAiErrorWriter
             // The rest of an oversized upload is not worth reading: close the connection after this answer.
             response.Headers.Connection = "close";
         }
-        ErrorBody.Write(response.BodyWriter, error, message, param);
+        if (anthropic)
+        {
+            response.Headers["request-id"] = context.TraceIdentifier;
+            MessagesErrors.Write(response.BodyWriter, anthropicType, message, context.TraceIdentifier);
+        }
+        else
+        {
+            ErrorBody.Write(response.BodyWriter, error, message, param);
+        }
         return response.BodyWriter.FlushAsync().AsTask();
     }
 }

@@ -11,7 +11,7 @@ namespace Gateway.Core.Providers.Translation;
 /// marker, or breaks after content, fails the read that would have ended it (an <see cref="IOException"/>): the
 /// relay ends the client's stream abnormally, never cleanly.
 /// </summary>
-internal sealed class TranslatingStream : Stream, ISseLineSink
+internal sealed class TranslatingStream : Stream
 {
     // Gemini sends a whole tool call's arguments in one event.
     private const int MaxEventBytes = 8 << 20;
@@ -21,12 +21,8 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
     private readonly StreamTranslator _translator;
     private readonly PooledBufferWriter _output = new(ReadBytes);
     private SseLineFramer _framer = new(MaxEventBytes);
+    private readonly SseEventAssembler _events;
     private byte[]? _read;
-    private byte[] _data = [];
-    private int _dataLength;
-    private bool _hasData;
-    private readonly byte[] _name = new byte[64];
-    private int _nameLength;
     private int _outputOffset;
     private bool _ended;
     private string? _failure;
@@ -35,6 +31,7 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
     {
         _upstream = upstream;
         _translator = translator;
+        _events = new SseEventAssembler(translator) { Output = _output };
     }
 
     /// <summary>The stream's translator (the relay tells it whether the usage chunk is wanted).</summary>
@@ -69,7 +66,7 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
                 }
                 continue;
             }
-            _framer.Feed(_read.AsSpan(0, read), this);
+            _framer.Feed(_read.AsSpan(0, read), _events);
             if (_translator.Failure is { } failure)
             {
                 _ended = true;
@@ -85,52 +82,6 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
         _output.WrittenSpan.Slice(_outputOffset, count).CopyTo(buffer.Span);
         _outputOffset += count;
         return count;
-    }
-
-    void ISseLineSink.OnLine(ReadOnlySpan<byte> line)
-    {
-        if (line.IsEmpty)
-        {
-            if (_hasData || _nameLength > 0)
-            {
-                _translator.OnEvent(_name.AsSpan(0, _nameLength), _data.AsSpan(0, _dataLength), _output);
-            }
-            _hasData = false;
-            _dataLength = 0;
-            _nameLength = 0;
-            return;
-        }
-        if (SseLine.TryGetData(line, out var data))
-        {
-            if (_hasData)
-            {
-                Append("\n"u8);
-            }
-            Append(data);
-            _hasData = true;
-        }
-        else if (SseLine.TryGetField(line, "event"u8, out var name) && name.Length <= _name.Length)
-        {
-            name.CopyTo(_name);
-            _nameLength = name.Length;
-        }
-        // Comments (": ping"), id: and retry: carry nothing a translation needs.
-    }
-
-    private void Append(ReadOnlySpan<byte> bytes)
-    {
-        if (_data.Length - _dataLength < bytes.Length)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_dataLength + bytes.Length, 1024));
-            _data.AsSpan(0, _dataLength).CopyTo(larger);
-            if (_data.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(_data);
-            }
-            _data = larger;
-        }
-        bytes.CopyTo(_data.AsSpan(_dataLength));
-        _dataLength += bytes.Length;
     }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
@@ -151,11 +102,7 @@ internal sealed class TranslatingStream : Stream, ISseLineSink
                 ArrayPool<byte>.Shared.Return(_read);
                 _read = null;
             }
-            if (_data.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(_data);
-                _data = [];
-            }
+            _events.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Http.Headers;
+using Gateway.Core.Providers.Translation;
+using Gateway.Core.Proxy;
+using Gateway.Core.Proxy.Sse;
+
+namespace Gateway.Core.Ingress.Anthropic;
+
+/// <summary>
+/// A <c>/v1/messages</c> client as the request path sees it: a client that sent the OpenAI pivot request and reads
+/// OpenAI's format. The driver, every provider type and every response hook (usage, tpm, the completion log,
+/// redaction) run unchanged on OpenAI bytes; this decorator of the transport turns what is written into Anthropic's
+/// format on its way out — a stream event by event (<see cref="MessagesStream"/>), a whole answer or error at the end
+/// (<see cref="CompleteAsync"/>). A provider's own Content-Length no longer holds and is not passed on.
+/// </summary>
+internal sealed class MessagesDownstream : IDownstream, IDisposable
+{
+    // A whole answer is held until it ends: bounded like a provider's error body, generously.
+    private const int MaxAnswerBytes = 64 << 20;
+
+    private readonly IDownstream _client;
+    private readonly MessagesFacts _facts;
+    private readonly string _requestId;
+    private readonly PipeReader _body;
+    private readonly long _length;
+    private PipeWriter? _writer;
+    private bool _stream;
+    private int _status = 200;
+
+    public MessagesDownstream(IDownstream client, byte[] openAiBody, MessagesFacts facts, string requestId)
+    {
+        _client = client;
+        _facts = facts;
+        _requestId = requestId;
+        _body = PipeReader.Create(new ReadOnlySequence<byte>(openAiBody));
+        _length = openAiBody.Length;
+    }
+
+    public PipeReader RequestBody => _body;
+
+    public long? RequestContentLength => _length;
+
+    public string? RequestHeader(string name) => _client.RequestHeader(name);
+
+    public bool HasStarted => _client.HasStarted;
+
+    public void SetStatus(int statusCode)
+    {
+        _status = statusCode;
+        _client.SetStatus(statusCode >= 400 ? MessagesErrors.For(statusCode).Status : statusCode);
+        _client.SetHeader("request-id", _requestId);
+        if (_facts.Dropped is { } dropped)
+        {
+            _client.SetHeader("X-Gateway-Dropped-Params", dropped);
+        }
+    }
+
+    public void SetHeader(string name, string value)
+    {
+        if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+        {
+            _stream = value.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
+        }
+        _client.SetHeader(name, value);
+    }
+
+    public void SetHeader(string name, HeaderStringValues values)
+    {
+        if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+        {
+            _stream = values.ToString().StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
+        }
+        _client.SetHeader(name, values);
+    }
+
+    public void SetContentLength(long length)
+    {
+        // The translation changes the length.
+    }
+
+    public PipeWriter ResponseBody => _writer ??= _stream && _status < 400
+        ? new EventWriter(_client.ResponseBody, new MessagesStream(_facts))
+        : new HeldWriter();
+
+    public void Abort() => _client.Abort();
+
+    /// <summary>After the relay: a whole answer (or a provider's error answer) goes out translated.</summary>
+    public async ValueTask CompleteAsync()
+    {
+        if (_writer is not HeldWriter held || held.Written.IsEmpty)
+        {
+            return;
+        }
+        var output = _client.ResponseBody;
+        if (_status >= 400)
+        {
+            MessagesErrors.Write(output, MessagesErrors.For(_status).Type, MessagesErrors.MessageOf(held.Written), _requestId);
+        }
+        else if (!new MessagesAnswer(_facts).Translate(held.Written, output))
+        {
+            MessagesErrors.Write(output, "api_error", "The provider's answer could not be read.", _requestId);
+        }
+        await output.FlushAsync();
+    }
+
+    public void Dispose()
+    {
+        (_writer as IDisposable)?.Dispose();
+        _body.Complete();
+    }
+
+    /// <summary>Takes OpenAI SSE bytes as the copy loop writes them and passes Anthropic events to the client; comments (keepalives) as they are.</summary>
+    private sealed class EventWriter : PipeWriter, IDisposable
+    {
+        private readonly PipeWriter _client;
+        private readonly SseEventAssembler _events;
+        private readonly PooledBufferWriter _pending = new(4096);
+        private SseLineFramer _framer;
+
+        public EventWriter(PipeWriter client, MessagesStream translator)
+        {
+            _client = client;
+            _events = new SseEventAssembler(translator) { Output = client, KeepComments = true };
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _pending.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _pending.GetSpan(sizeHint);
+
+        public override void Advance(int bytes)
+        {
+            _pending.Advance(bytes);
+            _framer.Feed(_pending.WrittenSpan, _events);
+            _pending.Reset();
+        }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => _client.FlushAsync(cancellationToken);
+
+        public override void CancelPendingFlush() => _client.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => _client.Complete(exception);
+
+        public void Dispose()
+        {
+            _framer.Dispose();
+            _events.Dispose();
+            _pending.Dispose();
+        }
+    }
+
+    /// <summary>Holds a whole answer until the relay is done with it (bounded; past the bound the rest is not kept).</summary>
+    private sealed class HeldWriter : PipeWriter, IDisposable
+    {
+        private readonly PooledBufferWriter _held = new(16 * 1024);
+
+        public ReadOnlySpan<byte> Written => _held.WrittenSpan;
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _held.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _held.GetSpan(sizeHint);
+
+        public override void Advance(int bytes)
+        {
+            _held.Advance(bytes);
+            if (_held.WrittenCount > MaxAnswerBytes)
+            {
+                _held.Reset();
+            }
+        }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => new(new FlushResult(false, false));
+
+        public override void CancelPendingFlush()
+        {
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+        }
+
+        public void Dispose() => _held.Dispose();
+    }
+}

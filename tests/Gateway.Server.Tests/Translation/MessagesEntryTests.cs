@@ -1,0 +1,119 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Gateway.MockProvider;
+using Gateway.Server.Tests.Infrastructure;
+
+namespace Gateway.Server.Tests.Translation;
+
+/// <summary>POST /v1/messages: Anthropic's Messages API in front of any provider type (the OpenAI pivot behind it).</summary>
+public sealed class MessagesEntryTests
+{
+    private static Task<HttpResponseMessage> MessagesAsync(TestGateway gateway, string json, string path = "/v1/messages", bool key = true) =>
+        gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+            Headers = { { "anthropic-version", "2023-06-01" } },
+        }.WithKey(key), HttpCompletionOption.ResponseHeadersRead);
+
+    /// <summary>The events of an Anthropic stream: (event name, data JSON), checking every event has its event: line.</summary>
+    private static List<(string Name, JsonElement Data)> Events(string body)
+    {
+        var events = new List<(string, JsonElement)>();
+        foreach (var block in body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            var lines = block.Split('\n');
+            Assert.StartsWith("event: ", lines[0], StringComparison.Ordinal);
+            Assert.StartsWith("data: ", lines[1], StringComparison.Ordinal);
+            var data = JsonDocument.Parse(lines[1]["data: ".Length..]).RootElement.Clone();
+            Assert.Equal(lines[0]["event: ".Length..], data.GetProperty("type").GetString());
+            events.Add((lines[0]["event: ".Length..], data));
+        }
+        return events;
+    }
+
+    [Fact]
+    public async Task A_stream_to_an_openai_provider_comes_back_as_anthropic_events_in_order()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(("local", mock.BaseUrl)));
+
+        using var response = await MessagesAsync(gateway, """{"model":"local/gpt-4o","max_tokens":100,"stream":true,"system":[{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}},{"type":"text","text":"Be kind."}],"messages":[{"role":"user","content":"Count"}]}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = Events(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(["message_start", "ping", "content_block_start", "content_block_delta", "content_block_delta", "content_block_delta", "content_block_delta",
+            "content_block_delta", "content_block_stop", "message_delta", "message_stop"], events.Select(e => e.Name));
+        var start = events[0].Data.GetProperty("message");
+        Assert.Equal("local/gpt-4o", start.GetProperty("model").GetString());
+        Assert.Equal("""{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}""", start.GetProperty("usage").GetRawText());
+        Assert.Equal("tok0 tok1 tok2 tok3 tok4 ", string.Concat(events.Where(e => e.Name == "content_block_delta").Select(e => e.Data.GetProperty("delta").GetProperty("text").GetString())));
+        Assert.All(events.Where(e => e.Name.StartsWith("content_block", StringComparison.Ordinal)), e => Assert.Equal(0, e.Data.GetProperty("index").GetInt32()));
+        var delta = events[^2].Data;
+        Assert.Equal("end_turn", delta.GetProperty("delta").GetProperty("stop_reason").GetString());
+        Assert.Equal(5, delta.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+
+        using var sent = JsonDocument.Parse(Assert.Single(mock.Requests).Body);
+        Assert.Equal("""[{"role":"system","content":"Be brief.\n\nBe kind."},{"role":"user","content":"Count"}]""", sent.RootElement.GetProperty("messages").GetRawText());
+        Assert.True(sent.RootElement.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+        Assert.False(mock.Requests.Single().Headers.ContainsKey("anthropic-version"));
+    }
+
+    [Fact]
+    public async Task A_whole_answer_is_an_anthropic_message()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(("local", mock.BaseUrl)));
+
+        using var response = await MessagesAsync(gateway, """{"model":"local/gpt-4o","max_tokens":100,"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}""", "/v1/messages?beta=true");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var message = JsonDocument.Parse(body);
+        var root = message.RootElement;
+        Assert.Equal("message", root.GetProperty("type").GetString());
+        Assert.Equal("""[{"type":"text","text":"Hello from the mock provider."}]""", root.GetProperty("content").GetRawText());
+        Assert.Equal("end_turn", root.GetProperty("stop_reason").GetString());
+        Assert.Equal(12, root.GetProperty("usage").GetProperty("input_tokens").GetInt32());
+        Assert.Equal(6, root.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+        Assert.Equal(response.Headers.GetValues("X-Request-Id").Single(), response.Headers.GetValues("request-id").Single());
+    }
+
+    [Theory]
+    [InlineData(false, """{"model":"local/gpt-4o","max_tokens":10,"messages":[]}""", 200, 401, "authentication_error")]
+    [InlineData(true, """{"model":"nowhere/gpt-4o","max_tokens":10,"messages":[]}""", 200, 404, "not_found_error")]
+    [InlineData(true, """{"model":"local/gpt-4o","messages":[]}""", 200, 400, "invalid_request_error")]
+    [InlineData(true, """{"model":"local/gpt-4o","max_tokens":10,"messages":[]}""", 500, 500, "api_error")]
+    [InlineData(true, """{"model":"local/gpt-4o","max_tokens":10,"messages":[]}""", 429, 429, "rate_limit_error")]
+    public async Task Errors_come_in_anthropics_shape_with_a_request_id(bool key, string json, int upstream, int status, string type)
+    {
+        await using var mock = await MockProviderServer.StartAsync(new MockBehavior { Status = upstream, RetryAfter = upstream == 429 ? "3" : null });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("auth:\n  keys:\n    - { name: app, key: \"${TEST_CLIENT_KEY}\" }\n", ("local", mock.BaseUrl, "retries: 0")),
+            environment: TestGateway.Environment(("TEST_CLIENT_KEY", TestGateway.ClientKey)));
+
+        using var response = await MessagesAsync(gateway, json, key: key);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(status, (int)response.StatusCode);
+        using var error = JsonDocument.Parse(body);
+        Assert.Equal("error", error.RootElement.GetProperty("type").GetString());
+        Assert.Equal(type, error.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal(response.Headers.GetValues("request-id").Single(), error.RootElement.GetProperty("request_id").GetString());
+        Assert.DoesNotContain(TestGateway.ProviderKey, body, StringComparison.Ordinal);
+        if (status == 429)
+        {
+            Assert.Equal("3", response.Headers.GetValues("retry-after").Single());
+        }
+    }
+}
+
+internal static class MessagesRequestExtensions
+{
+    public static HttpRequestMessage WithKey(this HttpRequestMessage request, bool key)
+    {
+        if (key)
+        {
+            request.Headers.Add("x-api-key", TestGateway.ClientKey);
+        }
+        return request;
+    }
+}
