@@ -125,4 +125,25 @@ public sealed class NativeProviderConfigTests
         cache.Configure(1, TimeSpan.FromMinutes(1));
         Assert.Equal(1, cache.Count);
     }
+
+    [Fact]
+    public void Aliases_name_a_provider_model_or_a_strategy_and_nothing_else()
+    {
+        var errors = ConfigLoader.Parse("""
+            providers:
+              local: { type: openai, base_url: "http://127.0.0.1:8081/v1" }
+            strategies:
+              smart: { targets: [local/m] }
+            aliases:
+              claude-sonnet-4-5: smart
+              claude-haiku-4-5: local/qwen3-8b
+              ghost: nowhere/m
+              smart: local/m
+              "a/b": local/m
+            """, s_environment).Errors.Select(e => e.ToString()).ToList();
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("line 8: aliases.ghost: 'nowhere/m' is neither", StringComparison.Ordinal));
+        Assert.Contains("line 9: aliases.smart: is already a strategy's name", errors);
+        Assert.Contains("line 10: aliases.a/b: an alias is a bare model name (no '/')", errors);
+    }
 }

@@ -67,6 +67,7 @@ internal static class ConfigLoader
         var admin = AccessSection.ReadAdmin(reader.Mapping("admin"));
         var telemetry = ObservabilitySection.ReadTelemetry(reader.Mapping("telemetry"));
         var translation = ProvidersSection.ReadTranslation(reader.Mapping("translation"));
+        var aliases = StrategiesSection.ReadAliases(reader.Mapping("aliases"), providers, strategies);
         reader.ReportUnknownKeys();
 
         if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
@@ -78,6 +79,6 @@ internal static class ConfigLoader
             ? new ConfigLoadResult(null, errors)
             : new ConfigLoadResult(new GatewayConfig(
                 server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage, admin, telemetry,
-                translation), errors);
+                translation, aliases), errors);
     }
 }

@@ -16,7 +16,8 @@ internal sealed record GatewayConfig(
     UsageConfig? Usage = null,
     AdminConfig? Admin = null,
     TelemetryConfig? Telemetry = null,
-    TranslationConfig? Translation = null)
+    TranslationConfig? Translation = null,
+    ValueList<KeyValuePair<string, string>>? Aliases = null)
 {
     public const long DefaultCompletionBufferMaxBytes = 4 * 1024 * 1024;
 }

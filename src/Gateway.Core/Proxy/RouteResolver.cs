@@ -36,6 +36,14 @@ internal static class RouteResolver
         {
             client.Exchange.RequestedModel = new string(name);
         }
+        // An alias routes as what it stands for (and allow-lists apply to that), its model sent as the alias says.
+        string? alias = null;
+        if (name.IndexOf('/') < 0 && routes.TryGetAlias(name, out var aliasTarget))
+        {
+            alias = aliasTarget;
+            name = alias.ToCharArray();
+            length = name.Length;
+        }
         if (client.Caller is { } caller && !caller.MayUse(name))
         {
             error = GatewayError.ModelNotAllowed;
@@ -75,10 +83,16 @@ internal static class RouteResolver
 
         // The upstream model is the rest after the first slash, sliced from the body in place (no copy) unless it
         // was written with escapes or straddles two buffer segments.
-        var inPlace = body.Data.Slice(inspection.ModelValueStart + slash + 1, length - slash - 1);
-        ReadOnlyMemory<byte> upstreamModel = !inspection.ModelIsEscaped && inPlace.IsSingleSegment
-            ? inPlace.First
-            : model[(slash + 1)..].ToArray();
+        ReadOnlyMemory<byte> upstreamModel;
+        if (alias is not null)
+        {
+            upstreamModel = System.Text.Encoding.UTF8.GetBytes(alias[(slash + 1)..]);
+        }
+        else
+        {
+            var inPlace = body.Data.Slice(inspection.ModelValueStart + slash + 1, length - slash - 1);
+            upstreamModel = !inspection.ModelIsEscaped && inPlace.IsSingleSegment ? inPlace.First : model[(slash + 1)..].ToArray();
+        }
         var qualifiedName = string.Concat(provider.Name, "/", name[(slash + 1)..]);
         if (client.Exchange.RecordLabels)
         {

@@ -12,12 +12,17 @@ internal sealed class RouteTable
     private readonly FrozenDictionary<string, ProviderEndpoint>.AlternateLookup<ReadOnlySpan<char>> _providers;
     private readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _disabled;
     private readonly FrozenDictionary<string, StrategyRoute>.AlternateLookup<ReadOnlySpan<char>> _strategies;
+    private readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _aliases;
 
+    /// <param name="aliases">Bare model names (what Claude Code sends) → "provider/model" or a strategy name.</param>
     public RouteTable(
         IEnumerable<ProviderEndpoint> enabled,
         IEnumerable<KeyValuePair<string, string>> disabledReasons,
-        IEnumerable<StrategyRoute> strategies)
+        IEnumerable<StrategyRoute> strategies,
+        IEnumerable<KeyValuePair<string, string>>? aliases = null)
     {
+        // Aliases are model names: matched exactly, as model names are.
+        _aliases = (aliases ?? []).ToFrozenDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         // Provider and strategy names are matched case-insensitively: "OpenAI/gpt-4o" is not a different provider.
         var providers = enabled.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
         var disabled = disabledReasons.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -45,4 +50,8 @@ internal sealed class RouteTable
 
     public bool TryGetStrategy(ReadOnlySpan<char> name, out StrategyRoute strategy) =>
         _strategies.TryGetValue(name, out strategy!);
+
+    /// <summary>What an alias stands for ("provider/model" or a strategy name).</summary>
+    public bool TryGetAlias(ReadOnlySpan<char> name, out string target) =>
+        _aliases.TryGetValue(name, out target!);
 }

@@ -61,7 +61,7 @@ internal sealed class SnapshotBuilder
             strategies.Add(new StrategyRoute(strategy, targets));
         }
 
-        var routes = new RouteTable(providers, disabled, strategies);
+        var routes = new RouteTable(providers, disabled, strategies, config.Aliases);
         // The translations' kept state outlives snapshots (a conversation's next turn may come after a reload): resized, not replaced.
         var translation = config.Translation ?? TranslationConfig.Default;
         Providers.Translation.SignatureCache.Shared.Configure(translation.StateCacheEntries, translation.StateCacheTtl);

@@ -106,6 +106,37 @@ public sealed class MessagesEntryTests
     }
 }
 
+public sealed class AliasTests
+{
+    [Fact]
+    public async Task Bare_names_route_through_aliases_on_both_entry_points_and_allow_lists_see_the_target()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var extra = """
+            strategies:
+              smart: { targets: [local/gpt-4o] }
+            aliases: { claude-sonnet-4-5: smart, claude-haiku-4-5: local/qwen3-8b }
+
+            """;
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(extra, ("local", mock.BaseUrl)));
+
+        using (var response = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent("""{"model":"claude-haiku-4-5","max_tokens":10,"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"),
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("local/qwen3-8b", response.Headers.GetValues("X-Gateway-Model").Single());
+        }
+        using (var chat = await gateway.ChatAsync("""{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hi"}]}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+            Assert.Equal("local/gpt-4o", chat.Headers.GetValues("X-Gateway-Model").Single());
+        }
+        Assert.Equal(["qwen3-8b", "gpt-4o"], mock.Requests.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("model").GetString()));
+    }
+}
+
 internal static class MessagesRequestExtensions
 {
     public static HttpRequestMessage WithKey(this HttpRequestMessage request, bool key)

@@ -194,4 +194,43 @@ internal static class StrategiesSection
         }
         return char.IsAsciiLetterLower(text[0]);
     }
+
+    /// <summary>
+    /// aliases: bare model names → "provider/model" or a strategy name, for clients that send fixed names (Claude
+    /// Code's claude-sonnet-4-5 and its small/fast model). Each must name a configured provider or strategy, and not
+    /// be a strategy's own name.
+    /// </summary>
+    internal static List<KeyValuePair<string, string>> ReadAliases(YamlMappingReader? aliases, List<ProviderConfig> providers, List<StrategyConfig> strategies)
+    {
+        var result = new List<KeyValuePair<string, string>>();
+        if (aliases is null)
+        {
+            return result;
+        }
+        foreach (var (name, node) in aliases.Entries)
+        {
+            var target = aliases.ScalarOf(name, node, out _);
+            if (name.Contains('/') || name.Length is 0 or > 256)
+            {
+                aliases.Error(name, node, "an alias is a bare model name (no '/')");
+                continue;
+            }
+            if (strategies.Exists(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                aliases.Error(name, node, "is already a strategy's name");
+                continue;
+            }
+            int slash = target?.IndexOf('/', StringComparison.Ordinal) ?? -1;
+            bool known = target is not null && (slash > 0
+                ? providers.Exists(p => string.Equals(p.Name, target[..slash], StringComparison.OrdinalIgnoreCase)) && slash < target.Length - 1
+                : strategies.Exists(s => string.Equals(s.Name, target, StringComparison.OrdinalIgnoreCase)));
+            if (!known)
+            {
+                aliases.Error(name, node, $"'{target}' is neither a configured provider's \"provider/model\" nor a strategy");
+                continue;
+            }
+            result.Add(new(name, target!));
+        }
+        return result;
+    }
 }
