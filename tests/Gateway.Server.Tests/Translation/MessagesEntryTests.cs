@@ -61,6 +61,23 @@ public sealed class MessagesEntryTests
     }
 
     [Fact]
+    public async Task An_anthropic_target_serves_a_messages_client_stream_and_usage_intact()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("", ("claude", mock.BaseUrl, "type: anthropic, discover_models: false")));
+
+        using var response = await MessagesAsync(gateway, """{"model":"claude/claude-sonnet-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"Count"}]}""");
+        var events = Events(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal("message_stop", events[^1].Name);
+        Assert.Equal("token0 token1 token2 token3 token4 ", string.Concat(events.Where(e => e.Name == "content_block_delta").Select(e => e.Data.GetProperty("delta").GetProperty("text").GetString())));
+        var usage = events[^2].Data.GetProperty("usage");
+        Assert.Equal(12, usage.GetProperty("input_tokens").GetInt32());
+        Assert.Equal(5, usage.GetProperty("output_tokens").GetInt32());
+        Assert.Equal("/v1/messages", Assert.Single(mock.Requests).Path);
+    }
+
+    [Fact]
     public async Task A_whole_answer_is_an_anthropic_message()
     {
         await using var mock = await MockProviderServer.StartAsync();
