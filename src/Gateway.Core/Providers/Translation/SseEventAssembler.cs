@@ -11,7 +11,9 @@ namespace Gateway.Core.Providers.Translation;
 internal sealed class SseEventAssembler : ISseLineSink, IDisposable
 {
     private readonly StreamTranslator _translator;
-    private readonly byte[] _name = new byte[64];
+    // An event name is short (content_block_delta); pooled like the data buffer, so a stream allocates neither.
+    private const int MaxNameBytes = 64;
+    private byte[] _name = ArrayPool<byte>.Shared.Rent(MaxNameBytes);
     private byte[] _data = [];
     private int _dataLength;
     private int _nameLength;
@@ -47,7 +49,7 @@ internal sealed class SseEventAssembler : ISseLineSink, IDisposable
             Append(data);
             _hasData = true;
         }
-        else if (SseLine.TryGetField(line, "event"u8, out var name) && name.Length <= _name.Length)
+        else if (SseLine.TryGetField(line, "event"u8, out var name) && name.Length <= MaxNameBytes)
         {
             name.CopyTo(_name);
             _nameLength = name.Length;
@@ -79,6 +81,11 @@ internal sealed class SseEventAssembler : ISseLineSink, IDisposable
 
     public void Dispose()
     {
+        if (_name.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_name);
+            _name = [];
+        }
         if (_data.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_data);
