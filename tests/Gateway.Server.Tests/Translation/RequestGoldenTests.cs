@@ -48,4 +48,35 @@ public sealed class RequestGoldenTests
         }
         TranscriptVectors.AssertExpected(type + "-requests", name, actual);
     }
+
+    public static IEnumerable<object[]> MessagesGoldens() =>
+        Directory.GetFiles(TranscriptVectors.Directory("messages-requests"), "*.json").Order(StringComparer.Ordinal)
+            .Select(path => new object[] { Path.GetFileNameWithoutExtension(path) });
+
+    /// <summary>/v1/messages requests (a Claude Code-shaped one among them): the OpenAI pivot the provider receives.</summary>
+    [Theory]
+    [MemberData(nameof(MessagesGoldens))]
+    public async Task A_messages_request_reaches_the_provider_as_the_golden_pivot(string name)
+    {
+        var request = await File.ReadAllTextAsync(Path.Combine(TranscriptVectors.Directory("messages-requests"), name + ".json"));
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(("local", mock.BaseUrl)));
+
+        using var response = await gateway.PostAsync("/v1/messages?beta=true", request, r => r.Headers.Add("anthropic-beta", "interleaved-thinking-2025-05-14"));
+        string actual;
+        if (response.StatusCode == HttpStatusCode.OK)
+        {
+            var received = Assert.Single(mock.Requests);
+            Assert.False(received.Headers.ContainsKey("anthropic-beta"));
+            Assert.Equal("/v1/chat/completions", received.RawTarget);
+            actual = Encoding.UTF8.GetString(received.Body) + "\ndropped: " + string.Join(",", response.Headers.TryGetValues("X-Gateway-Dropped-Params", out var d) ? d : []);
+        }
+        else
+        {
+            using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            actual = $"refused: {(int)response.StatusCode} {error.RootElement.GetProperty("error").GetProperty("type").GetString()}";
+            Assert.Empty(mock.Requests);
+        }
+        TranscriptVectors.AssertExpected("messages-requests", name, actual);
+    }
 }

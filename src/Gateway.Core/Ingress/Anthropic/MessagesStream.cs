@@ -38,6 +38,9 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
     private static readonly byte[] s_refusal = "refusal"u8.ToArray();
     private long _input, _output, _cached;
 
+    // The upstream answer's id (msg_ + it): copied once, from the first chunk that has one.
+    private byte[]? _id;
+
     public override void OnEvent(ReadOnlySpan<byte> name, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         if (_stopped)
@@ -67,6 +70,10 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
             Error(output, chunk.ErrorCode.SequenceEqual("overloaded"u8) ? "overloaded_error"u8 : "api_error"u8, chunk.ErrorMessage);
             _stopped = true;
             return;
+        }
+        if (_id is null && !chunk.Id.IsEmpty && chunk.Id.Length <= 128)
+        {
+            _id = chunk.Id.ToArray();
         }
         if (chunk.HasUsage)
         {
@@ -206,8 +213,16 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
         }
         _started = true;
         Event(output, "message_start"u8);
-        output.Write("{\"type\":\"message_start\",\"message\":{\"id\":\"msg_gw"u8);
-        ChunkWriter.WriteNumber(output, Random.Shared.NextInt64());
+        output.Write("{\"type\":\"message_start\",\"message\":{\"id\":\"msg_"u8);
+        if (_id is not null)
+        {
+            output.Write(_id);
+        }
+        else
+        {
+            output.Write("gw"u8);
+            ChunkWriter.WriteNumber(output, Random.Shared.NextInt64());
+        }
         output.Write("\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\""u8);
         ChunkWriter.WriteEscaped(output, System.Text.Encoding.UTF8.GetBytes(facts.Model));
         output.Write("\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}}}\n\n"u8);

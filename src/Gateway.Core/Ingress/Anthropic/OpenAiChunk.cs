@@ -6,6 +6,7 @@ namespace Gateway.Core.Ingress.Anthropic;
 /// <summary>One OpenAI chat-completion chunk, read in one forward pass: choice 0's delta, its finish reason, usage, an in-band error.</summary>
 internal readonly ref struct OpenAiChunk
 {
+    public readonly ReadOnlySpan<byte> Id;
     public readonly ReadOnlySpan<byte> Content;
     public readonly ReadOnlySpan<byte> Reasoning;
     public readonly ReadOnlySpan<byte> ToolCalls;
@@ -27,7 +28,11 @@ internal readonly ref struct OpenAiChunk
             }
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("choices"u8))
+                if (reader.ValueTextEquals("id"u8))
+                {
+                    Id = Json.String(json, ref reader);
+                }
+                else if (reader.ValueTextEquals("choices"u8))
                 {
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.StartArray)
