@@ -78,6 +78,19 @@ public sealed class MessagesEntryTests
     }
 
     [Fact]
+    public async Task Silence_in_a_stream_is_filled_with_anthropic_pings()
+    {
+        await using var mock = await MockProviderServer.StartAsync(new MockBehavior { Chunks = 3, ChunkDelayMs = 300 });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("", ("local", mock.BaseUrl, "keepalive_interval: 100ms")));
+
+        using var response = await MessagesAsync(gateway, """{"model":"local/gpt-4o","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"Count"}]}""");
+        var events = Events(await response.Content.ReadAsStringAsync());
+
+        Assert.True(events.Count(e => e.Name == "ping") >= 2, string.Join(",", events.Select(e => e.Name)));
+        Assert.Equal("message_stop", events[^1].Name);
+    }
+
+    [Fact]
     public async Task A_whole_answer_is_an_anthropic_message()
     {
         await using var mock = await MockProviderServer.StartAsync();

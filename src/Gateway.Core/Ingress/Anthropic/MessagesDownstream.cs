@@ -110,9 +110,11 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
         _body.Complete();
     }
 
-    /// <summary>Takes OpenAI SSE bytes as the copy loop writes them and passes Anthropic events to the client; comments (keepalives) as they are.</summary>
+    /// <summary>Takes OpenAI SSE bytes as the copy loop writes them and passes Anthropic events to the client; keepalives as Anthropic's ping.</summary>
     private sealed class EventWriter : PipeWriter, IDisposable
     {
+        private static readonly byte[] s_ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n"u8.ToArray();
+
         private readonly PipeWriter _client;
         private readonly SseEventAssembler _events;
         private readonly PooledBufferWriter _pending = new(4096);
@@ -121,7 +123,7 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
         public EventWriter(PipeWriter client, MessagesStream translator)
         {
             _client = client;
-            _events = new SseEventAssembler(translator) { Output = client, KeepComments = true };
+            _events = new SseEventAssembler(translator) { Output = client, CommentAs = s_ping };
         }
 
         public override Memory<byte> GetMemory(int sizeHint = 0) => _pending.GetMemory(sizeHint);

@@ -24,8 +24,8 @@ internal sealed class SseEventAssembler : ISseLineSink, IDisposable
     /// <summary>Where the events go (set before each feed).</summary>
     public IBufferWriter<byte>? Output { get; set; }
 
-    /// <summary>SSE comments (keepalives) are passed on as they are when set; a provider stream's are dropped.</summary>
-    public bool KeepComments { get; init; }
+    /// <summary>What an SSE comment (the gateway's keepalive) becomes in the output: null drops it (a provider's stream).</summary>
+    public byte[]? CommentAs { get; init; }
 
     void ISseLineSink.OnLine(ReadOnlySpan<byte> line)
     {
@@ -54,11 +54,9 @@ internal sealed class SseEventAssembler : ISseLineSink, IDisposable
             name.CopyTo(_name);
             _nameLength = name.Length;
         }
-        else if (KeepComments && line[0] == (byte)':')
+        else if (CommentAs is { } replacement && line[0] == (byte)':')
         {
-            var output = Output!;
-            output.Write(line);
-            output.Write("\n\n"u8);
+            Output!.Write(replacement);
         }
         // id: and retry: lines carry nothing a translation needs.
     }
