@@ -8,4 +8,5 @@ namespace Gateway.Core.Proxy;
 /// <param name="Path">The path below /v1/ ("chat/completions").</param>
 /// <param name="Query">The query string without '?', or empty.</param>
 /// <param name="Caller">The gateway key that authenticated this request; null on an open gateway.</param>
-internal sealed record ProxyRequest(string Path, string Query, string RequestId, Access.ClientKey? Caller, ExchangeInfo Exchange);
+/// <param name="Api">The API the client speaks: "openai", or "anthropic" for /v1/messages (its request arrives as the OpenAI pivot).</param>
+internal sealed record ProxyRequest(string Path, string Query, string RequestId, Access.ClientKey? Caller, ExchangeInfo Exchange, string Api = "openai");

@@ -29,6 +29,9 @@ internal sealed class ResponseStart
 
     public ClientKey? Caller => _request.Caller;
 
+    /// <summary>The API the client speaks ("openai", "anthropic"): hooks see OpenAI's format either way.</summary>
+    public string Api => _request.Api;
+
     public ExchangeInfo Exchange => _request.Exchange;
 
     public string? RequestedModel => _request.Exchange.RequestedModel;

@@ -33,7 +33,7 @@ internal sealed class MessagesHandler
         }
         var inner = new HttpContextDownstream(context);
         using var client = new MessagesDownstream(inner, openAi, facts!, context.TraceIdentifier);
-        var proxied = new ProxyRequest("chat/completions", "", context.TraceIdentifier, request.Caller, request.Exchange);
+        var proxied = new ProxyRequest("chat/completions", "", context.TraceIdentifier, request.Caller, request.Exchange, Api: "anthropic");
         var outcome = await _engine.ForwardAsync(request.Snapshot, proxied, client, context.RequestAborted);
         request.Outcome = outcome.Error;
         if (inner.EndAbnormally)

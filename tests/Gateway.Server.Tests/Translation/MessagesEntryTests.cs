@@ -167,6 +167,40 @@ public sealed class AliasTests
     }
 }
 
+public sealed class MessagesHooksTests
+{
+    [Fact]
+    public async Task The_completion_log_says_which_api_and_has_the_usage_of_the_translated_answer()
+    {
+        var dir = Directory.CreateTempSubdirectory("gateway-messages-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "completions.jsonl");
+            await using var mock = await MockProviderServer.StartAsync();
+            await using var gateway = await TestGateway.StartAsync(TestGateway.Config(
+                $$"""completion_log: { sink: file, path: "{{path}}" }""" + "\n", ("local", mock.BaseUrl)));
+            var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            gateway.Host.Components.CompletionLog!.BatchDone += () => written.TrySetResult();
+
+            using var response = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+            {
+                Content = new StringContent("""{"model":"local/gpt-4o","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"Hi"}]}""", Encoding.UTF8, "application/json"),
+            });
+            await response.Content.ReadAsStringAsync();
+            await written.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            using var record = JsonDocument.Parse(Assert.Single(File.ReadAllLines(path)));
+            Assert.Equal("anthropic", record.RootElement.GetProperty("api").GetString());
+            Assert.Equal("completed", record.RootElement.GetProperty("end").GetString());
+            Assert.Equal(5, record.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt64());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
+
 internal static class MessagesRequestExtensions
 {
     public static HttpRequestMessage WithKey(this HttpRequestMessage request, bool key)

@@ -19,6 +19,7 @@ internal static class CompletionRecord
             json.WriteStartObject();
             json.WriteString("timestamp", timestamp);
             json.WriteString("request_id", start.RequestId);
+            json.WriteString("api", start.Api);
             WriteNullable(json, "key", start.Caller?.Name);
             WriteNullable(json, "model", start.RequestedModel);
             json.WriteString("served_by", start.ServedBy);
