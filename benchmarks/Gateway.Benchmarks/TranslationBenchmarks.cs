@@ -20,10 +20,13 @@ public class TranslationBenchmarks
     private static readonly byte[] s_anthropicText = AnthropicText(1000);
     private static readonly byte[] s_anthropicTools = AnthropicTools(300);
     private static readonly byte[] s_gemini = GeminiChunks(200);
+    private static readonly byte[] s_openAi = OpenAiChunks(1000);
+    private static readonly Gateway.Core.Ingress.Anthropic.MessagesFacts s_messages = new(true, "claude-sonnet-4-5", null, null);
 
     private readonly EventStream _text = new(s_anthropicText);
     private readonly EventStream _tools = new(s_anthropicTools);
     private readonly EventStream _gemini = new(s_gemini);
+    private readonly EventStream _openAi = new(s_openAi);
     private readonly DiscardingPipeWriter _client = new();
 
     [Params("event", "100B")]
@@ -33,7 +36,7 @@ public class TranslationBenchmarks
     public void Setup()
     {
         int split = Chunks == "event" ? 0 : 100;
-        _text.SplitEvery = _tools.SplitEvery = _gemini.SplitEvery = split;
+        _text.SplitEvery = _tools.SplitEvery = _gemini.SplitEvery = _openAi.SplitEvery = split;
     }
 
     /// <summary>The baseline: the same Anthropic bytes copied as they are (what a passthrough provider costs).</summary>
@@ -63,6 +66,17 @@ public class TranslationBenchmarks
     {
         _gemini.Rewind();
         return Copy(new TranslatingStream(_gemini, new GeminiStream(includeUsage: true, created: 1700000000, idSeed: 1)));
+    }
+
+    /// <summary>The other direction (/v1/messages): 1,000 OpenAI content chunks as Anthropic events.</summary>
+    [Benchmark]
+    public bool MessagesText()
+    {
+        _openAi.Rewind();
+        using var stream = new TranslatingStream(_openAi, new Gateway.Core.Ingress.Anthropic.MessagesStream(s_messages));
+        var task = StreamCopier.CopyAsync(stream, _client, null, flushEachRead: true, CancellationToken.None);
+        var (result, _) = task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+        return result == CopyResult.Success;
     }
 
     private static readonly System.Buffers.ReadOnlySequence<byte> s_request = new(File.Exists("../../../../load/bodies/stream-anthropic.json")
@@ -134,6 +148,19 @@ public class TranslationBenchmarks
         }
         Event(text, "message_delta", """{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":300}}""");
         Event(text, "message_stop", """{"type":"message_stop"}""");
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    private static byte[] OpenAiChunks(int chunks)
+    {
+        var text = new StringBuilder();
+        for (int i = 0; i < chunks; i++)
+        {
+            text.Append("data: ").Append(Fill(
+                """{"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":" token@0@ with \"quotes\""},"logprobs":null,"finish_reason":null}]}""", i)).Append("\n\n");
+        }
+        text.Append("data: {\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+            .Append("data: {\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1000,\"total_tokens\":1012}}\n\ndata: [DONE]\n\n");
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 
