@@ -9,7 +9,8 @@
 #   ROUNDS=2  RUNS_PER_LEVEL=2 (runs of each proxy per level and round, interleaved)  IDLE_STREAMS=2000  PORT_BASE=18000
 #   TELEMETRY_PAIRS=4 TELEMETRY_SECONDS=8 TELEMETRY_CONNECTIONS=64 (the telemetry on/off comparison, see below)
 #   PHASES="main telemetry ttft translate idle" (run only some, e.g. PHASES=telemetry for a quick look at that one)
-#   TRANSLATE_PAIRS=4 (translate: passthrough and Anthropic-translated streams through the same gateway, interleaved)
+#   TRANSLATE_PAIRS=4 (translate: passthrough and Anthropic-translated streams through the same gateway, interleaved;
+#     messages: the passthrough stream for /v1/chat/completions and the same through Anthropic's /v1/messages)
 #   REPORT=benchmarks/results/<date>-<machine>.md (where the report goes)
 #   BASELINE=<git revision> (an A/B of two builds: that revision's Gateway runs in YARP's place, same config, and the
 #     report calls it "baseline <revision>"; the ratio column is then this build's CPU per request over the baseline's)
@@ -31,7 +32,7 @@ IDLE_STREAMS="${IDLE_STREAMS:-2000}"
 PORT_BASE="${PORT_BASE:-18000}"
 TELEMETRY_PAIRS="${TELEMETRY_PAIRS:-4}"
 TELEMETRY_SECONDS="${TELEMETRY_SECONDS:-8}"
-PHASES="${PHASES:-main telemetry ttft translate idle}"
+PHASES="${PHASES:-main telemetry ttft translate messages idle}"
 TRANSLATE_PAIRS="${TRANSLATE_PAIRS:-4}"
 BASELINE="${BASELINE:-}"
 TELEMETRY_CONNECTIONS="${TELEMETRY_CONNECTIONS:-64}"
@@ -76,7 +77,9 @@ start_yarp() {
 }
 bench_config "$work/otel.yaml" "$OTEL_PORT" "$MOCK_PORT" "{ metrics: true, traces: true, sample_ratio: 0.1 }"
 
-taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" > "$work/mock.log" 2>&1 & pids+=($!)
+# 20 chunks by default: what every stream body asks for, and what a /v1/messages body (which cannot carry the mock's
+# own "mock" object through the translation) gets.
+taskset -c 0 "$OUT/mock/mock-provider" --port "$MOCK_PORT" --chunks 20 > "$work/mock.log" 2>&1 & pids+=($!)
 wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
 start_yarp "$work/yarp.log"
@@ -98,9 +101,11 @@ for f in "$RESULTS" "$TELEMETRY"; do
   printf 'round\tworkload\tconnections\tvariant\trequests\tseconds\tsocket_errors\tnon2xx\tp50_us\tp99_us\tcpu_ticks\ttick_hz\n' > "$f"
 done
 
-run_wrk() { # variant body connections seconds -> RESULT line
+run_wrk() { # variant body connections seconds -> RESULT line (bodies named *-messages go to Anthropic's /v1/messages)
+  local path=/v1/chat/completions
+  case "$2" in *-messages) path=/v1/messages ;; esac
   BODY_FILE="$LOAD/bodies/$2.json" taskset -c 0 wrk -t1 -c"$3" -d"$4s" --latency -s "$LOAD/post.lua" \
-    "http://127.0.0.1:$(port_of "$1")/v1/chat/completions" | grep '^RESULT'
+    "http://127.0.0.1:$(port_of "$1")$path" | grep '^RESULT'
 }
 
 measure() { # round workload connections variant [seconds [file]]
@@ -206,6 +211,15 @@ for round in $(seq 1 "$ROUNDS"); do
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" 1 "$body" "$requests" "$errors" \
           "$ttft_p50_ms" "$ttft_p99_ms" "$first_delay_p50_ms" "$first_delay_p99_ms" "$chunk_delay_p50_ms" "$chunk_delay_p99_ms" >> "$TRANSLATE_TTFT"
         echo "  round $round translate ttft c=1 $body: $line"
+      done
+    done
+  fi
+  # /v1/messages: Anthropic's entry point over the same OpenAI provider (request to the pivot, the answer to events).
+  if has_phase messages; then
+    run_wrk gateway stream-messages 16 3 >/dev/null
+    for pair in $(seq 1 "$TRANSLATE_PAIRS"); do
+      for workload in stream stream-messages; do
+        measure "$round" "$workload" 64 gateway "$DURATION" "$TRANSLATE"
       done
     done
   fi
