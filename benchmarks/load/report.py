@@ -167,7 +167,7 @@ for t in ttft:
 w('')
 
 translate_ratios = []
-if translate:
+if any(t['workload'] == 'stream-anthropic' for t in translate):
     w('## Translated stream: Anthropic → OpenAI vs passthrough (64 connections, same gateway process)')
     w('')
     w('The mock streams 20 text deltas in Anthropic\'s format (`type: anthropic`, translated event by event into OpenAI '
@@ -188,7 +188,9 @@ if translate:
           f"{fmt(cpu_us(p))} | {fmt(cpu_us(a))} | {fmt(ratio, 3)} | {errors} |")
     w('')
 if any(t['workload'] == 'stream-messages' for t in translate):
-    w("Anthropic's entry point: the same OpenAI provider stream asked for through `/v1/messages` (the request to the "
+    w("## Anthropic's entry point: /v1/messages vs /v1/chat/completions (64 connections, same gateway process)")
+    w('')
+    w("The same OpenAI provider stream asked for through `/v1/messages` (the request to the "
       'OpenAI pivot, the answer to Anthropic events) and through `/v1/chat/completions` (passthrough), alternating:')
     w('')
     w('| round | pairs | chat completions CPU µs/req | /v1/messages CPU µs/req | ratio | errors |')
