@@ -11,93 +11,80 @@ namespace Gateway.Core.Ingress.Anthropic;
 /// </summary>
 internal sealed class MessagesAnswer(MessagesFacts facts) : BodyTranslator
 {
-    public override bool Translate(ReadOnlySpan<byte> body, IBufferWriter<byte> output)
+    protected override bool TranslateDocument(JsonElement root, IBufferWriter<byte> output)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body.ToArray());
-        }
-        catch (JsonException)
+        if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
         {
             return false;
         }
-        using (document)
+        var choice = choices[0];
+        choice.TryGetProperty("message", out var message);
+        using var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions);
+        json.WriteStartObject();
+        json.WriteString("id", "msg_" + (root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : "gateway"));
+        json.WriteString("type", "message");
+        json.WriteString("role", "assistant");
+        json.WriteString("model", facts.Model);
+        json.WriteStartArray("content");
+        foreach (var field in (ReadOnlySpan<string>)["reasoning_content", "reasoning"])
         {
-            var root = document.RootElement;
-            if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
-            {
-                return false;
-            }
-            var choice = choices[0];
-            choice.TryGetProperty("message", out var message);
-            using var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions);
-            json.WriteStartObject();
-            json.WriteString("id", "msg_" + (root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : "gateway"));
-            json.WriteString("type", "message");
-            json.WriteString("role", "assistant");
-            json.WriteString("model", facts.Model);
-            json.WriteStartArray("content");
-            foreach (var field in (ReadOnlySpan<string>)["reasoning_content", "reasoning"])
-            {
-                if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty(field, out var reasoning) && reasoning.ValueKind == JsonValueKind.String
-                    && reasoning.GetString()!.Length > 0)
-                {
-                    json.WriteStartObject();
-                    json.WriteString("type", "thinking");
-                    json.WritePropertyName("thinking");
-                    reasoning.WriteTo(json);
-                    json.WriteString("signature", "");
-                    json.WriteEndObject();
-                    break;
-                }
-            }
-            if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
-                && content.GetString()!.Length > 0)
+            if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty(field, out var reasoning) && reasoning.ValueKind == JsonValueKind.String
+                && reasoning.GetString()!.Length > 0)
             {
                 json.WriteStartObject();
-                json.WriteString("type", "text");
-                json.WritePropertyName("text");
-                content.WriteTo(json);
+                json.WriteString("type", "thinking");
+                json.WritePropertyName("thinking");
+                reasoning.WriteTo(json);
+                json.WriteString("signature", "");
                 json.WriteEndObject();
+                break;
             }
-            bool sawTool = false;
-            if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var call in calls.EnumerateArray())
-                {
-                    sawTool = true;
-                    call.TryGetProperty("function", out var function);
-                    var name = function.ValueKind == JsonValueKind.Object && function.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
-                    json.WriteStartObject();
-                    json.WriteString("type", "tool_use");
-                    json.WriteString("id", call.TryGetProperty("id", out var callId) ? callId.GetString() : "");
-                    json.WriteString("name", facts.ToolNames is { } names && names.TryGetValue(name, out var original) ? original : name);
-                    json.WritePropertyName("input");
-                    WriteInput(json, function.ValueKind == JsonValueKind.Object && function.TryGetProperty("arguments", out var a) ? a.GetString() : null);
-                    json.WriteEndObject();
-                }
-            }
-            json.WriteEndArray();
-            var finish = choice.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString()! : "stop";
-            json.WriteString("stop_reason", MessagesStream.StopReason(System.Text.Encoding.UTF8.GetBytes(finish), sawTool));
-            json.WriteNull("stop_sequence");
-            long prompt = 0, completion = 0, cached = 0;
-            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-            {
-                prompt = usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt64(out var pv) ? pv : 0;
-                completion = usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt64(out var cv) ? cv : 0;
-                cached = usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object
-                    && d.TryGetProperty("cached_tokens", out var ct) && ct.TryGetInt64(out var cachedValue) ? cachedValue : 0;
-            }
-            json.WriteStartObject("usage");
-            json.WriteNumber("input_tokens", prompt - cached);
-            json.WriteNumber("output_tokens", completion);
-            json.WriteNumber("cache_creation_input_tokens", 0);
-            json.WriteNumber("cache_read_input_tokens", cached);
-            json.WriteEndObject();
+        }
+        if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
+            && content.GetString()!.Length > 0)
+        {
+            json.WriteStartObject();
+            json.WriteString("type", "text");
+            json.WritePropertyName("text");
+            content.WriteTo(json);
             json.WriteEndObject();
         }
+        bool sawTool = false;
+        if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var call in calls.EnumerateArray())
+            {
+                sawTool = true;
+                call.TryGetProperty("function", out var function);
+                var name = function.ValueKind == JsonValueKind.Object && function.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
+                json.WriteStartObject();
+                json.WriteString("type", "tool_use");
+                json.WriteString("id", call.TryGetProperty("id", out var callId) ? callId.GetString() : "");
+                json.WriteString("name", facts.ToolNames is { } names && names.TryGetValue(name, out var original) ? original : name);
+                json.WritePropertyName("input");
+                WriteInput(json, function.ValueKind == JsonValueKind.Object && function.TryGetProperty("arguments", out var a) ? a.GetString() : null);
+                json.WriteEndObject();
+            }
+        }
+        json.WriteEndArray();
+        var finish = choice.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString()! : "stop";
+        json.WriteString("stop_reason", MessagesStream.StopReason(System.Text.Encoding.UTF8.GetBytes(finish), sawTool));
+        json.WriteNull("stop_sequence");
+        long prompt = 0, completion = 0, cached = 0;
+        if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            prompt = usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt64(out var pv) ? pv : 0;
+            completion = usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt64(out var cv) ? cv : 0;
+            cached = usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object
+                && d.TryGetProperty("cached_tokens", out var ct) && ct.TryGetInt64(out var cachedValue) ? cachedValue : 0;
+        }
+        json.WriteStartObject("usage");
+        json.WriteNumber("input_tokens", prompt - cached);
+        json.WriteNumber("output_tokens", completion);
+        json.WriteNumber("cache_creation_input_tokens", 0);
+        json.WriteNumber("cache_read_input_tokens", cached);
+        json.WriteEndObject();
+        json.WriteEndObject();
         return true;
     }
 

@@ -11,89 +11,76 @@ namespace Gateway.Core.Providers.Anthropic;
 /// </summary>
 internal sealed class AnthropicMessage(long created) : BodyTranslator
 {
-    public override bool Translate(ReadOnlySpan<byte> body, IBufferWriter<byte> output)
+    protected override bool TranslateDocument(JsonElement root, IBufferWriter<byte> output)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body.ToArray());
-        }
-        catch (JsonException)
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
         {
             return false;
         }
-        using (document)
+        using var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions);
+        json.WriteStartObject();
+        json.WriteString("id", root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : "msg_gateway");
+        json.WriteString("object", "chat.completion");
+        json.WriteNumber("created", created);
+        json.WriteString("model", root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String ? model.GetString() : "");
+        json.WriteStartArray("choices");
+        json.WriteStartObject();
+        json.WriteNumber("index", 0);
+        json.WriteStartObject("message");
+        json.WriteString("role", "assistant");
+        var text = new System.Text.StringBuilder();
+        bool hasText = false, hasTools = false;
+        foreach (var block in content.EnumerateArray())
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+            if (RequestTranslation.TypeOf(block) == "text" && block.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
             {
-                return false;
+                text.Append(t.GetString());
+                hasText = true;
             }
-            using var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions);
-            json.WriteStartObject();
-            json.WriteString("id", root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : "msg_gateway");
-            json.WriteString("object", "chat.completion");
-            json.WriteNumber("created", created);
-            json.WriteString("model", root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String ? model.GetString() : "");
-            json.WriteStartArray("choices");
-            json.WriteStartObject();
-            json.WriteNumber("index", 0);
-            json.WriteStartObject("message");
-            json.WriteString("role", "assistant");
-            var text = new System.Text.StringBuilder();
-            bool hasText = false, hasTools = false;
+            hasTools |= RequestTranslation.TypeOf(block) == "tool_use";
+        }
+        if (hasText || !hasTools)
+        {
+            json.WriteString("content", text.ToString());
+        }
+        else
+        {
+            json.WriteNull("content");
+        }
+        json.WriteNull("refusal");
+        if (hasTools)
+        {
+            KeepThinking(content);
+            json.WriteStartArray("tool_calls");
             foreach (var block in content.EnumerateArray())
             {
-                if (RequestTranslation.TypeOf(block) == "text" && block.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
+                if (RequestTranslation.TypeOf(block) != "tool_use")
                 {
-                    text.Append(t.GetString());
-                    hasText = true;
+                    continue;
                 }
-                hasTools |= RequestTranslation.TypeOf(block) == "tool_use";
+                json.WriteStartObject();
+                json.WriteString("id", block.TryGetProperty("id", out var callId) ? callId.GetString() : "");
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", block.TryGetProperty("name", out var name) ? name.GetString() : "");
+                json.WriteString("arguments", block.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object ? input.GetRawText() : "{}");
+                json.WriteEndObject();
+                json.WriteEndObject();
             }
-            if (hasText || !hasTools)
-            {
-                json.WriteString("content", text.ToString());
-            }
-            else
-            {
-                json.WriteNull("content");
-            }
-            json.WriteNull("refusal");
-            if (hasTools)
-            {
-                KeepThinking(content);
-                json.WriteStartArray("tool_calls");
-                foreach (var block in content.EnumerateArray())
-                {
-                    if (RequestTranslation.TypeOf(block) != "tool_use")
-                    {
-                        continue;
-                    }
-                    json.WriteStartObject();
-                    json.WriteString("id", block.TryGetProperty("id", out var callId) ? callId.GetString() : "");
-                    json.WriteString("type", "function");
-                    json.WriteStartObject("function");
-                    json.WriteString("name", block.TryGetProperty("name", out var name) ? name.GetString() : "");
-                    json.WriteString("arguments", block.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object ? input.GetRawText() : "{}");
-                    json.WriteEndObject();
-                    json.WriteEndObject();
-                }
-                json.WriteEndArray();
-            }
-            json.WriteEndObject();
-            json.WriteNull("logprobs");
-            var stop = root.TryGetProperty("stop_reason", out var reason) && reason.ValueKind == JsonValueKind.String
-                ? AnthropicFinish.Parse(System.Text.Encoding.UTF8.GetBytes(reason.GetString()!))
-                : StopReason.Other;
-            json.WriteString("finish_reason", AnthropicFinish.ToOpenAi(stop));
-            json.WriteEndObject();
             json.WriteEndArray();
-            json.Flush();
-            output.Write(","u8);
-            ChunkWriter.WriteUsage(output, UsageOf(root));
-            output.Write("}"u8);
         }
+        json.WriteEndObject();
+        json.WriteNull("logprobs");
+        var stop = root.TryGetProperty("stop_reason", out var reason) && reason.ValueKind == JsonValueKind.String
+            ? AnthropicFinish.Parse(System.Text.Encoding.UTF8.GetBytes(reason.GetString()!))
+            : StopReason.Other;
+        json.WriteString("finish_reason", AnthropicFinish.ToOpenAi(stop));
+        json.WriteEndObject();
+        json.WriteEndArray();
+        json.Flush();
+        output.Write(","u8);
+        ChunkWriter.WriteUsage(output, UsageOf(root));
+        output.Write("}"u8);
         return true;
     }
 

@@ -96,62 +96,50 @@ internal static class GeminiEmbeddings
     /// <summary>Gemini's <c>{"embeddings":[{"values":[...]}]}</c> as OpenAI's embedding list.</summary>
     internal sealed class Answer(EmbeddingsFacts facts) : BodyTranslator
     {
-        public override bool Translate(ReadOnlySpan<byte> body, IBufferWriter<byte> output)
+        protected override bool TranslateDocument(JsonElement root, IBufferWriter<byte> output)
         {
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(body.ToArray());
-            }
-            catch (JsonException)
+            if (!root.TryGetProperty("embeddings", out var embeddings) || embeddings.ValueKind != JsonValueKind.Array)
             {
                 return false;
             }
-            using (document)
+            using var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions);
+            json.WriteStartObject();
+            json.WriteString("object", "list");
+            json.WriteStartArray("data");
+            int index = 0;
+            var floats = new List<float>();
+            foreach (var embedding in embeddings.EnumerateArray())
             {
-                if (!document.RootElement.TryGetProperty("embeddings", out var embeddings) || embeddings.ValueKind != JsonValueKind.Array)
+                if (!embedding.TryGetProperty("values", out var values) || values.ValueKind != JsonValueKind.Array)
                 {
                     return false;
                 }
-                using var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions);
                 json.WriteStartObject();
-                json.WriteString("object", "list");
-                json.WriteStartArray("data");
-                int index = 0;
-                var floats = new List<float>();
-                foreach (var embedding in embeddings.EnumerateArray())
+                json.WriteString("object", "embedding");
+                json.WriteNumber("index", index++);
+                if (facts.Base64)
                 {
-                    if (!embedding.TryGetProperty("values", out var values) || values.ValueKind != JsonValueKind.Array)
+                    floats.Clear();
+                    foreach (var value in values.EnumerateArray())
                     {
-                        return false;
+                        floats.Add(value.GetSingle());
                     }
-                    json.WriteStartObject();
-                    json.WriteString("object", "embedding");
-                    json.WriteNumber("index", index++);
-                    if (facts.Base64)
-                    {
-                        floats.Clear();
-                        foreach (var value in values.EnumerateArray())
-                        {
-                            floats.Add(value.GetSingle());
-                        }
-                        json.WriteBase64String("embedding", MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(floats)));
-                    }
-                    else
-                    {
-                        json.WritePropertyName("embedding");
-                        values.WriteTo(json);
-                    }
-                    json.WriteEndObject();
+                    json.WriteBase64String("embedding", MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(floats)));
                 }
-                json.WriteEndArray();
-                json.WriteString("model", facts.Model);
-                json.WriteStartObject("usage");
-                json.WriteNumber("prompt_tokens", 0);
-                json.WriteNumber("total_tokens", 0);
-                json.WriteEndObject();
+                else
+                {
+                    json.WritePropertyName("embedding");
+                    values.WriteTo(json);
+                }
                 json.WriteEndObject();
             }
+            json.WriteEndArray();
+            json.WriteString("model", facts.Model);
+            json.WriteStartObject("usage");
+            json.WriteNumber("prompt_tokens", 0);
+            json.WriteNumber("total_tokens", 0);
+            json.WriteEndObject();
+            json.WriteEndObject();
             return true;
         }
     }

@@ -41,11 +41,29 @@ internal abstract class StreamTranslator : IDisposable
     public TranslationRefusal? Refusal { get; protected set; }
 }
 
-/// <summary>A whole (non-streamed) answer's translation to an OpenAI <c>chat.completion</c>.</summary>
+/// <summary>A whole (non-streamed) answer's translation: read as a document once, written in the other format.</summary>
 internal abstract class BodyTranslator
 {
     /// <returns>False when the provider's body is not an answer this translator can read, or refuses the request (<see cref="Refusal"/>).</returns>
-    public abstract bool Translate(ReadOnlySpan<byte> body, IBufferWriter<byte> output);
+    public virtual bool Translate(ReadOnlySpan<byte> body, IBufferWriter<byte> output)
+    {
+        System.Text.Json.JsonDocument document;
+        try
+        {
+            document = System.Text.Json.JsonDocument.Parse(body.ToArray());
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+        using (document)
+        {
+            return TranslateDocument(document.RootElement, output);
+        }
+    }
+
+    /// <summary>The answer, parsed: write its translation (a whole answer is held anyway, so a DOM costs nothing per event).</summary>
+    protected virtual bool TranslateDocument(System.Text.Json.JsonElement root, IBufferWriter<byte> output) => false;
 
     /// <summary>Set when the answer is the provider refusing the request itself (Gemini's blocked prompt): the client's error.</summary>
     public TranslationRefusal? Refusal { get; protected set; }
