@@ -21,7 +21,7 @@ public class TranslationBenchmarks
     private static readonly byte[] s_anthropicTools = AnthropicTools(300);
     private static readonly byte[] s_gemini = GeminiChunks(200);
     private static readonly byte[] s_openAi = OpenAiChunks(1000);
-    private static readonly Gateway.Core.Ingress.Anthropic.MessagesFacts s_messages = new(true, "claude-sonnet-4-5", null, null);
+    private static readonly Gateway.Core.Ingress.Anthropic.MessagesFacts s_messages = new("claude-sonnet-4-5", null, null);
 
     private readonly EventStream _text = new(s_anthropicText);
     private readonly EventStream _tools = new(s_anthropicTools);
@@ -85,10 +85,10 @@ public class TranslationBenchmarks
 
     /// <summary>Step 4 for a translated request: the load benchmark's chat request as an Anthropic Messages body (once per attempt, not per event).</summary>
     [Benchmark]
-    public int AnthropicRequestBody()
+    public long? AnthropicRequestBody()
     {
         using var body = AnthropicRequest.Build(s_request, "claude-sonnet-4-5"u8, Gateway.Core.Config.NativeOptions.Default, created: 1700000000);
-        return body.Bytes.Length;
+        return body.Headers.ContentLength;
     }
 
     private bool Copy(Stream upstream)

@@ -14,7 +14,7 @@ public sealed class MessagesVectorTests
 
     public static IEnumerable<object[]> Streams => TranscriptVectors.Names(Type, stream: true);
 
-    private static MessagesFacts Facts(string name) => new(true, "claude-sonnet-4-5", name.StartsWith("R09", StringComparison.Ordinal)
+    private static MessagesFacts Facts(string name) => new("claude-sonnet-4-5", name.StartsWith("R09", StringComparison.Ordinal)
         ? new Dictionary<string, string> { ["mcp__github__search_repositories_with_a_very_long_descr_8e168853"] = "mcp__github__search_repositories_with_a_very_long_descriptive_tool_name_x" }
         : null, null);
 

@@ -9,7 +9,7 @@ namespace Gateway.Core.Ingress.Anthropic;
 /// <param name="Model">The model as the client named it (answers carry it back).</param>
 /// <param name="ToolNames">Tool names shortened for OpenAI's 64-character limit → the client's own; null when none was.</param>
 /// <param name="Dropped">What the translation left out, comma-separated (X-Gateway-Dropped-Params); null when nothing.</param>
-internal sealed record MessagesFacts(bool Stream, string Model, Dictionary<string, string>? ToolNames, string? Dropped);
+internal sealed record MessagesFacts(string Model, Dictionary<string, string>? ToolNames, string? Dropped);
 
 /// <summary>
 /// An Anthropic Messages request (<c>POST /v1/messages</c>) as an OpenAI chat-completions request, the gateway's pivot
@@ -144,7 +144,7 @@ internal static class MessagesRequest
                 }
                 json.WriteEndObject();
             }
-            var facts = new MessagesFacts(stream, modelElement.GetString()!, names, dropped.Count == 0 ? null : string.Join(",", dropped));
+            var facts = new MessagesFacts(modelElement.GetString()!, names, dropped.Count == 0 ? null : string.Join(",", dropped));
             return (output.WrittenSpan.ToArray(), facts, null);
         }
     }

@@ -203,7 +203,7 @@ internal static class AnthropicRequest
             output.Dispose();
             return TranslatedRequest.Refuse(refusal.Error, refusal.Message, refusal.Param);
         }
-        return new TranslatedRequest(output, new RequestFacts(stream, includeUsage, policy.Dropped, created));
+        return new TranslatedRequest(output, new RequestFacts(includeUsage, policy.Dropped, created));
     }
 
     private static void WriteStop(Utf8JsonWriter json, JsonElement stop)

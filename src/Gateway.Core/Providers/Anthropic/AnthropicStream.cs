@@ -44,7 +44,7 @@ internal sealed class AnthropicStream : StreamTranslator
     }
 
     /// <summary>The usage folded into OpenAI's terms (prompt includes cache reads and writes).</summary>
-    public TranslatedUsage Usage => new()
+    private TranslatedUsage Usage => new()
     {
         Prompt = _input + _cacheRead + _cacheWrite,
         Completion = _output,

@@ -90,7 +90,7 @@ internal static class GeminiEmbeddings
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        return new TranslatedRequest(output, new RequestFacts(false, false, policy.Dropped, created, new EmbeddingsFacts(model, base64)));
+        return new TranslatedRequest(output, new RequestFacts(false, policy.Dropped, created, new EmbeddingsFacts(model, base64)));
     }
 
     /// <summary>Gemini's <c>{"embeddings":[{"values":[...]}]}</c> as OpenAI's embedding list.</summary>

@@ -34,8 +34,6 @@ internal sealed class GeminiStream : StreamTranslator
         _idSeed = idSeed;
     }
 
-    public TranslatedUsage Usage => _usage;
-
     public override void OnEvent(ReadOnlySpan<byte> name, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         if (_complete || data.IsEmpty)

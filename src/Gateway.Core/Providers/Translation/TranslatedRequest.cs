@@ -39,9 +39,6 @@ internal sealed class TranslatedRequest : HttpContent
     /// <summary>The parameters left out because the provider cannot honour them (unsupported_params: drop), for the response header.</summary>
     public string? DroppedParameters => Facts.Dropped;
 
-    /// <summary>The bytes sent (request goldens in tests).</summary>
-    public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, _length);
-
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         stream.WriteAsync(_buffer.AsMemory(0, _length)).AsTask();
 
@@ -66,15 +63,14 @@ internal sealed class TranslatedRequest : HttpContent
 }
 
 /// <summary>What the response's translation needs from the request.</summary>
-/// <param name="Stream">The client asked for a stream.</param>
 /// <param name="ClientAskedUsage">The client asked for the usage chunk (stream_options.include_usage). A translated stream always ends
 /// with one (usage feeds tpm limits, metrics and the completion log); the relay removes it when the client did not ask.</param>
 /// <param name="Dropped">Parameters left out (unsupported_params: drop), comma-separated; null when none.</param>
 /// <param name="Created">The answer's <c>created</c> (Unix seconds), fixed when the request was translated.</param>
 /// <param name="Embeddings">For /v1/embeddings: the model the answer names, and whether the client asked for base64.</param>
-internal sealed record RequestFacts(bool Stream, bool ClientAskedUsage, string? Dropped, long Created, EmbeddingsFacts? Embeddings = null)
+internal sealed record RequestFacts(bool ClientAskedUsage, string? Dropped, long Created, EmbeddingsFacts? Embeddings = null)
 {
-    public static readonly RequestFacts None = new(false, false, null, 0);
+    public static readonly RequestFacts None = new(false, null, 0);
 }
 
 /// <summary>What an embeddings answer's translation needs: the model to name, the encoding the client asked for.</summary>
