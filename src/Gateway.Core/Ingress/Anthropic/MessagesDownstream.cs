@@ -117,12 +117,14 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
 
         private readonly PipeWriter _client;
         private readonly SseEventAssembler _events;
+        private readonly MessagesStream _translator;
         private readonly PooledBufferWriter _pending = new(4096);
         private SseLineFramer _framer;
 
         public EventWriter(PipeWriter client, MessagesStream translator)
         {
             _client = client;
+            _translator = translator;
             _events = new SseEventAssembler(translator) { Output = client, CommentAs = s_ping };
         }
 
@@ -148,6 +150,7 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
             _framer.Dispose();
             _events.Dispose();
             _pending.Dispose();
+            _translator.Dispose();
         }
     }
 

@@ -26,6 +26,8 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
     private Block _open;
     private int _nextBlock;
     private int _openTool = -1;
+    private int _liveTool = -1;
+    private List<HeldCall>? _held;
     private bool _started;
     private bool _sawTool;
     private bool _deltaSent;
@@ -51,6 +53,7 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
         {
             Start(output);
             CloseBlock(output);
+            FlushHeld(output);
             if (!_deltaSent)
             {
                 MessageDelta(output);
@@ -109,6 +112,7 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
         {
             Start(output);
             CloseBlock(output);
+            FlushHeld(output);
             _stopReason = StopReason(chunk.FinishReason, _sawTool);
         }
         else if (chunk.HasUsage && chunk.NoChoices && _started && !_deltaSent)
@@ -118,6 +122,11 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
         }
     }
 
+    /// <summary>
+    /// The first tool call streams live in its block; later calls are held (id, name, arguments) and written whole at
+    /// the finish, each block started and stopped in turn. An upstream that interleaves the arguments of parallel calls
+    /// can then still add to the live call, and no fragment ever arrives for a block already stopped.
+    /// </summary>
     private void OnToolCalls(ReadOnlySpan<byte> calls, IBufferWriter<byte> output)
     {
         var reader = new Utf8JsonReader(calls);
@@ -125,34 +134,101 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
         while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
         {
             var call = OpenAiToolCall.Read(calls, ref reader);
-            if (call.Index != _openTool || _open != Block.Tool)
+            _sawTool = true;
+            if (_liveTool < 0 && (_held is null || _held.Count == 0))
             {
-                if (call.Id.IsEmpty && call.Name.IsEmpty)
-                {
-                    // Arguments for a call whose block is already stopped (an interleaving upstream): not expressible; left out.
-                    continue;
-                }
+                _liveTool = call.Index;
                 Open(output, Block.Tool, call.Index);
-                _sawTool = true;
-                Event(output, "content_block_start"u8);
-                output.Write("{\"type\":\"content_block_start\",\"index\":"u8);
-                ChunkWriter.WriteNumber(output, _nextBlock - 1);
-                output.Write(",\"content_block\":{\"type\":\"tool_use\",\"id\":\""u8);
-                output.Write(call.Id);
-                output.Write("\",\"name\":\""u8);
-                WriteName(output, call.Name);
-                output.Write("\",\"input\":{}}}\n\n"u8);
+                StartToolBlock(output, call.Id, call.Name);
             }
-            if (!call.Arguments.IsEmpty)
+            if (call.Index == _liveTool && _open == Block.Tool)
             {
-                Event(output, "content_block_delta"u8);
-                output.Write("{\"type\":\"content_block_delta\",\"index\":"u8);
-                ChunkWriter.WriteNumber(output, _nextBlock - 1);
-                output.Write(",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\""u8);
-                output.Write(call.Arguments);
-                output.Write("\"}}\n\n"u8);
+                ArgumentsDelta(output, call.Arguments);
+                continue;
+            }
+            var held = Held(call.Index);
+            if (!call.Id.IsEmpty)
+            {
+                held.Id = call.Id.ToArray();
+            }
+            if (!call.Name.IsEmpty)
+            {
+                held.Name = call.Name.ToArray();
+            }
+            held.Arguments.Write(call.Arguments);
+        }
+    }
+
+    /// <summary>At the finish: the held calls, in index order, each a whole block.</summary>
+    private void FlushHeld(IBufferWriter<byte> output)
+    {
+        if (_held is null)
+        {
+            return;
+        }
+        _held.Sort(static (a, b) => a.Index.CompareTo(b.Index));
+        foreach (var call in _held)
+        {
+            Open(output, Block.Tool, call.Index);
+            StartToolBlock(output, call.Id, call.Name);
+            ArgumentsDelta(output, call.Arguments.WrittenSpan);
+            CloseBlock(output);
+            call.Arguments.Dispose();
+        }
+        _held.Clear();
+    }
+
+    private HeldCall Held(int index)
+    {
+        _held ??= [];
+        foreach (var call in _held)
+        {
+            if (call.Index == index)
+            {
+                return call;
             }
         }
+        var added = new HeldCall(index);
+        _held.Add(added);
+        return added;
+    }
+
+    private void StartToolBlock(IBufferWriter<byte> output, ReadOnlySpan<byte> id, ReadOnlySpan<byte> name)
+    {
+        Event(output, "content_block_start"u8);
+        output.Write("{\"type\":\"content_block_start\",\"index\":"u8);
+        ChunkWriter.WriteNumber(output, _nextBlock - 1);
+        output.Write(",\"content_block\":{\"type\":\"tool_use\",\"id\":\""u8);
+        output.Write(id);
+        output.Write("\",\"name\":\""u8);
+        WriteName(output, name);
+        output.Write("\",\"input\":{}}}\n\n"u8);
+    }
+
+    private void ArgumentsDelta(IBufferWriter<byte> output, ReadOnlySpan<byte> arguments)
+    {
+        if (arguments.IsEmpty)
+        {
+            return;
+        }
+        Event(output, "content_block_delta"u8);
+        output.Write("{\"type\":\"content_block_delta\",\"index\":"u8);
+        ChunkWriter.WriteNumber(output, _nextBlock - 1);
+        output.Write(",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\""u8);
+        output.Write(arguments);
+        output.Write("\"}}\n\n"u8);
+    }
+
+    /// <summary>A tool call held until the finish (raw, still-escaped id, name and arguments).</summary>
+    private sealed class HeldCall(int index)
+    {
+        public int Index { get; } = index;
+
+        public byte[] Id { get; set; } = [];
+
+        public byte[] Name { get; set; } = [];
+
+        public PooledBufferWriter Arguments { get; } = new(256);
     }
 
     /// <summary>A tool name as the client gave it (long MCP names were shortened on the way up).</summary>
@@ -277,5 +353,12 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
 
     public override void Dispose()
     {
+        if (_held is not null)
+        {
+            foreach (var call in _held)
+            {
+                call.Arguments.Dispose();
+            }
+        }
     }
 }
