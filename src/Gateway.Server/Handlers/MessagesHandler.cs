@@ -51,19 +51,94 @@ internal sealed class MessagesHandler
         }
     }
 
-    /// <summary>An estimate (about four characters a token over the text the request carries): no provider counts for every type.</summary>
+    /// <summary>
+    /// Exact from Anthropic when the model is an Anthropic provider's ("provider/model", or an alias naming one): the
+    /// request goes to its {base_url}/messages/count_tokens with the model rewritten. Otherwise an estimate (about four
+    /// characters a token of the translated request): no other provider counts Anthropic's way.
+    /// </summary>
     public static async Task CountTokensAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
-        var (openAi, _, error) = await ReadAsync(context, request);
+        var limit = request.Snapshot.MaxRequestBodyBytes;
+        var (readError, body) = await RequestBodyReader.ReadAsync(context.Request.BodyReader, context.Request.ContentLength, limit, context.RequestAborted);
+        if (body is null)
+        {
+            await OpenAiErrorWriter.WriteAsync(context, readError, "The request body could not be read within its limit.");
+            return;
+        }
+        byte[] original;
+        using (body)
+        {
+            original = System.Buffers.BuffersExtensions.ToArray(body.Data);
+        }
+        var (openAi, facts, refusal) = MessagesRequest.Build(new System.Buffers.ReadOnlySequence<byte>(original), countOnly: true);
         if (openAi is null)
         {
-            await OpenAiErrorWriter.WriteAsync(context, error);
+            await OpenAiErrorWriter.WriteAsync(context, ProxyOutcome.Fail(refusal!.Error, refusal.Message) with { Param = refusal.Param });
+            return;
+        }
+        context.Response.Headers["request-id"] = context.TraceIdentifier;
+        if (AnthropicTarget(request, facts!.Model) is { } target)
+        {
+            await ForwardCountAsync(context, target.Provider, target.Model, original);
             return;
         }
         context.Response.ContentType = "application/json";
-        context.Response.Headers["request-id"] = context.TraceIdentifier;
         await context.Response.WriteAsync($$"""{"input_tokens":{{Math.Max(1, openAi.Length / 4)}}}""");
+    }
+
+    /// <summary>The Anthropic provider and upstream model a model name routes to directly (or through an alias), if any.</summary>
+    private static (Gateway.Core.Providers.ProviderEndpoint Provider, string Model)? AnthropicTarget(GatewayRequest request, string model)
+    {
+        var routes = request.Snapshot.Routes;
+        if (!model.Contains('/', StringComparison.Ordinal) && routes.TryGetAlias(model, out var alias))
+        {
+            model = alias;
+        }
+        int slash = model.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || !routes.TryGetProvider(model.AsSpan(0, slash), out var provider) || provider.Type is not Gateway.Core.Providers.Anthropic.AnthropicType
+            || (request.Caller is { } caller && !caller.MayUse(model)))
+        {
+            return null;
+        }
+        return (provider, model[(slash + 1)..]);
+    }
+
+    private static async Task ForwardCountAsync(HttpContext context, Gateway.Core.Providers.ProviderEndpoint provider, string model, byte[] original)
+    {
+        var rewritten = new System.Buffers.ArrayBufferWriter<byte>(original.Length + 64);
+        Gateway.Core.Providers.Translation.JsonFilter.Copy(original, rewritten, [], System.Text.Encoding.UTF8.GetBytes(model));
+        using var upstream = new HttpRequestMessage(HttpMethod.Post, provider.RedactedBaseUrl + "/messages/count_tokens")
+        {
+            Content = new ByteArrayContent(rewritten.WrittenSpan.ToArray()),
+        };
+        upstream.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        provider.Type.Authenticate(upstream.Headers, provider);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout.CancelAfter(provider.Config.Timeout);
+            using var response = await provider.Invoker.SendAsync(upstream, timeout.Token);
+            var answer = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+            if (response.IsSuccessStatusCode)
+            {
+                context.Response.ContentType = "application/json";
+                await context.Response.Body.WriteAsync(answer, context.RequestAborted);
+                return;
+            }
+            var info = provider.Type.ClassifyError(response, provider.Scrubber is { } scrubber ? Scrubbed(scrubber, answer) : answer, TimeProvider.System);
+            await OpenAiErrorWriter.WriteAsync(context, info?.Error ?? GatewayError.UpstreamBadResponse, $"Provider '{provider.Name}': {info?.Message ?? "the count failed."}");
+        }
+        catch (Exception) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await OpenAiErrorWriter.WriteAsync(context, GatewayError.UpstreamUnreachable, $"Provider '{provider.Name}' could not count the tokens.");
+        }
+    }
+
+    private static byte[] Scrubbed(SecretScrubber scrubber, byte[] body)
+    {
+        int length = scrubber.Scrub(body);
+        return body[..length];
     }
 
     /// <summary>The client's body, bounded like every request, as the OpenAI pivot; or the error to answer.</summary>

@@ -91,6 +91,32 @@ public sealed class MessagesEntryTests
     }
 
     [Fact]
+    public async Task Count_tokens_is_exact_from_an_anthropic_provider_and_an_estimate_elsewhere()
+    {
+        await using var anthropic = await MockProviderServer.StartAsync();
+        anthropic.Transcripts.Enqueue(Transcript.Parse([
+            """{"status":200,"headers":{"content-type":"application/json"}}""", """{"raw":"{\"input_tokens\":42}"}"""]));
+        await using var openai = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("aliases: { claude-haiku-4-5: claude/claude-haiku-4-5-20251001 }\n",
+            ("claude", anthropic.BaseUrl, "type: anthropic, discover_models: false"), ("local", openai.BaseUrl, "discover_models: false")));
+        const string Body = """{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"Hello there, how are you today?"}]}""";
+
+        using (var exact = await MessagesAsync(gateway, Body, "/v1/messages/count_tokens"))
+        {
+            Assert.Equal("""{"input_tokens":42}""", await exact.Content.ReadAsStringAsync());
+        }
+        var sent = Assert.Single(anthropic.Requests);
+        Assert.Equal("/v1/messages/count_tokens", sent.Path);
+        Assert.Equal(TestGateway.ProviderKey, sent.Headers["x-api-key"]);
+        Assert.Equal("claude-haiku-4-5-20251001", JsonDocument.Parse(sent.Body).RootElement.GetProperty("model").GetString());
+
+        using var estimate = await MessagesAsync(gateway, Body.Replace("claude-haiku-4-5", "local/gpt-4o", StringComparison.Ordinal), "/v1/messages/count_tokens");
+        using var json = JsonDocument.Parse(await estimate.Content.ReadAsStringAsync());
+        Assert.InRange(json.RootElement.GetProperty("input_tokens").GetInt32(), 10, 100);
+        Assert.Empty(openai.Requests);
+    }
+
+    [Fact]
     public async Task A_whole_answer_is_an_anthropic_message()
     {
         await using var mock = await MockProviderServer.StartAsync();

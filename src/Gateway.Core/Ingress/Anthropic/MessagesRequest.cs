@@ -23,8 +23,9 @@ internal static class MessagesRequest
     // OpenAI's limit on function names; Claude Code's MCP tools (mcp__server__tool) can be longer.
     private const int MaxToolName = 64;
 
+    /// <param name="countOnly">A count_tokens request: no max_tokens is asked for.</param>
     /// <returns>The OpenAI body, or the refusal (the client's 400, in Anthropic's shape).</returns>
-    public static (byte[]? Body, MessagesFacts? Facts, TranslationRefusal? Refusal) Build(ReadOnlySequence<byte> anthropic)
+    public static (byte[]? Body, MessagesFacts? Facts, TranslationRefusal? Refusal) Build(ReadOnlySequence<byte> anthropic, bool countOnly = false)
     {
         JsonDocument document;
         try
@@ -50,7 +51,7 @@ internal static class MessagesRequest
             {
                 return (null, null, new TranslationRefusal(GatewayError.InvalidParameter, "'messages' must be an array of messages.", "messages"));
             }
-            if (!root.TryGetProperty("max_tokens", out var maxTokens) || maxTokens.ValueKind != JsonValueKind.Number)
+            if ((!root.TryGetProperty("max_tokens", out var maxTokens) || maxTokens.ValueKind != JsonValueKind.Number) && !countOnly)
             {
                 return (null, null, new TranslationRefusal(GatewayError.InvalidParameter, "'max_tokens' is required.", "max_tokens"));
             }
@@ -80,8 +81,11 @@ internal static class MessagesRequest
                     MessagesTurns.Write(json, message, ref names);
                 }
                 json.WriteEndArray();
-                json.WritePropertyName("max_tokens");
-                maxTokens.WriteTo(json);
+                if (maxTokens.ValueKind == JsonValueKind.Number)
+                {
+                    json.WritePropertyName("max_tokens");
+                    maxTokens.WriteTo(json);
+                }
                 foreach (var property in root.EnumerateObject())
                 {
                     switch (property.Name)
