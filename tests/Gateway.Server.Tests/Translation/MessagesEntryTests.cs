@@ -227,6 +227,57 @@ public sealed class MessagesHooksTests
     }
 }
 
+public sealed class MessagesResilienceTests
+{
+    private static async Task<List<(string Name, JsonElement Data)>> StreamAsync(TestGateway gateway, string model)
+    {
+        using var response = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"Count"}]}""", Encoding.UTF8, "application/json"),
+        });
+        var events = new List<(string, JsonElement)>();
+        foreach (var block in (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            var lines = block.Split('\n');
+            events.Add((lines[0]["event: ".Length..], JsonDocument.Parse(lines[1]["data: ".Length..]).RootElement.Clone()));
+        }
+        return events;
+    }
+
+    private static string Text(List<(string Name, JsonElement Data)> events) =>
+        string.Concat(events.Where(e => e.Name == "content_block_delta").Select(e => e.Data.GetProperty("delta").GetProperty("text").GetString()));
+
+    [Fact]
+    public async Task A_broken_stream_is_continued_for_a_messages_client_as_one_message()
+    {
+        await using var first = await MockProviderServer.StartAsync(new MockBehavior { CloseAfter = 2 });
+        await using var second = await MockProviderServer.StartAsync();
+        var strategies = "strategies:\n  smart: { targets: [first/a, second/b], on_interrupt: continue }\n";
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(strategies,
+            ("first", first.BaseUrl, "discover_models: false"), ("second", second.BaseUrl, "discover_models: false, prefill: true")));
+
+        var events = await StreamAsync(gateway, "smart");
+
+        Assert.Equal("message_stop", events[^1].Name);
+        Assert.Single(events, e => e.Name == "message_start");
+        Assert.StartsWith("tok0 tok1", Text(events), StringComparison.Ordinal);
+        Assert.Single(second.Requests);
+    }
+
+    [Fact]
+    public async Task Redaction_applies_to_what_a_messages_client_reads()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        var redact = "redact:\n  patterns: ['tok[13]']\n  replacement: \"[x]\"\n";
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(redact, ("local", mock.BaseUrl)));
+
+        var events = await StreamAsync(gateway, "local/m");
+
+        Assert.Equal("tok0 [x] tok2 [x] tok4 ", Text(events));
+        Assert.Equal("message_stop", events[^1].Name);
+    }
+}
+
 internal static class MessagesRequestExtensions
 {
     public static HttpRequestMessage WithKey(this HttpRequestMessage request, bool key)

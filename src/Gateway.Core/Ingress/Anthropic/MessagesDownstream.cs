@@ -62,6 +62,11 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
         {
             _stream = value.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
         }
+        else if (name.Equals("X-Gateway-Dropped-Params", StringComparison.OrdinalIgnoreCase) && _facts.Dropped is { } dropped)
+        {
+            // What the entry point left out and what the provider's translation left out, both named.
+            value = dropped + "," + value;
+        }
         _client.SetHeader(name, value);
     }
 
