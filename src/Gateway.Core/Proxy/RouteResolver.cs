@@ -30,18 +30,20 @@ internal static class RouteResolver
             return null;
         }
         model = model[..length];
-        Span<char> name = stackalloc char[length];
-        System.Text.Ascii.ToUtf16(model, name, out _);
+        Span<char> chars = stackalloc char[length];
+        System.Text.Ascii.ToUtf16(model, chars, out _);
+        ReadOnlySpan<char> name = chars;
         if (client.Exchange.RecordNames)
         {
             client.Exchange.RequestedModel = new string(name);
         }
         // An alias routes as what it stands for (and allow-lists apply to that), its model sent as the alias says.
         string? alias = null;
-        if (name.IndexOf('/') < 0 && routes.TryGetAlias(name, out var aliasTarget))
+        ReadOnlyMemory<byte> aliasModel = default;
+        if (name.IndexOf('/') < 0 && routes.TryGetAlias(name, out var aliasTarget, out aliasModel))
         {
             alias = aliasTarget;
-            name = alias.ToCharArray();
+            name = alias;
             length = name.Length;
         }
         if (client.Caller is { } caller && !caller.MayUse(name))
@@ -86,7 +88,7 @@ internal static class RouteResolver
         ReadOnlyMemory<byte> upstreamModel;
         if (alias is not null)
         {
-            upstreamModel = System.Text.Encoding.UTF8.GetBytes(alias[(slash + 1)..]);
+            upstreamModel = aliasModel;
         }
         else
         {

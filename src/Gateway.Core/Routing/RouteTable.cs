@@ -12,7 +12,7 @@ internal sealed class RouteTable
     private readonly FrozenDictionary<string, ProviderEndpoint>.AlternateLookup<ReadOnlySpan<char>> _providers;
     private readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _disabled;
     private readonly FrozenDictionary<string, StrategyRoute>.AlternateLookup<ReadOnlySpan<char>> _strategies;
-    private readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _aliases;
+    private readonly FrozenDictionary<string, (string Target, byte[] Model)>.AlternateLookup<ReadOnlySpan<char>> _aliases;
 
     /// <param name="aliases">Bare model names (what Claude Code sends) → "provider/model" or a strategy name.</param>
     public RouteTable(
@@ -22,7 +22,9 @@ internal sealed class RouteTable
         IEnumerable<KeyValuePair<string, string>>? aliases = null)
     {
         // Aliases are model names: matched exactly, as model names are.
-        _aliases = (aliases ?? []).ToFrozenDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        // The upstream model of a "provider/model" alias is encoded once here, not per request.
+        _aliases = (aliases ?? []).ToFrozenDictionary(a => a.Key, a => (a.Value, System.Text.Encoding.UTF8.GetBytes(a.Value[(a.Value.IndexOf('/', StringComparison.Ordinal) + 1)..])),
+            StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         // Provider and strategy names are matched case-insensitively: "OpenAI/gpt-4o" is not a different provider.
         var providers = enabled.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
         var disabled = disabledReasons.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -51,7 +53,11 @@ internal sealed class RouteTable
     public bool TryGetStrategy(ReadOnlySpan<char> name, out StrategyRoute strategy) =>
         _strategies.TryGetValue(name, out strategy!);
 
-    /// <summary>What an alias stands for ("provider/model" or a strategy name).</summary>
-    public bool TryGetAlias(ReadOnlySpan<char> name, out string target) =>
-        _aliases.TryGetValue(name, out target!);
+    /// <summary>What an alias stands for ("provider/model" or a strategy name), and for the former its upstream model's bytes.</summary>
+    public bool TryGetAlias(ReadOnlySpan<char> name, out string target, out ReadOnlyMemory<byte> model)
+    {
+        bool found = _aliases.TryGetValue(name, out var alias);
+        (target, model) = (alias.Target, alias.Model);
+        return found;
+    }
 }

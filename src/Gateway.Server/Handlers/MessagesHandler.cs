@@ -25,7 +25,7 @@ internal sealed class MessagesHandler
     public async Task HandleAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
-        var (openAi, facts, error) = await ReadAsync(context, request);
+        var (_, openAi, facts, error) = await ReadAsync(context, request, countOnly: false);
         if (openAi is null)
         {
             await OpenAiErrorWriter.WriteAsync(context, error);
@@ -59,28 +59,16 @@ internal sealed class MessagesHandler
     public static async Task CountTokensAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
-        var limit = request.Snapshot.MaxRequestBodyBytes;
-        var (readError, body) = await RequestBodyReader.ReadAsync(context.Request.BodyReader, context.Request.ContentLength, limit, context.RequestAborted);
-        if (body is null)
-        {
-            await OpenAiErrorWriter.WriteAsync(context, readError, "The request body could not be read within its limit.");
-            return;
-        }
-        byte[] original;
-        using (body)
-        {
-            original = System.Buffers.BuffersExtensions.ToArray(body.Data);
-        }
-        var (openAi, facts, refusal) = MessagesRequest.Build(new System.Buffers.ReadOnlySequence<byte>(original), countOnly: true);
+        var (original, openAi, facts, error) = await ReadAsync(context, request, countOnly: true);
         if (openAi is null)
         {
-            await OpenAiErrorWriter.WriteAsync(context, ProxyOutcome.Fail(refusal!.Error, refusal.Message) with { Param = refusal.Param });
+            await OpenAiErrorWriter.WriteAsync(context, error);
             return;
         }
         context.Response.Headers["request-id"] = context.TraceIdentifier;
         if (AnthropicTarget(request, facts!.Model) is { } target)
         {
-            await ForwardCountAsync(context, target.Provider, target.Model, original);
+            await ForwardCountAsync(context, target.Provider, target.Model, original!);
             return;
         }
         context.Response.ContentType = "application/json";
@@ -91,7 +79,7 @@ internal sealed class MessagesHandler
     private static (Gateway.Core.Providers.ProviderEndpoint Provider, string Model)? AnthropicTarget(GatewayRequest request, string model)
     {
         var routes = request.Snapshot.Routes;
-        if (!model.Contains('/', StringComparison.Ordinal) && routes.TryGetAlias(model, out var alias))
+        if (!model.Contains('/', StringComparison.Ordinal) && routes.TryGetAlias(model, out var alias, out _))
         {
             model = alias;
         }
@@ -141,23 +129,26 @@ internal sealed class MessagesHandler
         return body[..length];
     }
 
-    /// <summary>The client's body, bounded like every request, as the OpenAI pivot; or the error to answer.</summary>
-    private static async Task<(byte[]? Body, MessagesFacts? Facts, ProxyOutcome Error)> ReadAsync(HttpContext context, GatewayRequest request)
+    /// <summary>The client's body, bounded like every request, and it as the OpenAI pivot; or the error to answer.</summary>
+    private static async Task<(byte[]? Original, byte[]? Body, MessagesFacts? Facts, ProxyOutcome Error)> ReadAsync(
+        HttpContext context, GatewayRequest request, bool countOnly)
     {
         var limit = request.Snapshot.MaxRequestBodyBytes;
         var (readError, body) = await RequestBodyReader.ReadAsync(context.Request.BodyReader, context.Request.ContentLength, limit, context.RequestAborted);
         if (body is null)
         {
-            return (null, null, ProxyOutcome.Fail(readError, readError == GatewayError.RequestTooLarge
+            return (null, null, null, ProxyOutcome.Fail(readError, readError == GatewayError.RequestTooLarge
                 ? $"The request body exceeds the limit of {limit} bytes."
                 : "The request body could not be read completely."));
         }
         using (body)
         {
-            var (openAi, facts, refusal) = MessagesRequest.Build(body.Data);
+            // The original is kept only where it is forwarded as it is (count_tokens to an Anthropic provider).
+            var original = countOnly ? System.Buffers.BuffersExtensions.ToArray(body.Data) : null;
+            var (openAi, facts, refusal) = MessagesRequest.Build(body.Data, countOnly);
             return refusal is null
-                ? (openAi, facts, default)
-                : (null, null, ProxyOutcome.Fail(refusal.Error, refusal.Message) with { Param = refusal.Param });
+                ? (original, openAi, facts, default)
+                : (null, null, null, ProxyOutcome.Fail(refusal.Error, refusal.Message) with { Param = refusal.Param });
         }
     }
 }

@@ -86,14 +86,7 @@ internal sealed class ChunkWriter : IDisposable
     /// <summary>The first delta of a tool call: index, id, type, name, and its first arguments (raw string contents, may be empty).</summary>
     public void ToolStart(IBufferWriter<byte> output, int index, ReadOnlySpan<byte> id, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments)
     {
-        Open(output);
-        output.Write("\"tool_calls\":[{\"index\":"u8);
-        WriteNumber(output, index);
-        output.Write(",\"id\":\""u8);
-        output.Write(id);
-        output.Write("\",\"type\":\"function\",\"function\":{\"name\":\""u8);
-        output.Write(name);
-        output.Write("\",\"arguments\":\""u8);
+        ToolHead(output, index, id, name);
         output.Write(arguments);
         output.Write("\"}}]"u8);
         Close(output);
@@ -105,14 +98,7 @@ internal sealed class ChunkWriter : IDisposable
     /// </summary>
     public void ToolWhole(IBufferWriter<byte> output, int index, ReadOnlySpan<byte> id, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments)
     {
-        Open(output);
-        output.Write("\"tool_calls\":[{\"index\":"u8);
-        WriteNumber(output, index);
-        output.Write(",\"id\":\""u8);
-        output.Write(id);
-        output.Write("\",\"type\":\"function\",\"function\":{\"name\":\""u8);
-        output.Write(name);
-        output.Write("\",\"arguments\":\""u8);
+        ToolHead(output, index, id, name);
         if (arguments.IsEmpty)
         {
             output.Write("{}"u8);
@@ -169,6 +155,19 @@ internal sealed class ChunkWriter : IDisposable
 
     private static readonly SearchValues<byte> s_escaped = SearchValues.Create(
         [(byte)'"', (byte)'\\', 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31]);
+
+    /// <summary>A call's first delta up to its arguments' opening quote: index, id, type and name, once per call.</summary>
+    private void ToolHead(IBufferWriter<byte> output, int index, ReadOnlySpan<byte> id, ReadOnlySpan<byte> name)
+    {
+        Open(output);
+        output.Write("\"tool_calls\":[{\"index\":"u8);
+        WriteNumber(output, index);
+        output.Write(",\"id\":\""u8);
+        output.Write(id);
+        output.Write("\",\"type\":\"function\",\"function\":{\"name\":\""u8);
+        output.Write(name);
+        output.Write("\",\"arguments\":\""u8);
+    }
 
     /// <summary>A later delta of a tool call: index and an arguments fragment only (raw string contents).</summary>
     public void ToolArguments(IBufferWriter<byte> output, int index, ReadOnlySpan<byte> arguments)

@@ -8,7 +8,7 @@ namespace Gateway.Core.Providers.Translation;
 /// one that refuses the request, reads as empty with <see cref="Failure"/> or <see cref="Refusal"/> set: the attempt
 /// sees that before the commit point (an unusable answer may still fall back; a refusal is the client's error).
 /// </summary>
-internal sealed class TranslatedBody : Stream
+internal sealed class TranslatedBody : ReadOnlyStream
 {
     private const int MaxBodyBytes = 64 << 20;
 
@@ -77,11 +77,6 @@ internal sealed class TranslatedBody : Stream
         return count;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -90,14 +85,4 @@ internal sealed class TranslatedBody : Stream
         }
         base.Dispose(disposing);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -11,7 +11,7 @@ namespace Gateway.Core.Providers.Translation;
 /// marker, or breaks after content, fails the read that would have ended it (an <see cref="IOException"/>): the
 /// relay ends the client's stream abnormally, never cleanly.
 /// </summary>
-internal sealed class TranslatingStream : Stream
+internal sealed class TranslatingStream : ReadOnlyStream
 {
     // Gemini sends a whole tool call's arguments in one event.
     private const int MaxEventBytes = 8 << 20;
@@ -22,7 +22,6 @@ internal sealed class TranslatingStream : Stream
     private readonly PooledBufferWriter _output = new(ReadBytes);
     private SseLineFramer _framer = new(MaxEventBytes);
     private readonly SseEventAssembler _events;
-    private byte[]? _read;
     private int _outputOffset;
     private bool _ended;
     private string? _failure;
@@ -55,8 +54,18 @@ internal sealed class TranslatingStream : Stream
             // Wait without a buffer first: an idle stream holds none.
             var wait = _upstream.ReadAsync(Memory<byte>.Empty, cancellationToken);
             await wait;
-            _read ??= ArrayPool<byte>.Shared.Rent(ReadBytes);
-            int read = await _upstream.ReadAsync(_read, cancellationToken);
+            // Rented for this read only: between events (minutes, for an idle stream) nothing is held.
+            var chunk = ArrayPool<byte>.Shared.Rent(ReadBytes);
+            int read;
+            try
+            {
+                read = await _upstream.ReadAsync(chunk, cancellationToken);
+                _framer.Feed(chunk.AsSpan(0, read), _events);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
             if (read == 0)
             {
                 _ended = true;
@@ -66,7 +75,6 @@ internal sealed class TranslatingStream : Stream
                 }
                 continue;
             }
-            _framer.Feed(_read.AsSpan(0, read), _events);
             if (_translator.Failure is { } failure)
             {
                 _ended = true;
@@ -84,11 +92,6 @@ internal sealed class TranslatingStream : Stream
         return count;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -97,23 +100,8 @@ internal sealed class TranslatingStream : Stream
             _framer.Dispose();
             _output.Dispose();
             _translator.Dispose();
-            if (_read is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_read);
-                _read = null;
-            }
             _events.Dispose();
         }
         base.Dispose(disposing);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
