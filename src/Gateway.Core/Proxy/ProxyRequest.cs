@@ -9,4 +9,7 @@ namespace Gateway.Core.Proxy;
 /// <param name="Query">The query string without '?', or empty.</param>
 /// <param name="Caller">The gateway key that authenticated this request; null on an open gateway.</param>
 /// <param name="Api">The API the client speaks: "openai", or "anthropic" for /v1/messages (its request arrives as the OpenAI pivot).</param>
-internal sealed record ProxyRequest(string Path, string Query, string RequestId, Access.ClientKey? Caller, ExchangeInfo Exchange, string Api = "openai");
+/// <param name="Native">For a client of another API: its request as it sent it, for the providers of that API.</param>
+internal sealed record ProxyRequest(
+    string Path, string Query, string RequestId, Access.ClientKey? Caller, ExchangeInfo Exchange, string Api = "openai",
+    Providers.Translation.NativeRequest? Native = null);

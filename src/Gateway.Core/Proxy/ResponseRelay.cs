@@ -87,6 +87,8 @@ internal static class ResponseRelay
             }
             bool continuable = isEventStream && request.Strategy?.Config.OnInterrupt == InterruptPolicy.Continue && attempt.Status == 200
                 && request.Inspection.Stream && request.Request.Path == "chat/completions";
+            // A client of the provider's own API reads its bytes, unless the answer is rewritten on the way (or may be continued elsewhere).
+            request.Request.Native?.Commit(attempt.Body, passRaw: transform is null && !continuable);
             if (continuable || (isEventStream && (transform is not null || exchange.InjectedStreamUsage)))
             {
                 // :: Steps 7–8 over whole events (see Continuation/StreamRescue).

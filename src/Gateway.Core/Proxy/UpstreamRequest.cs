@@ -27,6 +27,11 @@ internal static class UpstreamRequest
             request.Headers.TryAddWithoutValidation(name, value.Reveal());
         }
         provider.Type.Authenticate(request.Headers, provider);
+        if (content is Providers.Translation.TranslatedRequest { Facts.Native: true } && proxied.Native?.Beta is { } beta)
+        {
+            // The client's own beta flags go to a provider of its API, beside the provider's configured ones.
+            request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+        }
         if (trace is not null)
         {
             request.Headers.Remove("traceparent");

@@ -1,4 +1,5 @@
 using Gateway.Core.Ingress.Anthropic;
+using Gateway.Core.Providers.Translation;
 using Gateway.Core.Proxy;
 using Gateway.Server.Http;
 
@@ -8,7 +9,8 @@ namespace Gateway.Server.Handlers;
 /// POST /v1/messages (Anthropic's Messages API, with or without ?beta=true) for Anthropic SDK and Claude Code clients:
 /// the request is translated once into the OpenAI pivot, forwarded by the same engine as /v1/chat/completions (keys,
 /// limits, strategies, any provider type), and the answer leaves in Anthropic's format through
-/// <see cref="MessagesDownstream"/>. Errors, the gateway's own included, are in Anthropic's shape (see
+/// <see cref="MessagesDownstream"/>. An Anthropic provider gets the client's own body instead and its answer goes
+/// back as it sent it (<see cref="NativeRequest"/>). Errors, the gateway's own included, are in Anthropic's shape (see
 /// <see cref="OpenAiErrorWriter"/>). POST /v1/messages/count_tokens gives an estimate.
 /// </summary>
 internal sealed class MessagesHandler
@@ -25,15 +27,18 @@ internal sealed class MessagesHandler
     public async Task HandleAsync(HttpContext context)
     {
         var request = GatewayRequest.Of(context);
-        var (_, openAi, facts, error) = await ReadAsync(context, request, countOnly: false);
+        var (original, openAi, facts, error) = await ReadAsync(context, request, countOnly: false);
         if (openAi is null)
         {
             await OpenAiErrorWriter.WriteAsync(context, error);
             return;
         }
+        // Held to the end: an attempt on an Anthropic provider sends it as it came (see NativeRequest).
+        using var body = original!;
+        var native = new NativeRequest("anthropic", body.Data, Beta(context.Request.Headers["anthropic-beta"].ToString()));
         var inner = new HttpContextDownstream(context);
-        using var client = new MessagesDownstream(inner, openAi, facts!, context.TraceIdentifier);
-        var proxied = new ProxyRequest("chat/completions", "", context.TraceIdentifier, request.Caller, request.Exchange, Api: "anthropic");
+        using var client = new MessagesDownstream(inner, openAi, facts!, native, context.TraceIdentifier);
+        var proxied = new ProxyRequest("chat/completions", "", context.TraceIdentifier, request.Caller, request.Exchange, Api: "anthropic", native);
         var outcome = await _engine.ForwardAsync(request.Snapshot, proxied, client, context.RequestAborted);
         request.Outcome = outcome.Error;
         if (inner.EndAbnormally)
@@ -65,10 +70,11 @@ internal sealed class MessagesHandler
             await OpenAiErrorWriter.WriteAsync(context, error);
             return;
         }
+        using var body = original!;
         context.Response.Headers["request-id"] = context.TraceIdentifier;
         if (AnthropicTarget(request, facts!.Model) is { } target)
         {
-            await ForwardCountAsync(context, target.Provider, target.Model, original!);
+            await ForwardCountAsync(context, target.Provider, target.Model, System.Buffers.BuffersExtensions.ToArray(body.Data));
             return;
         }
         context.Response.ContentType = "application/json";
@@ -129,8 +135,25 @@ internal sealed class MessagesHandler
         return body[..length];
     }
 
-    /// <summary>The client's body, bounded like every request, and it as the OpenAI pivot; or the error to answer.</summary>
-    private static async Task<(byte[]? Original, byte[]? Body, MessagesFacts? Facts, ProxyOutcome Error)> ReadAsync(
+    /// <summary>The client's anthropic-beta flags, when they are plain tokens (names, digits, '-', '_', ',', spaces): nothing else is forwarded.</summary>
+    private static string? Beta(string value)
+    {
+        if (value.Length is 0 or > 1024)
+        {
+            return null;
+        }
+        foreach (char c in value)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or ',' or ' ' or '.'))
+            {
+                return null;
+            }
+        }
+        return value;
+    }
+
+    /// <summary>The client's body (held: the caller disposes it), bounded like every request, and it as the OpenAI pivot; or the error to answer.</summary>
+    private static async Task<(RequestBody? Original, byte[]? Body, MessagesFacts? Facts, ProxyOutcome Error)> ReadAsync(
         HttpContext context, GatewayRequest request, bool countOnly)
     {
         var limit = request.Snapshot.MaxRequestBodyBytes;
@@ -141,14 +164,12 @@ internal sealed class MessagesHandler
                 ? $"The request body exceeds the limit of {limit} bytes."
                 : "The request body could not be read completely."));
         }
-        using (body)
+        var (openAi, facts, refusal) = MessagesRequest.Build(body.Data, countOnly);
+        if (refusal is null)
         {
-            // The original is kept only where it is forwarded as it is (count_tokens to an Anthropic provider).
-            var original = countOnly ? System.Buffers.BuffersExtensions.ToArray(body.Data) : null;
-            var (openAi, facts, refusal) = MessagesRequest.Build(body.Data, countOnly);
-            return refusal is null
-                ? (original, openAi, facts, default)
-                : (null, null, null, ProxyOutcome.Fail(refusal.Error, refusal.Message) with { Param = refusal.Param });
+            return (body, openAi, facts, default);
         }
+        body.Dispose();
+        return (null, null, null, ProxyOutcome.Fail(refusal.Error, refusal.Message) with { Param = refusal.Param });
     }
 }

@@ -61,7 +61,7 @@ public sealed class MessagesEntryTests
     }
 
     [Fact]
-    public async Task An_anthropic_target_serves_a_messages_client_stream_and_usage_intact()
+    public async Task An_anthropic_target_serves_a_messages_client_its_own_events()
     {
         await using var mock = await MockProviderServer.StartAsync();
         await using var gateway = await TestGateway.StartAsync(TestGateway.Config("", ("claude", mock.BaseUrl, "type: anthropic, discover_models: false")));
@@ -71,9 +71,9 @@ public sealed class MessagesEntryTests
 
         Assert.Equal("message_stop", events[^1].Name);
         Assert.Equal("token0 token1 token2 token3 token4 ", string.Concat(events.Where(e => e.Name == "content_block_delta").Select(e => e.Data.GetProperty("delta").GetProperty("text").GetString())));
-        var usage = events[^2].Data.GetProperty("usage");
-        Assert.Equal(12, usage.GetProperty("input_tokens").GetInt32());
-        Assert.Equal(5, usage.GetProperty("output_tokens").GetInt32());
+        // As the provider sent them: the input count in message_start, the output count in message_delta.
+        Assert.Equal(12, events[0].Data.GetProperty("message").GetProperty("usage").GetProperty("input_tokens").GetInt32());
+        Assert.Equal(5, events[^2].Data.GetProperty("usage").GetProperty("output_tokens").GetInt32());
         Assert.Equal("/v1/messages", Assert.Single(mock.Requests).Path);
     }
 

@@ -13,6 +13,8 @@ namespace Gateway.Core.Ingress.Anthropic;
 /// redaction) run unchanged on OpenAI bytes; this decorator of the transport turns what is written into Anthropic's
 /// format on its way out — a stream event by event (<see cref="MessagesStream"/>), a whole answer or error at the end
 /// (<see cref="CompleteAsync"/>). A provider's own Content-Length no longer holds and is not passed on.
+/// When an Anthropic provider answered the client's own request (<see cref="NativeRequest"/>), its bytes go out
+/// instead, as it sent them: of what the path writes, only the gateway's own events (keepalives, an error) are.
 /// </summary>
 internal sealed class MessagesDownstream : IDownstream, IDisposable
 {
@@ -21,6 +23,7 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
 
     private readonly IDownstream _client;
     private readonly MessagesFacts _facts;
+    private readonly NativeRequest? _native;
     private readonly string _requestId;
     private readonly PipeReader _body;
     private readonly long _length;
@@ -28,10 +31,11 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
     private bool _stream;
     private int _status = 200;
 
-    public MessagesDownstream(IDownstream client, byte[] openAiBody, MessagesFacts facts, string requestId)
+    public MessagesDownstream(IDownstream client, byte[] openAiBody, MessagesFacts facts, NativeRequest? native, string requestId)
     {
         _client = client;
         _facts = facts;
+        _native = native;
         _requestId = requestId;
         _body = PipeReader.Create(new ReadOnlySequence<byte>(openAiBody));
         _length = openAiBody.Length;
@@ -84,9 +88,9 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
         // The translation changes the length.
     }
 
-    public PipeWriter ResponseBody => _writer ??= _stream && _status < 400
-        ? new EventWriter(_client.ResponseBody, new MessagesStream(_facts))
-        : new HeldWriter();
+    public PipeWriter ResponseBody => _writer ??= _native?.Committed is { } raw
+        ? (_stream ? new EventWriter(_client.ResponseBody, new GatewayEvents(), raw) : new RawWriter(_client.ResponseBody, raw))
+        : _stream && _status < 400 ? new EventWriter(_client.ResponseBody, new MessagesStream(_facts), raw: null) : new HeldWriter();
 
     public void Abort() => _client.Abort();
 
@@ -115,21 +119,27 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
         _body.Complete();
     }
 
-    /// <summary>Takes OpenAI SSE bytes as the copy loop writes them and passes Anthropic events to the client; keepalives as Anthropic's ping.</summary>
+    /// <summary>
+    /// Takes OpenAI SSE bytes as the copy loop writes them and passes Anthropic events to the client; keepalives as
+    /// Anthropic's ping. With a raw answer, the provider's whole events go first, then what the translator makes of
+    /// the gateway's own events.
+    /// </summary>
     private sealed class EventWriter : PipeWriter, IDisposable
     {
         private static readonly byte[] s_ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n"u8.ToArray();
 
         private readonly PipeWriter _client;
         private readonly SseEventAssembler _events;
-        private readonly MessagesStream _translator;
+        private readonly StreamTranslator _translator;
+        private readonly IRawAnswer? _raw;
         private readonly PooledBufferWriter _pending = new(4096);
         private SseLineFramer _framer;
 
-        public EventWriter(PipeWriter client, MessagesStream translator)
+        public EventWriter(PipeWriter client, StreamTranslator translator, IRawAnswer? raw)
         {
             _client = client;
             _translator = translator;
+            _raw = raw;
             _events = new SseEventAssembler(translator) { Output = client, CommentAs = s_ping };
         }
 
@@ -140,6 +150,7 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
         public override void Advance(int bytes)
         {
             _pending.Advance(bytes);
+            _raw?.DrainTo(_client);
             _framer.Feed(_pending.WrittenSpan, _events);
             _pending.Reset();
         }
@@ -157,6 +168,57 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
             _pending.Dispose();
             _translator.Dispose();
         }
+    }
+
+    /// <summary>Beside a raw stream: of the pivot, only the gateway's own error event (after the commit point) becomes Anthropic's.</summary>
+    private sealed class GatewayEvents : StreamTranslator
+    {
+        public override void OnEvent(ReadOnlySpan<byte> name, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+        {
+            if (FirstEvent.IsErrorObject(data))
+            {
+                var chunk = new OpenAiChunk(data);
+                MessagesStream.Error(output, chunk.ErrorCode.SequenceEqual("overloaded"u8) ? "overloaded_error"u8 : "api_error"u8, chunk.ErrorMessage);
+            }
+        }
+
+        public override bool OnEnd(IBufferWriter<byte> output) => true;
+
+        public override void Dispose()
+        {
+        }
+    }
+
+    /// <summary>A whole raw answer: written once, at the relay's first write; the pivot it writes is not kept.</summary>
+    private sealed class RawWriter : PipeWriter, IDisposable
+    {
+        private readonly PipeWriter _client;
+        private readonly IRawAnswer _raw;
+        private readonly PooledBufferWriter _discarded = new(4096);
+
+        public RawWriter(PipeWriter client, IRawAnswer raw)
+        {
+            _client = client;
+            _raw = raw;
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _discarded.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _discarded.GetSpan(sizeHint);
+
+        public override void Advance(int bytes)
+        {
+            _discarded.Reset();
+            _raw.DrainTo(_client);
+        }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => _client.FlushAsync(cancellationToken);
+
+        public override void CancelPendingFlush() => _client.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => _client.Complete(exception);
+
+        public void Dispose() => _discarded.Dispose();
     }
 
     /// <summary>Holds a whole answer until the relay is done with it (bounded; past the bound the rest is not kept).</summary>

@@ -30,6 +30,11 @@ internal sealed class AnthropicType : IProviderType
         {
             return RequestTranslation.UnsupportedEndpoint(Name, request.Request.Path);
         }
+        if (request.Request.Native is { Api: "anthropic" } native)
+        {
+            // A Messages client's request, in this API already: sent as it came, with the model rewritten.
+            return native.Body(target.Model.Span, request.Time.GetUtcNow().ToUnixTimeSeconds());
+        }
         return AnthropicRequest.Build(
             request.Body.Data, target.Model.Span, target.Provider.Config.Options, request.Time.GetUtcNow().ToUnixTimeSeconds());
     }
@@ -64,8 +69,8 @@ internal sealed class AnthropicType : IProviderType
     {
         var facts = request?.Facts ?? RequestFacts.None;
         return eventStream
-            ? new TranslatingStream(upstream, new AnthropicStream(includeUsage: true, facts.Created))
-            : new TranslatedBody(upstream, new AnthropicMessage(facts.Created));
+            ? new TranslatingStream(upstream, new AnthropicStream(includeUsage: true, facts.Created), facts.Native)
+            : new TranslatedBody(upstream, new AnthropicMessage(facts.Created), facts.Native);
     }
 
     /// <summary>GET {base_url}/models?limit=1000 (and after_id= for the next page), with x-api-key.</summary>

@@ -17,6 +17,16 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public void Advance(int count) => WrittenCount += count;
 
+    /// <summary>Forgets what was written from <paramref name="count"/> on.</summary>
+    public void Truncate(int count) => WrittenCount = Math.Min(count, WrittenCount);
+
+    /// <summary>Forgets the first <paramref name="count"/> bytes; the rest moves to the front.</summary>
+    public void DropFront(int count)
+    {
+        _array.AsSpan(count, WrittenCount - count).CopyTo(_array);
+        WrittenCount -= count;
+    }
+
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         Ensure(sizeHint);

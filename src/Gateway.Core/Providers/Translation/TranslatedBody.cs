@@ -16,12 +16,18 @@ internal sealed class TranslatedBody : ReadOnlyStream
     private readonly BodyTranslator _translator;
     private ArrayBufferWriter<byte>? _output;
     private int _offset;
+    private readonly RawBody? _raw;
 
-    public TranslatedBody(Stream upstream, BodyTranslator translator)
+    /// <param name="keepRaw">Keep the provider's answer beside the translation (<see cref="Raw"/>), for a client of its own API.</param>
+    public TranslatedBody(Stream upstream, BodyTranslator translator, bool keepRaw = false)
     {
         _upstream = upstream;
         _translator = translator;
+        _raw = keepRaw ? new RawBody() : null;
     }
+
+    /// <summary>The provider's answer as it sent it, when kept.</summary>
+    public IRawAnswer? Raw => _raw;
 
     /// <summary>Why the provider's answer could not be translated (too large, not its API's format).</summary>
     public string? Failure { get; private set; }
@@ -58,6 +64,7 @@ internal sealed class TranslatedBody : ReadOnlyStream
                     }
                     length += read;
                 }
+                _raw?.Keep(body.AsSpan(0, length));
                 var output = new ArrayBufferWriter<byte>(Math.Max(length, 256));
                 if (length > 0 && !_translator.Translate(body.AsSpan(0, length), output))
                 {
@@ -82,7 +89,31 @@ internal sealed class TranslatedBody : ReadOnlyStream
         if (disposing)
         {
             _upstream.Dispose();
+            _raw?.Dispose();
         }
         base.Dispose(disposing);
+    }
+
+    /// <summary>The whole answer, handed out once.</summary>
+    private sealed class RawBody : IRawAnswer, IDisposable
+    {
+        private PooledBufferWriter? _kept;
+
+        public void Keep(ReadOnlySpan<byte> body)
+        {
+            _kept = new PooledBufferWriter(Math.Max(body.Length, 1));
+            _kept.Write(body);
+        }
+
+        public void DrainTo(IBufferWriter<byte> output)
+        {
+            if (_kept is { WrittenCount: > 0 })
+            {
+                output.Write(_kept.WrittenSpan);
+                _kept.Reset();
+            }
+        }
+
+        public void Dispose() => _kept?.Dispose();
     }
 }

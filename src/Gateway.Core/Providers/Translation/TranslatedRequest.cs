@@ -68,7 +68,8 @@ internal sealed class TranslatedRequest : HttpContent
 /// <param name="Dropped">Parameters left out (unsupported_params: drop), comma-separated; null when none.</param>
 /// <param name="Created">The answer's <c>created</c> (Unix seconds), fixed when the request was translated.</param>
 /// <param name="Embeddings">For /v1/embeddings: the model the answer names, and whether the client asked for base64.</param>
-internal sealed record RequestFacts(bool ClientAskedUsage, string? Dropped, long Created, EmbeddingsFacts? Embeddings = null)
+/// <param name="Native">The body is the client's own, in the provider's API (<see cref="NativeRequest"/>): the answer keeps the provider's bytes beside its translation.</param>
+internal sealed record RequestFacts(bool ClientAskedUsage, string? Dropped, long Created, EmbeddingsFacts? Embeddings = null, bool Native = false)
 {
     public static readonly RequestFacts None = new(false, null, 0);
 }

@@ -22,16 +22,22 @@ internal sealed class TranslatingStream : ReadOnlyStream
     private readonly PooledBufferWriter _output = new(ReadBytes);
     private SseLineFramer _framer = new(MaxEventBytes);
     private readonly SseEventAssembler _events;
+    private readonly RawEvents? _raw;
     private int _outputOffset;
     private bool _ended;
     private string? _failure;
 
-    public TranslatingStream(Stream upstream, StreamTranslator translator)
+    /// <param name="keepRaw">Keep the provider's events beside the translation (<see cref="Raw"/>), for a client of its own API.</param>
+    public TranslatingStream(Stream upstream, StreamTranslator translator, bool keepRaw = false)
     {
         _upstream = upstream;
         _translator = translator;
         _events = new SseEventAssembler(translator) { Output = _output };
+        _raw = keepRaw ? new RawEvents(_events) : null;
     }
+
+    /// <summary>The provider's events as it sent them, when kept.</summary>
+    public IRawAnswer? Raw => _raw;
 
     /// <summary>The stream's translator (the relay tells it whether the usage chunk is wanted).</summary>
     public StreamTranslator Translator => _translator;
@@ -60,7 +66,7 @@ internal sealed class TranslatingStream : ReadOnlyStream
             try
             {
                 read = await _upstream.ReadAsync(chunk, cancellationToken);
-                _framer.Feed(chunk.AsSpan(0, read), _events);
+                _framer.Feed(chunk.AsSpan(0, read), (ISseLineSink?)_raw ?? _events);
             }
             finally
             {
@@ -101,6 +107,7 @@ internal sealed class TranslatingStream : ReadOnlyStream
             _output.Dispose();
             _translator.Dispose();
             _events.Dispose();
+            _raw?.Dispose();
         }
         base.Dispose(disposing);
     }
