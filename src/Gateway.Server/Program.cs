@@ -73,5 +73,32 @@ internal static class Program
         {
             Console.WriteLine(admin.DisabledReason is { } reason ? $"  admin: DISABLED ({reason})" : "  admin: enabled");
         }
+        if (Gateway.Core.Spend.PriceTable.From(config.Pricing) is { } prices)
+        {
+            Console.WriteLine($"  pricing: {config.Pricing!.Models.Count} entries" + (config.Pricing.File is { } file
+                ? $", {config.Pricing.FileModels.Count} from {file} (dated {config.Pricing.FileDate ?? "?"})" : ""));
+            foreach (var unpriced in UnpricedTargets(config, prices))
+            {
+                Console.WriteLine($"  pricing: no price for strategy target {unpriced} (its cost will be unknown)");
+            }
+        }
+    }
+
+    /// <summary>Strategy targets no pricing entry matches, each once.</summary>
+    internal static List<string> UnpricedTargets(GatewayConfig config, Gateway.Core.Spend.PriceTable prices)
+    {
+        var unpriced = new List<string>();
+        foreach (var strategy in config.Strategies)
+        {
+            foreach (var target in strategy.Targets)
+            {
+                var name = target.ToString();
+                if (prices.Find(name) is null && !unpriced.Contains(name))
+                {
+                    unpriced.Add(name);
+                }
+            }
+        }
+        return unpriced;
     }
 }

@@ -25,10 +25,11 @@ internal static class ConfigLoader
         {
             return new ConfigLoadResult(null, [new ConfigError(path, 0, "cannot read the file: " + e.Message)]);
         }
-        return Parse(text, environment);
+        return Parse(text, environment, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
-    public static ConfigLoadResult Parse(string yaml, EnvironmentExpander environment)
+    /// <param name="baseDirectory">Where relative paths in the config (pricing.file) start; null: the current directory.</param>
+    public static ConfigLoadResult Parse(string yaml, EnvironmentExpander environment, string? baseDirectory = null)
     {
         var errors = new List<ConfigError>();
         var stream = new YamlStream();
@@ -68,8 +69,16 @@ internal static class ConfigLoader
         var telemetry = ObservabilitySection.ReadTelemetry(reader.Mapping("telemetry"));
         var translation = ProvidersSection.ReadTranslation(reader.Mapping("translation"));
         var aliases = StrategiesSection.ReadAliases(reader.Mapping("aliases"), providers, strategies);
+        var pricing = PricingSection.ReadPricing(reader.Mapping("pricing"), errors, environment, baseDirectory);
         reader.ReportUnknownKeys();
 
+        foreach (var key in auth?.Keys ?? [])
+        {
+            if (key.Budget is not null && pricing is null)
+            {
+                errors.Add(new ConfigError($"auth.keys.{key.Name}.budget", reader.Line, "a budget needs a pricing section (a key's spend is what its answers cost)"));
+            }
+        }
         if (providers.Count == 0 && !errors.Any(e => e.Path.StartsWith("providers", StringComparison.Ordinal)))
         {
             errors.Add(new ConfigError("providers", reader.Line, "at least one provider is required"));
@@ -79,6 +88,6 @@ internal static class ConfigLoader
             ? new ConfigLoadResult(null, errors)
             : new ConfigLoadResult(new GatewayConfig(
                 server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage, admin, telemetry,
-                translation, aliases), errors);
+                translation, aliases, pricing), errors);
     }
 }

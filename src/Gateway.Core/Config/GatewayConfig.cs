@@ -17,7 +17,8 @@ internal sealed record GatewayConfig(
     AdminConfig? Admin = null,
     TelemetryConfig? Telemetry = null,
     TranslationConfig? Translation = null,
-    ValueList<KeyValuePair<string, string>>? Aliases = null)
+    ValueList<KeyValuePair<string, string>>? Aliases = null,
+    PricingConfig? Pricing = null)
 {
     public const long DefaultCompletionBufferMaxBytes = 4 * 1024 * 1024;
 }
@@ -306,7 +307,17 @@ internal sealed record AuthConfig(ValueList<ClientKeyConfig> Keys);
 /// <param name="Name">Appears in logs, metrics and completion records; the key itself never does.</param>
 /// <param name="Models">Glob allow-list ("openai/*", "smart"); null = every model.</param>
 /// <param name="DisabledReason">Set when the key's variable is unset: the key is refused, with a start-up warning.</param>
-internal sealed record ClientKeyConfig(string Name, Secret? Key, ValueList<string>? Models, int? Rpm, long? Tpm, int? MaxConcurrent, string? DisabledReason);
+/// <param name="Budget">Spend per period; past it the key is refused (429 insufficient_quota) until the period ends.</param>
+internal sealed record ClientKeyConfig(
+    string Name, Secret? Key, ValueList<string>? Models, int? Rpm, long? Tpm, int? MaxConcurrent, string? DisabledReason, BudgetConfig? Budget = null);
+
+/// <summary>A key's budget: at most <paramref name="Usd"/> per <paramref name="Period"/>.</summary>
+internal sealed record BudgetConfig(decimal Usd, Spend.BudgetPeriod Period);
+
+/// <summary>Prices per <c>provider/model</c> glob: the config's entries, then the bundled file's (the config's win).</summary>
+/// <param name="File">The file's path as configured; null: none.</param>
+/// <param name="FileDate">The date the file says its prices were written.</param>
+internal sealed record PricingConfig(ValueList<Spend.PriceEntry> Models, ValueList<Spend.PriceEntry> FileModels, string? File, string? FileDate);
 
 internal enum RequestLogFormat
 {

@@ -174,6 +174,22 @@ internal sealed class YamlMappingReader
         return value;
     }
 
+    /// <summary>A plain decimal number (prices, budgets): no exponent, no thousands separators.</summary>
+    public decimal? Decimal(string key, decimal min, decimal max)
+    {
+        var text = String(key);
+        if (text is null)
+        {
+            return null;
+        }
+        if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            Error(key, Take(key), $"expected a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}, got '{text}'");
+            return null;
+        }
+        return value;
+    }
+
     public bool? Boolean(string key)
     {
         var text = String(key);

@@ -57,6 +57,12 @@ internal static class GatewayMetrics
     public static readonly Histogram<long> TokenUsage = Meter.CreateHistogram(
         "gen_ai.client.token.usage", "{token}", "Tokens per answer as the provider reported them (input = prompt, output = completion).", advice: s_tokens);
 
+    public static readonly Counter<double> Cost = Meter.CreateCounter<double>(
+        "gateway.cost.usd", "{USD}", "What answers cost in USD (pricing section), by gateway key, serving provider and model.");
+
+    public static readonly Counter<long> Unpriced = Meter.CreateCounter<long>(
+        "gateway.cost.unpriced", "{answer}", "Answers whose cost is unknown because their model has no price, by provider and model.");
+
     public static readonly Counter<long> Shed = Meter.CreateCounter<long>(
         "gateway.overload.shed", "{request}", "API requests refused with 503 overloaded, by reason (concurrency, memory).");
 

@@ -38,6 +38,9 @@ internal sealed class ExchangeInfo
     /// <summary><see cref="TimeProvider.GetTimestamp"/> when the response started (0: it never did).</summary>
     public long FirstByteTimestamp { get; set; }
 
+    /// <summary>What the answer cost in USD (pricing configured, usage and a price known); null: unknown.</summary>
+    public decimal? CostUsd { get; set; }
+
     /// <summary>The gateway asked the provider for a usage chunk the client did not ask for: it is removed on the way back.</summary>
     public bool InjectedStreamUsage { get; set; }
 

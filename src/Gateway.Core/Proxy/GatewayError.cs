@@ -37,6 +37,8 @@ internal enum GatewayError
     InvalidApiKey,
     ModelNotAllowed,
     RateLimitExceeded,
+    /// <summary>The key's budget for its current period is spent: refused until the period resets (never retried).</summary>
+    BudgetExhausted,
 
     // Provider errors: the upstream could not give an answer.
     UpstreamUnreachable,
@@ -98,6 +100,8 @@ internal static class GatewayErrors
         GatewayError.InvalidApiKey => new(401, "invalid_request_error", "invalid_api_key", null),
         GatewayError.ModelNotAllowed => new(403, "permission_error", "model_not_allowed", "model"),
         GatewayError.RateLimitExceeded => new(429, "rate_limit_error", "rate_limit_exceeded", null),
+        // OpenAI's answer to an exhausted quota: its SDKs do not retry it.
+        GatewayError.BudgetExhausted => new(429, "insufficient_quota", "insufficient_quota", null),
         GatewayError.UpstreamUnreachable => new(502, "server_error", "upstream_error", null),
         GatewayError.UpstreamTimeout => new(504, "server_error", "upstream_timeout", null),
         GatewayError.UpstreamBadResponse => new(502, "server_error", "upstream_bad_response", null),
@@ -116,5 +120,6 @@ internal static class GatewayErrors
     };
 
     /// <summary>Errors a client should not retry unchanged get <c>x-should-retry: false</c> (honoured by the OpenAI SDKs).</summary>
-    public static bool IsPermanent(GatewayError error) => Describe(error).Status is >= 400 and < 500 and not 408 and not 429;
+    public static bool IsPermanent(GatewayError error) =>
+        error == GatewayError.BudgetExhausted || Describe(error).Status is >= 400 and < 500 and not 408 and not 429;
 }

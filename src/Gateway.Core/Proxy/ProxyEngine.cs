@@ -63,8 +63,10 @@ internal sealed class ProxyEngine
         }
         var exchange = proxied.Exchange;
         exchange.Stream = inspection.Stream;
+        // A stream's usage chunk is asked for (and removed again on the way back) when usage.include_in_streams says so,
+        // or when answers are priced: a stream's cost, and a budget's charge, come from it.
         exchange.InjectedStreamUsage = inspection.Stream && !inspection.HasStreamOptions
-            && snapshot.Config.Usage?.IncludeInStreams == true && proxied.Path == "chat/completions";
+            && (snapshot.Config.Usage?.IncludeInStreams == true || snapshot.Prices is not null) && proxied.Path == "chat/completions";
         exchange.BytesIn = body.Data.Length;
 
         // :: Step 3 — route: "provider/model" (split at the first slash) or a strategy name.

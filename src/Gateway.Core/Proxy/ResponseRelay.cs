@@ -70,8 +70,9 @@ internal static class ResponseRelay
             }
             exchange.FirstByteTimestamp = request.Time.GetTimestamp();
 
-            // Token usage for metrics is read as the answer passes (no buffer, no worker).
-            var usage = GatewayMetrics.TokenUsage.Enabled && attempt.Status is >= 200 and < 300 ? new UsageTap(isEventStream) : null;
+            // Token usage for metrics and cost is read as the answer passes (no buffer, no worker).
+            bool priced = snapshot.Prices is not null;
+            var usage = (GatewayMetrics.TokenUsage.Enabled || priced) && attempt.Status is >= 200 and < 300 ? new UsageTap(isEventStream) : null;
             if (isEventStream && attempt.Translation is { Facts.ClientAskedUsage: false } && attempt.Body is TranslatingStream translating)
             {
                 // The client did not ask for the usage chunk. When a hook or the metrics read usage, the translator still
@@ -94,9 +95,10 @@ internal static class ResponseRelay
                 // :: Steps 7–8 over whole events (see Continuation/StreamRescue).
                 return await StreamRescue.RunAsync(request, attempt, continuable, tracking, usage);
             }
-            if (transform is not null)
+            if (transform is not null || (priced && usage is not null && !isEventStream))
             {
-                return await TransformedBody.RunAsync(request, attempt, transform, tracking!, usage);
+                // A whole answer with a price is read whole first: its cost goes out as a header (x-gateway-cost-usd).
+                return await TransformedBody.RunAsync(request, attempt, transform, tracking, usage);
             }
 
             // :: Step 7 — copy the body as it arrives, straight into the client's pipe, watched for silence.
@@ -119,7 +121,7 @@ internal static class ResponseRelay
                 upstreamBody, client.ResponseBody, tee, isEventStream, attempt.Cancellation.Token, watchdog, written);
             await watchdog.StopAsync();
             exchange.BytesOut = bytes;
-            usage?.Record(exchange, request.Request.Caller?.Name);
+            Spend.SpendSettlement.Settle(request, usage);
 
             // :: Step 8 — finish: complete, or end abnormally so a truncated body never looks complete.
             var outcome = await FinishAsync(request, StreamEnds.Of(copy, watchdog, events), attempt, isEventStream, bytes);

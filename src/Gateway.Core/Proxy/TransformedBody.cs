@@ -4,8 +4,9 @@ using Gateway.Core.ResponseHooks;
 namespace Gateway.Core.Proxy;
 
 /// <summary>
-/// A non-stream answer with a body transform: read whole (bounded), transformed, then sent with its new length.
-/// Only responses whose middleware registered a transform take this path; all others keep the zero-copy loop.
+/// A non-stream answer read whole (bounded) before it is sent: for a body transform (sent transformed, with its new
+/// length), or for its cost (pricing configured: the x-gateway-cost-usd header must leave before the body). All other
+/// answers keep the zero-copy loop.
 /// </summary>
 internal static class TransformedBody
 {
@@ -13,7 +14,7 @@ internal static class TransformedBody
     private const long MaxBytes = 64L * 1024 * 1024;
 
     public static async ValueTask<ProxyOutcome> RunAsync(
-        RequestContext request, UpstreamAttempt attempt, IBodyTransform transform, ResponseTracking tracking, UsageTap? usage)
+        RequestContext request, UpstreamAttempt attempt, IBodyTransform? transform, ResponseTracking? tracking, UsageTap? usage)
     {
         var client = request.Client;
         using var whole = new CompletionBuffer(MaxBytes);
@@ -49,19 +50,34 @@ internal static class TransformedBody
         long sent = 0;
         if (end == StreamEnd.Complete)
         {
-            tracking.Buffer?.Append(whole.Written.Span);
+            tracking?.Buffer?.Append(whole.Written.Span);
             usage?.Append(whole.Written.Span);
-            var output = new ArrayBufferWriter<byte>((int)Math.Min(whole.Written.Length + 256, int.MaxValue));
-            transform.TransformBody(whole.Written.Span, output);
-            client.SetContentLength(output.WrittenCount);
-            client.ResponseBody.Write(output.WrittenSpan);
-            sent = output.WrittenCount;
+            // The whole answer is here: the provider billed it, whatever happens to the write below.
+            Spend.SpendSettlement.Settle(request, usage);
+            if (request.Exchange.CostUsd is { } cost)
+            {
+                client.SetHeader("x-gateway-cost-usd", Spend.CostCalculator.Format(cost));
+            }
+            var body = whole.Written.Span;
+            ArrayBufferWriter<byte>? output = null;
+            if (transform is not null)
+            {
+                output = new ArrayBufferWriter<byte>((int)Math.Min(whole.Written.Length + 256, int.MaxValue));
+                transform.TransformBody(body, output);
+                body = output.WrittenSpan;
+            }
+            client.SetContentLength(body.Length);
+            client.ResponseBody.Write(body);
+            sent = body.Length;
             end = (await client.ResponseBody.FlushAsync(attempt.Cancellation.Token)).IsCompleted ? StreamEnd.ClientGone : StreamEnd.Complete;
         }
+        else
+        {
+            Spend.SpendSettlement.Settle(request, usage);
+        }
         request.Exchange.BytesOut = sent;
-        usage?.Record(request.Exchange, request.Request.Caller?.Name);
         var outcome = await ResponseRelay.FinishAsync(request, end, attempt, isEventStream: false, sent);
-        tracking.Complete(ResponseRelay.EndOf(outcome), sent);
+        tracking?.Complete(ResponseRelay.EndOf(outcome), sent);
         return outcome;
     }
 }

@@ -12,8 +12,15 @@ internal enum CompletionEnd
     ClientAborted,
 }
 
-/// <summary>Prompt/completion/total tokens as the provider reported them.</summary>
-internal readonly record struct TokenUsage(long PromptTokens, long CompletionTokens, long TotalTokens);
+/// <summary>
+/// Tokens as the provider reported them. OpenAI's meaning: <see cref="PromptTokens"/> includes
+/// <see cref="CachedTokens"/>, <see cref="CompletionTokens"/> includes <see cref="ReasoningTokens"/>. Usage billed
+/// Anthropic's way also has its cache reads and writes (both inside the prompt count); <see cref="CacheReadTokens"/>
+/// is -1 when the answer did not report that breakdown.
+/// </summary>
+internal readonly record struct TokenUsage(
+    long PromptTokens, long CompletionTokens, long TotalTokens, long CachedTokens = 0, long ReasoningTokens = 0, long CacheReadTokens = -1,
+    long CacheWriteTokens = 0);
 
 /// <summary>A response after its end, handed to <see cref="OnCompletion"/> callbacks on the completion worker.</summary>
 internal sealed class CompletedResponse

@@ -166,33 +166,75 @@ internal static class UsageParser
 
     private static TokenUsage ReadUsage(ref Utf8JsonReader reader)
     {
-        long prompt = 0, completion = 0, total = -1;
+        long prompt = 0, completion = 0, total = -1, cached = 0, reasoning = 0, cacheRead = -1, cacheWrite = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            bool isPrompt = reader.ValueTextEquals("prompt_tokens"u8);
-            bool isCompletion = reader.ValueTextEquals("completion_tokens"u8);
-            bool isTotal = reader.ValueTextEquals("total_tokens"u8);
-            reader.Read();
-            if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+            if (reader.ValueTextEquals("prompt_tokens_details"u8))
             {
-                if (isPrompt)
-                {
+                cached = ReadDetail(ref reader, "cached_tokens"u8);
+                continue;
+            }
+            if (reader.ValueTextEquals("completion_tokens_details"u8))
+            {
+                reasoning = ReadDetail(ref reader, "reasoning_tokens"u8);
+                continue;
+            }
+            int field = reader.ValueTextEquals("prompt_tokens"u8) ? 0
+                : reader.ValueTextEquals("completion_tokens"u8) ? 1
+                : reader.ValueTextEquals("total_tokens"u8) ? 2
+                : reader.ValueTextEquals("cache_read_input_tokens"u8) ? 3
+                : reader.ValueTextEquals("cache_creation_input_tokens"u8) ? 4 : -1;
+            reader.Read();
+            if (field < 0 || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value))
+            {
+                reader.Skip();
+                continue;
+            }
+            switch (field)
+            {
+                case 0:
                     prompt = value;
-                }
-                else if (isCompletion)
-                {
+                    break;
+                case 1:
                     completion = value;
-                }
-                else if (isTotal)
-                {
+                    break;
+                case 2:
                     total = value;
-                }
+                    break;
+                case 3:
+                    cacheRead = value;
+                    break;
+                default:
+                    cacheWrite = value;
+                    break;
+            }
+        }
+        return new TokenUsage(prompt, completion, total >= 0 ? total : prompt + completion, cached, reasoning, cacheRead, cacheWrite);
+    }
+
+    /// <summary>One count inside a details object ({"cached_tokens":n,…}); 0 when absent or not an object.</summary>
+    private static long ReadDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        long found = 0;
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return 0;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool wanted = reader.ValueTextEquals(name);
+            reader.Read();
+            if (wanted && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+            {
+                found = value;
             }
             else
             {
                 reader.Skip();
             }
         }
-        return new TokenUsage(prompt, completion, total >= 0 ? total : prompt + completion);
+        return found;
     }
 }

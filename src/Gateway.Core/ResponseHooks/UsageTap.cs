@@ -85,14 +85,17 @@ internal sealed class UsageTap : IBodyTee, ISseDataSink, IDisposable
         }
     }
 
-    /// <summary>Records the usage as gen_ai.client.token.usage (input and output), if there was any, and gives the tail back.</summary>
-    public void Record(ExchangeInfo exchange, string? key)
+    /// <summary>
+    /// Records the usage as gen_ai.client.token.usage (input and output) when metrics are read, gives the tail back,
+    /// and returns the usage (null: none seen).
+    /// </summary>
+    public TokenUsage? Record(ExchangeInfo exchange, string? key)
     {
         var found = _returned ? null : Usage;
         Dispose();
-        if (found is not { } usage)
+        if (found is not { } usage || !GatewayMetrics.TokenUsage.Enabled)
         {
-            return;
+            return found;
         }
         var provider = exchange.ServedProvider ?? "none";
         var model = exchange.ServedLabel ?? GatewayMetrics.OtherModel;
@@ -105,6 +108,7 @@ internal sealed class UsageTap : IBodyTee, ISseDataSink, IDisposable
         {
             { "gen_ai.token.type", "output" }, { "gen_ai.provider.name", provider }, { "gen_ai.response.model", model }, { "gateway.key", key },
         });
+        return found;
     }
 }
 

@@ -16,8 +16,12 @@ internal sealed class GatewaySnapshot : IDisposable
 {
     private int _references = 1;
 
-    public GatewaySnapshot(GatewayConfig config, IReadOnlyList<ProviderEndpoint> providers, RouteTable routes, long revision, ResponseHooks.ResponsePipeline? responses = null)
+    public GatewaySnapshot(
+        GatewayConfig config, IReadOnlyList<ProviderEndpoint> providers, RouteTable routes, long revision, ResponseHooks.ResponsePipeline? responses = null,
+        Spend.SpendLedger? ledger = null)
     {
+        Ledger = ledger ?? new Spend.SpendLedger(TimeProvider.System);
+        Prices = Spend.PriceTable.From(config.Pricing);
         Responses = responses ?? Gateway.Core.ResponseHooks.ResponsePipeline.Empty;
         Config = config;
         Providers = providers;
@@ -27,6 +31,12 @@ internal sealed class GatewaySnapshot : IDisposable
         Keys = new Access.KeyTable(config.Auth);
         ForwardedRequestHeaders = Proxy.HeaderPolicy.ForwardedHeaders(config.Headers ?? HeaderRulesConfig.Default);
     }
+
+    /// <summary>The prices of served models (the pricing section); null: costs are not computed.</summary>
+    public Spend.PriceTable? Prices { get; }
+
+    /// <summary>Spend per key and model: one ledger for the process, shared by every snapshot (a reload keeps it).</summary>
+    public Spend.SpendLedger Ledger { get; }
 
     /// <summary>The gateway keys (auth section); open when there is none.</summary>
     public Access.KeyTable Keys { get; }

@@ -10,14 +10,19 @@ internal sealed class SnapshotBuilder
     private readonly ProviderClientFactory _clients;
     private readonly ProviderHealthRegistry _health;
     private readonly Func<GatewayConfig, ResponseHooks.ResponsePipeline>? _responses;
+    private readonly Spend.SpendLedger _ledger;
     private long _revision;
 
     /// <param name="responses">Builds the response middleware a config asks for (null: none).</param>
-    public SnapshotBuilder(ProviderClientFactory clients, ProviderHealthRegistry health, Func<GatewayConfig, ResponseHooks.ResponsePipeline>? responses = null)
+    /// <param name="ledger">The process's spend ledger, handed to every snapshot (null: a new one).</param>
+    public SnapshotBuilder(
+        ProviderClientFactory clients, ProviderHealthRegistry health, Func<GatewayConfig, ResponseHooks.ResponsePipeline>? responses = null,
+        Spend.SpendLedger? ledger = null)
     {
         _clients = clients;
         _health = health;
         _responses = responses;
+        _ledger = ledger ?? new Spend.SpendLedger(TimeProvider.System);
     }
 
     /// <param name="previous">The snapshot being replaced: its endpoints whose settings did not change are kept, with their connections.</param>
@@ -65,6 +70,6 @@ internal sealed class SnapshotBuilder
         // The translations' kept state outlives snapshots (a conversation's next turn may come after a reload): resized, not replaced.
         var translation = config.Translation ?? TranslationConfig.Default;
         Providers.Translation.SignatureCache.Shared.Configure(translation.StateCacheEntries, translation.StateCacheTtl);
-        return new GatewaySnapshot(config, providers, routes, Interlocked.Increment(ref _revision), _responses?.Invoke(config));
+        return new GatewaySnapshot(config, providers, routes, Interlocked.Increment(ref _revision), _responses?.Invoke(config), _ledger);
     }
 }

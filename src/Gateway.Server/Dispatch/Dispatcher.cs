@@ -70,6 +70,7 @@ internal sealed class Dispatcher
             "/healthz" or "/readyz" => OpenAiErrorWriter.WriteAsync(context, GatewayError.MethodNotAllowed, "Health endpoints take GET."),
             "/admin/reload" when HttpMethods.IsPost(method) => _admin.ReloadAsync(context),
             "/admin/config" when IsRead(method) => AdminHandler.ConfigAsync(context),
+            "/admin/spend" when IsRead(method) => AdminHandler.SpendAsync(context),
             _ => OpenAiErrorWriter.WriteAsync(context, GatewayError.UnknownUrl, "Unknown URL. The gateway serves the OpenAI API under /v1/."),
         };
     }

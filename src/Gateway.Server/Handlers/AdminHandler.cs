@@ -12,7 +12,7 @@ using Gateway.Server.Http;
 namespace Gateway.Server.Handlers;
 
 /// <summary>
-/// POST /admin/reload and GET /admin/config, only when config has admin.key (otherwise these paths do not exist:
+/// POST /admin/reload, GET /admin/config and GET /admin/spend, only when config has admin.key (otherwise these paths do not exist:
 /// 404). The key is checked in constant time; the config is shown with every secret masked.
 /// </summary>
 internal sealed class AdminHandler
@@ -53,6 +53,75 @@ internal sealed class AdminHandler
         var snapshot = GatewayRequest.Of(context).Snapshot;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(new { revision = snapshot.Revision, config = snapshot.Config }, s_json));
+    }
+
+    /// <summary>
+    /// Each configured key's spend in its budget's current period (since start for a key without a budget) with its
+    /// budget and reset time, and per served model the answers and their cost since start.
+    /// </summary>
+    public static async Task SpendAsync(HttpContext context)
+    {
+        if (!await AuthorizedAsync(context))
+        {
+            return;
+        }
+        var snapshot = GatewayRequest.Of(context).Snapshot;
+        var ledger = snapshot.Ledger;
+        var now = ledger.Time.GetUtcNow();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("keys");
+            foreach (var key in snapshot.Config.Auth?.Keys ?? [])
+            {
+                var budget = key.Budget;
+                json.WriteStartObject();
+                json.WriteString("name", key.Name);
+                WriteUsd(json, "spend_usd", ledger.Spent(key.Name, budget?.Period));
+                WriteUsd(json, "budget_usd", budget?.Usd);
+                if (budget is null)
+                {
+                    json.WriteNull("period");
+                    json.WriteNull("resets_at");
+                }
+                else
+                {
+                    json.WriteString("period", Gateway.Core.Spend.BudgetWindow.Name(budget.Period));
+                    json.WriteString("resets_at", Gateway.Core.Spend.BudgetWindow.Of(budget.Period, now).End);
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteStartArray("models");
+            foreach (var (model, requests, cost, unpriced) in ledger.Models())
+            {
+                json.WriteStartObject();
+                json.WriteString("model", model);
+                json.WriteNumber("requests", requests);
+                // Unknown when no answer of the model could be priced; the unpriced ones are counted beside.
+                WriteUsd(json, "cost_usd", unpriced == requests ? null : cost);
+                json.WriteNumber("unpriced_requests", unpriced);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    private static void WriteUsd(Utf8JsonWriter json, string name, decimal? usd)
+    {
+        json.WritePropertyName(name);
+        if (usd is { } value)
+        {
+            json.WriteRawValue(Gateway.Core.Spend.CostCalculator.Format(value), skipInputValidation: true);
+        }
+        else
+        {
+            json.WriteNullValue();
+        }
     }
 
     private static async Task<bool> AuthorizedAsync(HttpContext context)

@@ -6,6 +6,7 @@ using Gateway.Core.Resilience;
 using Gateway.Core.ResponseHooks;
 using Gateway.Core.ResponseHooks.CompletionLog;
 using Gateway.Core.Routing;
+using Gateway.Core.Spend;
 using Gateway.Server.Dispatch;
 using Gateway.Server.Handlers;
 using Gateway.Server.Middleware;
@@ -24,6 +25,7 @@ internal sealed class GatewayComponents : IDisposable
     {
         Time = options.TimeProvider ?? TimeProvider.System;
         Limiters = new KeyLimiters(Time);
+        Spend = new SpendLedger(Time);
         Overload = new OverloadGuard(Time);
         Health = new ProviderHealthRegistry(Time);
         Completions = new CompletionQueue(CompletionQueue.DefaultCapacity, logs.CreateLogger<CompletionQueue>());
@@ -36,7 +38,8 @@ internal sealed class GatewayComponents : IDisposable
         // Every config revision gets the response hooks it asks for, built with its snapshot.
         Builder = new SnapshotBuilder(
             options.ClientFactory ?? new ProviderClientFactory(), Health,
-            revision => new ResponsePipeline(ResponseHookSetup.For(revision, Limiters, CompletionLog, Time, options.ResponseHooks), Completions, Time));
+            revision => new ResponsePipeline(ResponseHookSetup.For(revision, Limiters, CompletionLog, Time, options.ResponseHooks), Completions, Time),
+            Spend);
         Snapshots = new SnapshotHolder(Builder.Build(config));
         // Limiters live by key name outside the snapshots: a reload drops those of removed or changed keys.
         Snapshots.Published += snapshot => Limiters.Retain(snapshot.Config.Auth);
@@ -53,6 +56,9 @@ internal sealed class GatewayComponents : IDisposable
     public TimeProvider Time { get; }
 
     public KeyLimiters Limiters { get; }
+
+    /// <summary>Spend per key and model for the process's life (every snapshot shares it; a reload keeps it).</summary>
+    public SpendLedger Spend { get; }
 
     public OverloadGuard Overload { get; }
 

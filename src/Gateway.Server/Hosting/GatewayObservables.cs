@@ -33,6 +33,8 @@ internal sealed class GatewayObservables : IDisposable
                 Dropped(completionLog, DropReason.RetriesExhausted, "retries_exhausted"),
             }, "{record}", "Completion records dropped, by reason: the queue was full, the sink gave up on the batch, refused a record for good, or for now on every try.");
         }
+        _meter.CreateObservableGauge("gateway.key.budget_remaining_usd", () => BudgetsRemaining(snapshots), "{USD}",
+            "What each gateway key with a budget may still spend in its current period (0 once spent).");
         _meter.CreateObservableCounter("gateway.config.reloads", () => new[]
         {
             new Measurement<long>(reloads.Succeeded, new KeyValuePair<string, object?>("result", "ok")),
@@ -48,6 +50,19 @@ internal sealed class GatewayObservables : IDisposable
         foreach (var provider in snapshots.Current.Providers)
         {
             yield return new Measurement<int>(provider.Health.IsAvailable ? 0 : 1, new KeyValuePair<string, object?>("gen_ai.provider.name", provider.Name));
+        }
+    }
+
+    private static IEnumerable<Measurement<double>> BudgetsRemaining(SnapshotHolder snapshots)
+    {
+        var snapshot = snapshots.Current;
+        foreach (var key in snapshot.Config.Auth?.Keys ?? [])
+        {
+            if (key.Budget is { } budget)
+            {
+                var remaining = Math.Max(0m, budget.Usd - snapshot.Ledger.Spent(key.Name, budget.Period));
+                yield return new Measurement<double>((double)remaining, new KeyValuePair<string, object?>("key", key.Name));
+            }
         }
     }
 

@@ -6,15 +6,28 @@ using Gateway.Server.Http;
 namespace Gateway.Server.Middleware;
 
 /// <summary>
-/// Per-key limits: rpm, max_concurrent and tpm → 429 rate_limit_exceeded with Retry-After, and OpenAI's
-/// x-ratelimit-* headers on every answer to a limited key (the gateway's limits, not the provider's).
+/// Per-key limits: a spent budget → 429 insufficient_quota (not retried) before anything else; rpm, max_concurrent
+/// and tpm → 429 rate_limit_exceeded with Retry-After, and OpenAI's x-ratelimit-* headers on every answer to a
+/// limited key (the gateway's limits, not the provider's).
 /// </summary>
 internal static class RateLimitMiddleware
 {
     public static Func<RequestDelegate, RequestDelegate> Create(KeyLimiters limiters) => next => context =>
-        GatewayRequest.Of(context) is { Caller: { } caller } request && limiters.Enter(caller) is { } limiter
-            ? LimitAsync(next, context, request, caller, limiter)
-            : next(context);
+    {
+        if (GatewayRequest.Of(context) is not { Caller: { } caller } request)
+        {
+            return next(context);
+        }
+        if (caller.Config.Budget is { } budget && request.Snapshot.Ledger.IsExhausted(caller.Name, budget, out var resetsAt))
+        {
+            return OpenAiErrorWriter.WriteAsync(context, GatewayError.BudgetExhausted, BudgetMessage(caller.Name, budget, resetsAt));
+        }
+        return limiters.Enter(caller) is { } limiter ? LimitAsync(next, context, request, caller, limiter) : next(context);
+    };
+
+    public static string BudgetMessage(string key, Gateway.Core.Config.BudgetConfig budget, DateTimeOffset resetsAt) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"The key '{key}' has spent its budget of {budget.Usd} USD for this period ({Gateway.Core.Spend.BudgetWindow.Name(budget.Period)}); it resets at {resetsAt:yyyy-MM-ddTHH:mm:ssZ}.");
 
     private static async Task LimitAsync(RequestDelegate next, HttpContext context, GatewayRequest request, Gateway.Core.Access.ClientKey caller, KeyLimiter limiter)
     {

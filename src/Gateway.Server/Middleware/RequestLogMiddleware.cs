@@ -52,7 +52,8 @@ internal static partial class RequestLogMiddleware
                 .Append(" bytes_in=").Append(exchange.BytesIn)
                 .Append(" bytes_out=").Append(exchange.BytesOut)
                 .Append(" total_ms=").Append(totalMs.ToString("0.###", CultureInfo.InvariantCulture))
-                .Append(" ttfb_ms=").Append(ttfbMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? "-");
+                .Append(" ttfb_ms=").Append(ttfbMs?.ToString("0.###", CultureInfo.InvariantCulture) ?? "-")
+                .Append(" cost_usd=").Append(exchange.CostUsd is { } textCost ? Gateway.Core.Spend.CostCalculator.Format(textCost) : "-");
             if (error is not null)
             {
                 text.Append(" error=").Append(error);
@@ -81,6 +82,15 @@ internal static partial class RequestLogMiddleware
             else
             {
                 json.WriteNull("ttfb_ms");
+            }
+            json.WritePropertyName("cost_usd");
+            if (exchange.CostUsd is { } cost)
+            {
+                json.WriteRawValue(Gateway.Core.Spend.CostCalculator.Format(cost), skipInputValidation: true);
+            }
+            else
+            {
+                json.WriteNullValue();
             }
             WriteNullable(json, "error", error);
             json.WriteEndObject();

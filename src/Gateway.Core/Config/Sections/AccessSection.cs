@@ -27,7 +27,7 @@ internal static class AccessSection
             var path = $"keys[{i}]";
             if (sequence.Children[i] is not YamlMappingNode mapping)
             {
-                auth.Error(path, sequence.Children[i], "expected { name, key, models, rpm, tpm, max_concurrent }");
+                auth.Error(path, sequence.Children[i], "expected { name, key, models, rpm, tpm, max_concurrent, budget }");
                 continue;
             }
             var k = auth.Nested(path, mapping);
@@ -71,14 +71,41 @@ internal static class AccessSection
             var rpm = (int?)k.Integer("rpm", 1, 10_000_000);
             var tpm = k.Integer("tpm", 1, long.MaxValue / 2);
             var concurrent = (int?)k.Integer("max_concurrent", 1, 1_000_000);
+            var budget = ReadBudget(k);
             k.ReportUnknownKeys();
             if (name is not null && (key is not null || disabled is not null))
             {
-                keys.Add(new ClientKeyConfig(name, key, models, rpm, tpm, concurrent, disabled));
+                keys.Add(new ClientKeyConfig(name, key, models, rpm, tpm, concurrent, disabled, budget));
             }
         }
         auth.ReportUnknownKeys();
         return new AuthConfig(keys);
+    }
+
+    /// <summary><c>budget: { usd: 50, period: 1d }</c> (periods 1h, 1d, 7d, 30d, month).</summary>
+    private static BudgetConfig? ReadBudget(YamlMappingReader key)
+    {
+        var budget = key.Mapping("budget");
+        if (budget is null)
+        {
+            return null;
+        }
+        var usd = budget.Decimal("usd", 0, 1_000_000_000m);
+        var period = budget.Choice<Spend.BudgetPeriod>("period", (Spend.BudgetPeriod)(-1),
+            word => $"'{word}' is not a period: 1h, 1d, 7d, 30d or month",
+            ("1h", Spend.BudgetPeriod.Hour), ("1d", Spend.BudgetPeriod.Day), ("7d", Spend.BudgetPeriod.Week),
+            ("30d", Spend.BudgetPeriod.ThirtyDays), ("month", Spend.BudgetPeriod.Month));
+        if (usd is null)
+        {
+            budget.Error("usd", null, "required: the most the key may spend per period, in USD");
+        }
+        if (period == (Spend.BudgetPeriod)(-1))
+        {
+            budget.Error("period", null, "required: 1h, 1d, 7d, 30d or month");
+            period = null;
+        }
+        budget.ReportUnknownKeys();
+        return usd is { } limit && period is { } p ? new BudgetConfig(limit, p) : null;
     }
 
     internal static AdminConfig? ReadAdmin(YamlMappingReader? admin)

@@ -22,7 +22,7 @@ internal static class StreamRescue
     {
         var outcome = await RelayChainAsync(request, first, continuable, tracking, usage);
         tracking?.Complete(ResponseRelay.EndOf(outcome), request.Exchange.BytesOut);
-        usage?.Record(request.Exchange, request.Request.Caller?.Name);
+        Spend.SpendSettlement.Settle(request, usage);
         return outcome;
     }
 

@@ -44,11 +44,28 @@ internal static class CompletionRecord
                 json.WriteNumber("prompt_tokens", usage.PromptTokens);
                 json.WriteNumber("completion_tokens", usage.CompletionTokens);
                 json.WriteNumber("total_tokens", usage.TotalTokens);
+                json.WriteNumber("cached_tokens", usage.CachedTokens);
+                json.WriteNumber("reasoning_tokens", usage.ReasoningTokens);
+                if (usage.CacheReadTokens >= 0)
+                {
+                    json.WriteNumber("cache_read_input_tokens", usage.CacheReadTokens);
+                    json.WriteNumber("cache_creation_input_tokens", usage.CacheWriteTokens);
+                }
                 json.WriteEndObject();
             }
             else
             {
                 json.WriteNull("usage");
+            }
+            // Always present: null when the cost is unknown (no price, no usage), never 0.
+            json.WritePropertyName("cost_usd");
+            if (start.Exchange.CostUsd is { } cost)
+            {
+                json.WriteRawValue(Spend.CostCalculator.Format(cost), skipInputValidation: true);
+            }
+            else
+            {
+                json.WriteNullValue();
             }
             WriteNullable(json, "finish_reason", response.FinishReason);
             if (captureBodies)
