@@ -179,6 +179,30 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task CheckConfig_ListsStrategyTargetsWithoutAPrice()
+    {
+        var path = await WriteTempAsync("""
+            server: { host: 127.0.0.1, port: 8080 }
+            providers:
+              local: { type: openai, base_url: http://127.0.0.1:8081/v1 }
+              openai: { type: openai, base_url: http://127.0.0.1:8082/v1 }
+            strategies:
+              smart: { targets: [openai/gpt-4o, openai/gpt-new, local/llama] }
+            pricing:
+              models:
+                "openai/gpt-4o*": { input: 2.5, output: 10 }
+            """);
+
+        var (exit, output) = await RunGatewayAsync("--config", path, "--check-config");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("pricing: 1 entries", output, StringComparison.Ordinal);
+        Assert.Contains("pricing: no price for strategy target openai/gpt-new (its cost will be unknown)", output, StringComparison.Ordinal);
+        Assert.Contains("pricing: no price for strategy target local/llama", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("target openai/gpt-4o ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CheckConfig_InvalidFile_NamesKeyPathAndLine_AndExits1()
     {
         var path = await WriteTempAsync("""
