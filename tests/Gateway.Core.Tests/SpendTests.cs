@@ -67,7 +67,13 @@ public sealed class SpendTests
         var table = new PriceTable(configured, bundled);
         var names = new Dictionary<decimal, string>
         {
-            [1] = "openai", [2] = "4o", [3] = "mini", [4] = "exact", [5] = "config-local", [6] = "file-local", [7] = "file-gemini",
+            [1] = "openai",
+            [2] = "4o",
+            [3] = "mini",
+            [4] = "exact",
+            [5] = "config-local",
+            [6] = "file-local",
+            [7] = "file-gemini",
         };
 
         var price = table.Find(model);
