@@ -56,6 +56,8 @@ case "$cmd" in
     build
     ;;
   test)
+    # The scale-out tests run real redis-server processes (Debian's package).
+    command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
     build
     # One code style for everyone (.editorconfig): a change that dotnet format would rewrite fails the run.
     echo "build.sh: format check (dotnet format --verify-no-changes)"

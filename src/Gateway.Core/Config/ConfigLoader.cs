@@ -70,6 +70,7 @@ internal static class ConfigLoader
         var translation = ProvidersSection.ReadTranslation(reader.Mapping("translation"));
         var aliases = StrategiesSection.ReadAliases(reader.Mapping("aliases"), providers, strategies);
         var pricing = PricingSection.ReadPricing(reader.Mapping("pricing"), errors, environment, baseDirectory);
+        var state = StateSection.ReadState(reader.Mapping("state"));
         reader.ReportUnknownKeys();
 
         foreach (var key in auth?.Keys ?? [])
@@ -88,6 +89,6 @@ internal static class ConfigLoader
             ? new ConfigLoadResult(null, errors)
             : new ConfigLoadResult(new GatewayConfig(
                 server, providers, strategies, models, routing, auth, requestLog, headerRules, completionLog, bufferMax, redact, usage, admin, telemetry,
-                translation, aliases, pricing), errors);
+                translation, aliases, pricing, state), errors);
     }
 }

@@ -18,7 +18,8 @@ internal sealed record GatewayConfig(
     TelemetryConfig? Telemetry = null,
     TranslationConfig? Translation = null,
     ValueList<KeyValuePair<string, string>>? Aliases = null,
-    PricingConfig? Pricing = null)
+    PricingConfig? Pricing = null,
+    StateConfig? State = null)
 {
     public const long DefaultCompletionBufferMaxBytes = 4 * 1024 * 1024;
 }
@@ -310,6 +311,14 @@ internal sealed record AuthConfig(ValueList<ClientKeyConfig> Keys);
 /// <param name="Budget">Spend per period; past it the key is refused (429 insufficient_quota) until the period ends.</param>
 internal sealed record ClientKeyConfig(
     string Name, Secret? Key, ValueList<string>? Models, int? Rpm, long? Tpm, int? MaxConcurrent, string? DisabledReason, BudgetConfig? Budget = null);
+
+/// <summary>Redis, where replicas share limits, budgets and spend (the <c>state</c> section; restart to change).</summary>
+/// <param name="Timeout">The most a request ever waits on Redis.</param>
+/// <param name="FlushInterval">How often what answers owe (tokens, spend, ended leases) is sent.</param>
+/// <param name="LeaseTtl">How long a max_concurrent slot outlives a replica that died holding it.</param>
+internal sealed record StateConfig(
+    string Host, int Port, bool Tls, string? User, Secret? Password, int? Database, TimeSpan Timeout, string KeyPrefix, TimeSpan FlushInterval,
+    TimeSpan LeaseTtl);
 
 /// <summary>A key's budget: at most <paramref name="Usd"/> per <paramref name="Period"/>.</summary>
 internal sealed record BudgetConfig(decimal Usd, Spend.BudgetPeriod Period);

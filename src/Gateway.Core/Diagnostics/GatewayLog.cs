@@ -25,4 +25,13 @@ internal static partial class GatewayLog
 
     [LoggerMessage(7, LogLevel.Information, "{Target} refused to continue a prefill; not asked again for {Duration}")]
     public static partial void PrefillRefused(ILogger logger, string target, string duration);
+
+    [LoggerMessage(8, LogLevel.Warning, "Shared state: Redis is not answering; each replica enforces its share of every limit (1/{Replicas}) until it does")]
+    public static partial void SharedStateDown(ILogger logger, int replicas);
+
+    [LoggerMessage(9, LogLevel.Information, "Shared state: Redis answers; limits, budgets and spend are shared again")]
+    public static partial void SharedStateUp(ILogger logger);
+
+    [LoggerMessage(10, LogLevel.Debug, "Shared state: the {Call} call failed ({Error})")]
+    public static partial void SharedStateCallFailed(ILogger logger, string call, string error);
 }

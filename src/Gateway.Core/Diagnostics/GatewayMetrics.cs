@@ -63,6 +63,9 @@ internal static class GatewayMetrics
     public static readonly Counter<long> Unpriced = Meter.CreateCounter<long>(
         "gateway.cost.unpriced", "{answer}", "Answers whose cost is unknown because their model has no price, by provider and model.");
 
+    public static readonly Counter<long> StateFallback = Meter.CreateCounter<long>(
+        "gateway.state.fallback", "{request}", "Requests of limited keys decided by this replica's local share because Redis was not in use.");
+
     public static readonly Counter<long> Shed = Meter.CreateCounter<long>(
         "gateway.overload.shed", "{request}", "API requests refused with 503 overloaded, by reason (concurrency, memory).");
 

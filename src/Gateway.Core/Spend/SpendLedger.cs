@@ -18,6 +18,9 @@ internal sealed class SpendLedger
 
     public TimeProvider Time { get; }
 
+    /// <summary>With a <c>state</c> backend: where budgeted keys' spend is shared with the other replicas.</summary>
+    public State.SharedLimits? Shared { get; set; }
+
     /// <summary>Charges an answer: to its key (in the period of the key's budget, if any) and to the served model's totals.</summary>
     /// <param name="cost">Null: the cost is unknown (no price, or no usage); counted, never guessed.</param>
     public void Charge(string? key, BudgetConfig? budget, string model, decimal? cost)
@@ -26,6 +29,10 @@ internal sealed class SpendLedger
         if (key is not null && cost is { } known)
         {
             _keys.GetOrAdd(key, static _ => new KeySpend()).Add(known, budget?.Period, now);
+            if (budget is not null)
+            {
+                Shared?.ChargeSpend(key, known);
+            }
         }
         _models.GetOrAdd(model, static _ => new ModelSpend()).Add(cost);
     }

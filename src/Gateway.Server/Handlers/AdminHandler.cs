@@ -78,7 +78,10 @@ internal sealed class AdminHandler
                 var budget = key.Budget;
                 json.WriteStartObject();
                 json.WriteString("name", key.Name);
-                WriteUsd(json, "spend_usd", ledger.Spent(key.Name, budget?.Period));
+                // Shared across replicas when a state backend holds it, else this process's.
+                var shared = budget is not null && snapshot.Keys.Keys.FirstOrDefault(k => k.Name == key.Name) is { } runtime && ledger.Shared is { } state
+                    ? await state.SpentAsync(runtime, budget) : null;
+                WriteUsd(json, "spend_usd", shared ?? ledger.Spent(key.Name, budget?.Period));
                 WriteUsd(json, "budget_usd", budget?.Usd);
                 if (budget is null)
                 {

@@ -47,6 +47,10 @@ internal static class ConfigDiff
         {
             yield return "telemetry";
         }
+        if (!Equals(before.State, after.State))
+        {
+            yield return "state";
+        }
     }
 
     /// <summary>Config records compare by value (secrets in constant time): "changed" is their inequality.</summary>

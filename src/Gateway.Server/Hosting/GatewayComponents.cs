@@ -7,6 +7,7 @@ using Gateway.Core.ResponseHooks;
 using Gateway.Core.ResponseHooks.CompletionLog;
 using Gateway.Core.Routing;
 using Gateway.Core.Spend;
+using Gateway.Core.State;
 using Gateway.Server.Dispatch;
 using Gateway.Server.Handlers;
 using Gateway.Server.Middleware;
@@ -26,6 +27,13 @@ internal sealed class GatewayComponents : IDisposable
         Time = options.TimeProvider ?? TimeProvider.System;
         Limiters = new KeyLimiters(Time);
         Spend = new SpendLedger(Time);
+        if (config.State is { } state)
+        {
+            // Started at once, connected in the background: the gateway is ready before Redis answers (degraded until then).
+            State = SharedState.Start(state, Time, logs.CreateLogger("Gateway.State"));
+            SharedLimits = new SharedRateLimit(State.Limits, new KeyLimiters(Time));
+            Spend.Shared = State.Limits;
+        }
         Overload = new OverloadGuard(Time);
         Health = new ProviderHealthRegistry(Time);
         Completions = new CompletionQueue(CompletionQueue.DefaultCapacity, logs.CreateLogger<CompletionQueue>());
@@ -38,7 +46,7 @@ internal sealed class GatewayComponents : IDisposable
         // Every config revision gets the response hooks it asks for, built with its snapshot.
         Builder = new SnapshotBuilder(
             options.ClientFactory ?? new ProviderClientFactory(), Health,
-            revision => new ResponsePipeline(ResponseHookSetup.For(revision, Limiters, CompletionLog, Time, options.ResponseHooks), Completions, Time),
+            revision => new ResponsePipeline(ResponseHookSetup.For(revision, Limiters, SharedLimits, CompletionLog, Time, options.ResponseHooks), Completions, Time),
             Spend);
         Snapshots = new SnapshotHolder(Builder.Build(config));
         // Limiters live by key name outside the snapshots: a reload drops those of removed or changed keys.
@@ -59,6 +67,12 @@ internal sealed class GatewayComponents : IDisposable
 
     /// <summary>Spend per key and model for the process's life (every snapshot shares it; a reload keeps it).</summary>
     public SpendLedger Spend { get; }
+
+    /// <summary>With a <c>state</c> section: the state shared with the other replicas through Redis.</summary>
+    public SharedState? State { get; }
+
+    /// <summary>With a <c>state</c> section: the per-key limits as the middleware enforces them across replicas.</summary>
+    public SharedRateLimit? SharedLimits { get; }
 
     public OverloadGuard Overload { get; }
 
@@ -83,7 +97,7 @@ internal sealed class GatewayComponents : IDisposable
     /// <summary>The instruments read at collection (circuits, queues, reloads), when metrics are exported.</summary>
     public GatewayObservables? Observables { get; private set; }
 
-    public void ExportObservables() => Observables ??= new GatewayObservables(Snapshots, Completions, CompletionLog, Reloads);
+    public void ExportObservables() => Observables ??= new GatewayObservables(Snapshots, Completions, CompletionLog, Reloads, State);
 
     public ProxyEngine Engine { get; }
 

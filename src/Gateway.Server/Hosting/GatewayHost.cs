@@ -71,7 +71,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddHostedService(sp => ComponentsOf(sp).Reloader);
         builder.Services.AddHostedService(sp => new ModelRefreshService(
             ComponentsOf(sp).Refresher, ComponentsOf(sp).Snapshots, ComponentsOf(sp).Time, sp.GetRequiredService<ILogger<ModelRefreshService>>()));
-        builder.Services.AddHostedService(sp => new CompletionService(ComponentsOf(sp).Completions, ComponentsOf(sp).CompletionLog));
+        builder.Services.AddHostedService(sp => new CompletionService(ComponentsOf(sp).Completions, ComponentsOf(sp).CompletionLog, ComponentsOf(sp).State));
 
         var app = builder.Build();
         var gateway = ComponentsOf(app.Services);
@@ -91,7 +91,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         app.Use(ErrorBarrierMiddleware.Create(logs.CreateLogger("Gateway")));
         app.Use(OverloadMiddleware.Create(gateway.Overload));
         app.Use(AuthenticationMiddleware.Create());
-        app.Use(RateLimitMiddleware.Create(gateway.Limiters));
+        app.Use(RateLimitMiddleware.Create(gateway.Limiters, gateway.SharedLimits));
         app.Run(gateway.Dispatcher.DispatchAsync);
 
         app.Lifetime.ApplicationStopped.Register(() => gateway.Snapshots.Current.Dispose());

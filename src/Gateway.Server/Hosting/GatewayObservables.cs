@@ -14,8 +14,15 @@ internal sealed class GatewayObservables : IDisposable
 {
     private readonly Meter _meter = new(GatewayMetrics.MeterName, "1.0");
 
-    public GatewayObservables(SnapshotHolder snapshots, CompletionQueue completions, CompletionLogWriter? completionLog, ReloadStatus reloads)
+    public GatewayObservables(
+        SnapshotHolder snapshots, CompletionQueue completions, CompletionLogWriter? completionLog, ReloadStatus reloads, Gateway.Core.State.SharedState? state = null)
     {
+        if (state is not null)
+        {
+            _meter.CreateObservableGauge("gateway.state.backend_up", () => state.IsShared ? 1 : 0, "{backend}",
+                "1 while limits, budgets and spend are shared through Redis; 0 while each replica enforces its share alone.");
+            _meter.CreateObservableGauge("gateway.state.replicas", () => state.ReplicasSeen, "{replica}", "Live replicas as the last heartbeat counted them.");
+        }
         _meter.CreateObservableGauge("gateway.provider.circuit_open", () => CircuitStates(snapshots), "{provider}",
             "1 while a provider's circuit is open or cooling down after a 429, else 0.");
         _meter.CreateObservableGauge("gateway.completion.queue.depth", () => completions.Depth, "{response}",

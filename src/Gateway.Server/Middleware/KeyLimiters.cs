@@ -24,20 +24,22 @@ internal sealed class KeyLimiters
     /// The key's limiter, entered for one request (call <see cref="KeyLimiter.Exit"/> when it ends); null when the
     /// key has no limits.
     /// </summary>
-    public KeyLimiter? Enter(ClientKey key)
+    public KeyLimiter? Enter(ClientKey key) => Enter(key.Name, key.Config);
+
+    /// <summary>As <see cref="Enter(ClientKey)"/> with given limits (a replica's share of the key's, see SharedRateLimit).</summary>
+    public KeyLimiter? Enter(string name, ClientKeyConfig config)
     {
-        var config = key.Config;
         if (config.Rpm is null && config.Tpm is null && config.MaxConcurrent is null)
         {
             return null;
         }
         while (true)
         {
-            var limiter = _byName.GetOrAdd(key.Name, static (_, state) => new KeyLimiter(state.config, state.time), (config, time: _time));
+            var limiter = _byName.GetOrAdd(name, static (_, state) => new KeyLimiter(state.config, state.time), (config, time: _time));
             if (!limiter.Matches(config))
             {
-                // Limits changed by a reload: this request's snapshot has the new ones.
-                if (_byName.TryUpdate(key.Name, new KeyLimiter(config, _time), limiter))
+                // Limits changed by a reload (or the share by the replica count): this request has the new ones.
+                if (_byName.TryUpdate(name, new KeyLimiter(config, _time), limiter))
                 {
                     limiter.Retire();
                 }
@@ -53,6 +55,9 @@ internal sealed class KeyLimiters
     /// <summary>The key's current limiter without creating one (charging tokens after an answer).</summary>
     public KeyLimiter? Existing(ClientKey key) =>
         _byName.TryGetValue(key.Name, out var limiter) && limiter.Matches(key.Config) ? limiter : null;
+
+    /// <summary>The limiter held under a name, whatever its limits (a replica's share).</summary>
+    public KeyLimiter? Existing(string name) => _byName.TryGetValue(name, out var limiter) ? limiter : null;
 
     /// <summary>After a reload: limiters of keys that are gone or whose limits changed are dropped and retired.</summary>
     public void Retain(AuthConfig? auth)

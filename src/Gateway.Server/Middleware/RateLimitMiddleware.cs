@@ -12,28 +12,35 @@ namespace Gateway.Server.Middleware;
 /// </summary>
 internal static class RateLimitMiddleware
 {
-    public static Func<RequestDelegate, RequestDelegate> Create(KeyLimiters limiters) => next => context =>
+    /// <param name="shared">With a <c>state</c> backend: the limits shared across replicas (null: per process).</param>
+    public static Func<RequestDelegate, RequestDelegate> Create(KeyLimiters limiters, SharedRateLimit? shared = null) => next => context =>
     {
         if (GatewayRequest.Of(context) is not { Caller: { } caller } request)
         {
             return next(context);
         }
+        if (shared is not null && Gateway.Core.State.SharedLimits.Limits(caller.Config))
+        {
+            return shared.LimitAsync(next, context, request, caller);
+        }
         if (caller.Config.Budget is { } budget && request.Snapshot.Ledger.IsExhausted(caller.Name, budget, out var resetsAt))
         {
             return OpenAiErrorWriter.WriteAsync(context, GatewayError.BudgetExhausted, BudgetMessage(caller.Name, budget, resetsAt));
         }
-        return limiters.Enter(caller) is { } limiter ? LimitAsync(next, context, request, caller, limiter) : next(context);
+        return limiters.Enter(caller) is { } limiter ? LimitAsync(next, context, request, caller, caller.Config, limiter) : next(context);
     };
 
     public static string BudgetMessage(string key, Gateway.Core.Config.BudgetConfig budget, DateTimeOffset resetsAt) =>
         string.Create(CultureInfo.InvariantCulture,
             $"The key '{key}' has spent its budget of {budget.Usd} USD for this period ({Gateway.Core.Spend.BudgetWindow.Name(budget.Period)}); it resets at {resetsAt:yyyy-MM-ddTHH:mm:ssZ}.");
 
-    private static async Task LimitAsync(RequestDelegate next, HttpContext context, GatewayRequest request, Gateway.Core.Access.ClientKey caller, KeyLimiter limiter)
+    /// <param name="limits">The limits <paramref name="limiter"/> enforces: the key's, or this replica's share of them.</param>
+    public static async Task LimitAsync(
+        RequestDelegate next, HttpContext context, GatewayRequest request, Gateway.Core.Access.ClientKey caller, Gateway.Core.Config.ClientKeyConfig limits, KeyLimiter limiter)
     {
         try
         {
-            await LimitCoreAsync(next, context, request, caller, limiter);
+            await LimitCoreAsync(next, context, request, caller.Name, limits, limiter);
         }
         finally
         {
@@ -41,25 +48,26 @@ internal static class RateLimitMiddleware
         }
     }
 
-    private static async Task LimitCoreAsync(RequestDelegate next, HttpContext context, GatewayRequest request, Gateway.Core.Access.ClientKey caller, KeyLimiter limiter)
+    private static async Task LimitCoreAsync(
+        RequestDelegate next, HttpContext context, GatewayRequest request, string name, Gateway.Core.Config.ClientKeyConfig limits, KeyLimiter limiter)
     {
         using var concurrency = limiter.Concurrency?.AttemptAcquire();
         if (concurrency is { IsAcquired: false })
         {
-            await Refuse(context, $"The key '{caller.Name}' already has {caller.Config.MaxConcurrent} requests in flight.", TimeSpan.FromSeconds(1));
+            await Refuse(context, $"The key '{name}' already has {limits.MaxConcurrent} requests in flight.", TimeSpan.FromSeconds(1));
             return;
         }
         using var lease = limiter.Requests?.AttemptAcquire();
         if (lease is { IsAcquired: false })
         {
             var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(10);
-            await Refuse(context, $"The key '{caller.Name}' is limited to {caller.Config.Rpm} requests per minute.", retryAfter);
+            await Refuse(context, $"The key '{name}' is limited to {limits.Rpm} requests per minute.", retryAfter);
             return;
         }
         long remainingTokens = 0;
         if (limiter.Tokens is { } tokens && !tokens.HasRoom(out remainingTokens, out var tokensBack))
         {
-            await Refuse(context, $"The key '{caller.Name}' is limited to {caller.Config.Tpm} tokens per minute.", tokensBack);
+            await Refuse(context, $"The key '{name}' is limited to {limits.Tpm} tokens per minute.", tokensBack);
             return;
         }
         var headers = context.Response.Headers;

@@ -14,12 +14,12 @@ internal static class ResponseHookSetup
     /// is registered: with none, a response costs nothing in this layer.
     /// </summary>
     public static List<IResponseHook> For(
-        GatewayConfig config, KeyLimiters limiters, CompletionLogWriter? completionLog, TimeProvider time, IReadOnlyList<IResponseHook> extra)
+        GatewayConfig config, KeyLimiters limiters, SharedRateLimit? shared, CompletionLogWriter? completionLog, TimeProvider time, IReadOnlyList<IResponseHook> extra)
     {
         var hooks = new List<IResponseHook>();
         if (config.Auth?.Keys.Any(k => k.Tpm is not null) == true)
         {
-            hooks.Add(new TokenChargeHook(limiters));
+            hooks.Add(new TokenChargeHook(limiters, shared));
         }
         if (completionLog is not null && config.CompletionLog is { } settings)
         {

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using Gateway.Core.Access;
+using Gateway.Core.Config;
+using StackExchange.Redis;
+
+namespace Gateway.Core.State;
+
+/// <summary>Which limit refused a request.</summary>
+internal enum SharedLimit
+{
+    None,
+    Requests,
+    Tokens,
+    Concurrency,
+    Budget,
+}
+
+/// <summary>
+/// One request's admission: decided in Redis (<see cref="Local"/> false), or to be decided by this replica's share of
+/// the limits because Redis is not in use (<see cref="Local"/> true, <see cref="Replicas"/> the divisor).
+/// </summary>
+internal readonly record struct Admission(
+    bool Allowed, SharedLimit Refused, TimeSpan RetryAfter, long RequestsLeft, long TokensLeft, bool Local, int Replicas, string? Lease, KeyEntry? Entry)
+{
+    public static Admission Degraded(int replicas) => new(false, SharedLimit.None, TimeSpan.Zero, 0, 0, true, replicas, null, null);
+}
+
+/// <summary>
+/// Per-key limits shared by every replica through Redis (docs/design.md, "Running N replicas"): one script call per
+/// admitted request books every limit of its key at once; a key refused recently is refused again from a local
+/// negative cache until its retry time, with no call; what is only known after the answer (tokens, spend, the end
+/// of a request holding a concurrency lease) is added up here and flushed every <c>flush_interval</c> by
+/// <see cref="SharedState"/>. When Redis is slow or gone the caller gets <see cref="Admission.Degraded"/> and
+/// enforces its share (each limit ÷ replicas seen) locally.
+/// </summary>
+internal sealed class SharedLimits
+{
+    private const long MicroUsdPerUsd = 1_000_000;
+
+    private readonly SharedState _state;
+    private readonly ConcurrentDictionary<string, KeyEntry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, KeyEntry> _live = new(StringComparer.Ordinal);
+    private long _leases;
+
+    public SharedLimits(SharedState state) => _state = state;
+
+    /// <summary>Whether a key has anything to share.</summary>
+    public static bool Limits(ClientKeyConfig config) => config.Rpm is not null || config.Tpm is not null || config.MaxConcurrent is not null || config.Budget is not null;
+
+    public async ValueTask<Admission> AdmitAsync(ClientKey key, string requestId, CancellationToken cancellationToken)
+    {
+        var entry = Entry(key);
+        var time = _state.Time;
+        long now = time.GetTimestamp();
+        if (entry.BlockedUntil > now)
+        {
+            // Refused a moment ago: refused again without asking Redis, until the time it gave.
+            return new Admission(false, entry.BlockedBy, time.GetElapsedTime(now, entry.BlockedUntil), 0, 0, false, 0, null, entry);
+        }
+        if (_state.Database is not { } database || !_state.Health.TryCall())
+        {
+            return Admission.Degraded(_state.ReplicasSeen);
+        }
+        var config = key.Config;
+        string? lease = config.MaxConcurrent is null ? null : _state.ReplicaId + ":" + requestId + ":" + Interlocked.Increment(ref _leases).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        long budget = config.Budget is { } b ? (long)(b.Usd * MicroUsdPerUsd) : -1;
+        RedisResult result;
+        try
+        {
+            var call = database.ScriptEvaluateAsync(RedisScripts.Admit, entry.AdmitKeys(config.Budget, time.GetUtcNow(), _state.KeyPrefix),
+                [config.Rpm ?? 0, config.Tpm ?? 0, config.MaxConcurrent ?? 0, lease ?? "", (long)_state.LeaseTtl.TotalMilliseconds, budget]);
+            result = await call.WaitAsync(_state.Timeout, time, cancellationToken);
+            _state.Health.Succeeded();
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Too slow or unreachable: this request is decided locally. A booking that still lands later errs on the safe side.
+            _state.Health.Failed();
+            return Admission.Degraded(_state.ReplicasSeen);
+        }
+        var values = (RedisResult[])result!;
+        var refused = (SharedLimit)(int)values[1];
+        var retryAfter = TimeSpan.FromMicroseconds((long)values[2]);
+        if ((int)values[0] == 0)
+        {
+            if (refused == SharedLimit.Budget)
+            {
+                // Spend only grows within a period; a few seconds let a reload that raises the budget take effect.
+                retryAfter = TimeSpan.FromSeconds(5);
+            }
+            if (refused != SharedLimit.Concurrency)
+            {
+                entry.Block(refused, now + (long)(retryAfter.TotalSeconds * time.TimestampFrequency));
+            }
+            return new Admission(false, refused, retryAfter, 0, 0, false, 0, null, entry);
+        }
+        if (lease is not null)
+        {
+            _live[lease] = entry;
+        }
+        return new Admission(true, SharedLimit.None, TimeSpan.Zero, (long)values[3], (long)values[4], false, 0, lease, entry);
+    }
+
+    /// <summary>The request ended: its lease is removed at the next flush (and expires by itself if this replica dies first).</summary>
+    public void Release(in Admission admission)
+    {
+        if (admission.Lease is { } lease && _live.TryRemove(lease, out var entry))
+        {
+            entry.AddRelease(lease);
+        }
+    }
+
+    /// <summary>An answer's tokens, for a key with a tpm limit: charged to the shared budget at the next flush.</summary>
+    public void ChargeTokens(ClientKey key, long tokens)
+    {
+        if (key.Config.Tpm is not null && tokens > 0)
+        {
+            Entry(key).AddTokens(tokens);
+        }
+    }
+
+    /// <summary>An answer's cost, for a key with a budget: added to the period's shared spend at the next flush.</summary>
+    public void ChargeSpend(string keyName, decimal usd)
+    {
+        if (usd > 0 && _entries.TryGetValue(keyName, out var entry) && entry.Config.Budget is not null)
+        {
+            entry.AddSpend(usd * MicroUsdPerUsd);
+        }
+    }
+
+    /// <summary>A key's spend in its budget's current period as Redis has it (plus what is not flushed yet); null when Redis cannot say now.</summary>
+    public async Task<decimal?> SpentAsync(ClientKey key, BudgetConfig budget)
+    {
+        var entry = Entry(key);
+        if (_state.Database is not { } database || !_state.Health.IsUp)
+        {
+            return null;
+        }
+        try
+        {
+            var value = await database.StringGetAsync(entry.SpendKey(budget, _state.Time.GetUtcNow(), _state.KeyPrefix))
+                .WaitAsync(SharedState.BackgroundTimeout, _state.Time);
+            return ((value.IsNull ? 0 : (long)value) + entry.PendingMicroUsd) / (decimal)MicroUsdPerUsd;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every key with something to flush, and every live lease to renew: called by the flusher.</summary>
+    internal IEnumerable<KeyEntry> Entries => _entries.Values;
+
+    internal IEnumerable<KeyValuePair<string, KeyEntry>> LiveLeases => _live;
+
+    private KeyEntry Entry(ClientKey key)
+    {
+        if (_entries.TryGetValue(key.Name, out var entry) && entry.SameKey(key))
+        {
+            entry.Config = key.Config;
+            return entry;
+        }
+        var created = new KeyEntry(key, _state.KeyPrefix);
+        _entries[key.Name] = created;
+        return created;
+    }
+}

@@ -1,0 +1,264 @@
+using Gateway.Core.Config;
+using Gateway.Core.Diagnostics;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Gateway.Core.State;
+
+/// <summary>
+/// The state replicas share through Redis (the <c>state</c> section): one connection per process, the health breaker
+/// that keeps Redis off the request path when it is slow or gone, the heartbeat that counts live replicas, and the
+/// flusher that sends what answers owe (tokens, spend, ended leases) every <c>flush_interval</c>. Starts without
+/// waiting for Redis (degraded until it answers) and never makes a request wait longer than <c>timeout</c> on it.
+/// </summary>
+internal sealed class SharedState : IAsyncDisposable
+{
+    /// <summary>The budget of the calls no request waits for (heartbeat, flush, reads for /admin/spend).</summary>
+    public static readonly TimeSpan BackgroundTimeout = TimeSpan.FromMilliseconds(250);
+
+    private static readonly TimeSpan s_heartbeat = TimeSpan.FromSeconds(1);
+
+    private readonly StateConfig _config;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly RedisKey _replicas;
+    private ConnectionMultiplexer? _redis;
+    private Task _loops = Task.CompletedTask;
+    private long _lastRenewal;
+    private int _replicasSeen = 1;
+
+    private SharedState(StateConfig config, TimeProvider time, ILogger logger)
+    {
+        _config = config;
+        _logger = logger;
+        Time = time;
+        Health = new BackendHealth(time);
+        ReplicaId = Environment.MachineName + "-" + Environment.ProcessId + "-" + Random.Shared.Next(1 << 20).ToString("x5", System.Globalization.CultureInfo.InvariantCulture);
+        _replicas = config.KeyPrefix + "v1:replicas";
+        Limits = new SharedLimits(this);
+        Health.Changed += up =>
+        {
+            if (up)
+            {
+                GatewayLog.SharedStateUp(_logger);
+            }
+            else
+            {
+                GatewayLog.SharedStateDown(_logger, ReplicasSeen);
+            }
+        };
+    }
+
+    public static SharedState Start(StateConfig config, TimeProvider time, ILogger logger)
+    {
+        var state = new SharedState(config, time, logger);
+        state._loops = Task.WhenAll(Task.Run(state.ConnectAndHeartbeatAsync), Task.Run(state.FlushLoopAsync));
+        return state;
+    }
+
+    public TimeProvider Time { get; }
+
+    public BackendHealth Health { get; }
+
+    public SharedLimits Limits { get; }
+
+    /// <summary>This process among the replicas (host name, PID and a random part): lease owners and heartbeats.</summary>
+    public string ReplicaId { get; }
+
+    public string KeyPrefix => _config.KeyPrefix;
+
+    public TimeSpan Timeout => _config.Timeout;
+
+    public TimeSpan LeaseTtl => _config.LeaseTtl;
+
+    /// <summary>Limits are shared now: connected, and the health breaker closed.</summary>
+    public bool IsShared => _redis is { IsConnected: true } && Health.IsUp;
+
+    /// <summary>Live replicas as the last heartbeat counted them (1 until one has): the divisor of the local share.</summary>
+    public int ReplicasSeen => Volatile.Read(ref _replicasSeen);
+
+    /// <summary>The connection's database; null until the first connection attempt returned (requests are decided locally until then).</summary>
+    public IDatabase? Database { get; private set; }
+
+    private async Task ConnectAndHeartbeatAsync()
+    {
+        try
+        {
+            _redis = await ConnectionMultiplexer.ConnectAsync(Options(_config));
+            // Scripts loaded ahead, so no request's admission pays the first SCRIPT LOAD (Redis forgets them when it restarts).
+            _redis.ConnectionRestored += (_, _) => _ = LoadScriptsAsync();
+            await LoadScriptsAsync();
+            Database = _redis.GetDatabase();
+            while (!_stop.IsCancellationRequested)
+            {
+                await HeartbeatAsync();
+                await Task.Delay(s_heartbeat, Time, _stop.Token);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task LoadScriptsAsync()
+    {
+        try
+        {
+            foreach (var endpoint in _redis!.GetEndPoints())
+            {
+                var server = _redis.GetServer(endpoint);
+                foreach (var script in (string[])[RedisScripts.Admit, RedisScripts.Charge, RedisScripts.Heartbeat])
+                {
+                    await server.ScriptLoadAsync(script).WaitAsync(BackgroundTimeout, Time);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Not there yet: the first call loads them instead.
+            GatewayLog.SharedStateCallFailed(_logger, "script load", e.GetType().Name);
+        }
+    }
+
+    /// <summary>Announces this replica and counts the live ones; while the health breaker is open it is the probe that closes it.</summary>
+    private async Task HeartbeatAsync()
+    {
+        if (Database is not { } db || !Health.TryCall())
+        {
+            return;
+        }
+        try
+        {
+            var live = (long)await db.ScriptEvaluateAsync(RedisScripts.Heartbeat, [_replicas], [ReplicaId]).WaitAsync(BackgroundTimeout, Time);
+            Volatile.Write(ref _replicasSeen, (int)Math.Max(1, live));
+            Health.Succeeded();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Health.Failed();
+            GatewayLog.SharedStateCallFailed(_logger, "heartbeat", e.GetType().Name);
+        }
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                await Task.Delay(_config.FlushInterval, Time, _stop.Token);
+                // Never throws: a failed flush gives its debts back for the next one.
+                await FlushAsync();
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// One batch with one charge script per key that owes something (and, every third of the lease TTL, renews the
+    /// leases of requests still running). While Redis is not in use nothing is sent and the debts wait, bounded.
+    /// </summary>
+    public async Task FlushAsync()
+    {
+        if (Database is not { } db || !Health.IsUp)
+        {
+            return;
+        }
+        long now = Time.GetTimestamp();
+        Dictionary<KeyEntry, List<RedisValue>>? renewals = null;
+        if (Time.GetElapsedTime(_lastRenewal, now) >= _config.LeaseTtl / 3)
+        {
+            _lastRenewal = now;
+            renewals = [];
+            foreach (var (lease, entry) in Limits.LiveLeases)
+            {
+                (renewals.TryGetValue(entry, out var leases) ? leases : renewals[entry] = []).Add(lease);
+            }
+        }
+        var sent = new List<(KeyEntry Entry, long Tokens, long MicroUsd, List<RedisValue> Releases, Task? Call)>();
+        try
+        {
+            var batch = db.CreateBatch();
+            var utcNow = Time.GetUtcNow();
+            foreach (var entry in Limits.Entries)
+            {
+                var (tokens, microUsd, releases) = entry.Take();
+                List<RedisValue>? renewing = null;
+                renewals?.TryGetValue(entry, out renewing);
+                if (tokens == 0 && microUsd == 0 && releases.Count == 0 && renewing is null)
+                {
+                    continue;
+                }
+                sent.Add((entry, tokens, microUsd, releases, null));
+                var spend = entry.Config.Budget is { } budget ? entry.SpendKey(budget, utcNow, KeyPrefix) : entry.Rpm;
+                var args = new List<RedisValue>(6 + releases.Count + (renewing?.Count ?? 0))
+                {
+                    tokens, entry.Config.Tpm ?? 0, microUsd, entry.SpendExpiry, (long)LeaseTtl.TotalMilliseconds, releases.Count,
+                };
+                args.AddRange(releases);
+                if (renewing is not null)
+                {
+                    args.AddRange(renewing);
+                }
+                sent[^1] = sent[^1] with { Call = batch.ScriptEvaluateAsync(RedisScripts.Charge, [entry.Tpm, spend, entry.Leases], [.. args]) };
+            }
+            if (sent.Count == 0)
+            {
+                return;
+            }
+            batch.Execute();
+            await Task.WhenAll(sent.Select(s => s.Call!)).WaitAsync(BackgroundTimeout, Time);
+            Health.Succeeded();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Health.Failed();
+            GatewayLog.SharedStateCallFailed(_logger, "flush", e.GetType().Name);
+            foreach (var (entry, tokens, microUsd, releases, call) in sent)
+            {
+                // Owed again unless the call is under way (it may land; nothing is sent twice).
+                if (call is null || call.IsFaulted)
+                {
+                    entry.GiveBack(tokens, microUsd, releases);
+                }
+            }
+        }
+    }
+
+    internal static ConfigurationOptions Options(StateConfig config)
+    {
+        var options = new ConfigurationOptions
+        {
+            AbortOnConnectFail = false,
+            BacklogPolicy = BacklogPolicy.FailFast,
+            ConnectTimeout = 2000,
+            AsyncTimeout = 1000,
+            SyncTimeout = 1000,
+            ConnectRetry = 1,
+            ReconnectRetryPolicy = new LinearRetry(500),
+            ClientName = "gateway",
+            Ssl = config.Tls,
+            User = config.User,
+            Password = config.Password?.Reveal(),
+            DefaultDatabase = config.Database,
+        };
+        options.EndPoints.Add(config.Host, config.Port);
+        return options;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loops;
+        // What answers owe goes out once more before the process ends.
+        await FlushAsync();
+        if (_redis is not null)
+        {
+            await _redis.CloseAsync();
+            await _redis.DisposeAsync();
+        }
+        _stop.Dispose();
+    }
+}
