@@ -7,10 +7,12 @@ namespace Gateway.Server;
 internal static class Program
 {
     private const string Usage = """
-        usage: gateway [--config PATH] [--check-config]
+        usage: gateway [--config PATH] [--check-config] | gateway --probe URL
 
           --config PATH     configuration file (default: $GATEWAY_CONFIG, else ./config.yaml)
           --check-config    validate the configuration, print a summary and exit (0 = valid, 1 = invalid)
+          --probe URL       GET the URL (a health endpoint) and exit 0 on 200, else 1: a container
+                            healthcheck that needs no curl in the image
         """;
 
     public static async Task<int> Main(string[] args)
@@ -27,6 +29,8 @@ internal static class Program
                 case "--check-config":
                     checkOnly = true;
                     break;
+                case "--probe" when i + 1 < args.Length:
+                    return await ProbeAsync(args[++i]);
                 case "--help" or "-h":
                     Console.WriteLine(Usage);
                     return 0;
@@ -53,6 +57,21 @@ internal static class Program
         await host.StartAsync();
         await host.WaitForShutdownAsync();
         return 0;
+    }
+
+    private static async Task<int> ProbeAsync(string url)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        try
+        {
+            using var response = await client.GetAsync(new Uri(url));
+            return response.StatusCode == System.Net.HttpStatusCode.OK ? 0 : 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or UriFormatException)
+        {
+            await Console.Error.WriteLineAsync($"gateway: probe failed: {e.Message}");
+            return 1;
+        }
     }
 
     private static void PrintSummary(string path, GatewayConfig config)

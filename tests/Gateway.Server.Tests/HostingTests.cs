@@ -179,6 +179,20 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task Probe_IsTheContainerHealthcheck_ZeroOnlyFor200()
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config(("p", mock.BaseUrl)));
+
+        var (up, _) = await RunGatewayAsync("--probe", new Uri(gateway.BaseUrl, "/healthz").ToString());
+        var (missing, _) = await RunGatewayAsync("--probe", new Uri(gateway.BaseUrl, "/nothing-here").ToString());
+        var (closed, output) = await RunGatewayAsync("--probe", $"http://127.0.0.1:{ScaleOut.RedisProcess.FreePort()}/healthz");
+
+        Assert.Equal((0, 1, 1), (up, missing, closed));
+        Assert.Contains("probe failed", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CheckConfig_ListsStrategyTargetsWithoutAPrice()
     {
         var path = await WriteTempAsync("""
