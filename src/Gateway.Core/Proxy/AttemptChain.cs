@@ -200,12 +200,18 @@ internal static class AttemptChain
         {
             // Cooling for a Retry-After is not the circuit opening: with rate_limited: wait the same provider may be retried.
             provider.Health.ReportRateLimited(attempt.Admission, retryAfter, resilience.Cooldown);
+            provider.Health.Shared?.Opened(provider.Name, retryAfter < resilience.Cooldown ? retryAfter : resilience.Cooldown);
             return false;
         }
         bool opened = provider.Health.ReportFailure(attempt.Admission, resilience.FailureThreshold, resilience.Cooldown);
         if (opened)
         {
             GatewayLog.CircuitOpened(request.Logger, provider.Name, Durations.Format(resilience.Cooldown));
+            if (failure.Class != FailureClasses.Connect)
+            {
+                // What the provider did is every replica's concern; that this replica could not connect is its own.
+                provider.Health.Shared?.Opened(provider.Name, resilience.Cooldown);
+            }
         }
         return opened;
     }

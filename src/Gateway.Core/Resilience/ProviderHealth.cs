@@ -30,6 +30,8 @@ internal sealed class ProviderHealth
     private long _openUntil;
     private long _lastFailure;
     private int _probeInFlight;
+    // Set while another replica may hold the half-open probe of a shared opening (see State/SharedBreakers).
+    private int _probeHeldElsewhere;
 
     public ProviderHealth(string name, TimeProvider time)
     {
@@ -59,7 +61,8 @@ internal sealed class ProviderHealth
         get
         {
             long openUntil = Volatile.Read(ref _openUntil);
-            return openUntil == 0 || (_time.GetTimestamp() >= openUntil && Volatile.Read(ref _probeInFlight) == 0);
+            return openUntil == 0
+                || (_time.GetTimestamp() >= openUntil && Volatile.Read(ref _probeInFlight) == 0 && Volatile.Read(ref _probeHeldElsewhere) == 0);
         }
     }
 
@@ -85,7 +88,7 @@ internal sealed class ProviderHealth
         {
             return true;
         }
-        if (_time.GetTimestamp() < openUntil || Interlocked.CompareExchange(ref _probeInFlight, 1, 0) != 0)
+        if (_time.GetTimestamp() < openUntil || Volatile.Read(ref _probeHeldElsewhere) != 0 || Interlocked.CompareExchange(ref _probeInFlight, 1, 0) != 0)
         {
             return false;
         }
@@ -95,6 +98,10 @@ internal sealed class ProviderHealth
 
     public void ReportSuccess(Admission admission)
     {
+        if (admission == Admission.Probe)
+        {
+            Shared?.Closed(Name);
+        }
         if (Volatile.Read(ref _consecutiveFailures) != 0)
         {
             Volatile.Write(ref _consecutiveFailures, 0);
@@ -128,6 +135,43 @@ internal sealed class ProviderHealth
         var cool = retryAfter < cap ? retryAfter : cap;
         Volatile.Write(ref _openUntil, now + Math.Max(1, ToTimestampTicks(cool)));
         Release(admission);
+    }
+
+    /// <summary>With a shared state: told of the provider's openings and closings by the other replicas.</summary>
+    public State.SharedBreakers? Shared { get; set; }
+
+    /// <summary>Whether the circuit is open now (closed: nothing to share).</summary>
+    public bool IsOpen => Volatile.Read(ref _openUntil) != 0;
+
+    /// <summary>
+    /// Another replica opened the circuit for <paramref name="remaining"/>: extend-only (a shorter opening never
+    /// shortens a longer one), and the probe after it waits for this replica to win the shared probe.
+    /// </summary>
+    public void OpenAtLeast(TimeSpan remaining)
+    {
+        long until = _time.GetTimestamp() + Math.Max(1, ToTimestampTicks(remaining));
+        long current = Volatile.Read(ref _openUntil);
+        while (until > current)
+        {
+            long seen = Interlocked.CompareExchange(ref _openUntil, until, current);
+            if (seen == current)
+            {
+                break;
+            }
+            current = seen;
+        }
+        Volatile.Write(ref _probeHeldElsewhere, 1);
+    }
+
+    /// <summary>Whether this replica may send the half-open probe once the opening is over (false: another one does).</summary>
+    public void HoldProbe(bool elsewhere) => Volatile.Write(ref _probeHeldElsewhere, elsewhere ? 1 : 0);
+
+    /// <summary>Another replica's probe succeeded: closed here too.</summary>
+    public void CloseShared()
+    {
+        Volatile.Write(ref _probeHeldElsewhere, 0);
+        Volatile.Write(ref _consecutiveFailures, 0);
+        Volatile.Write(ref _openUntil, 0);
     }
 
     /// <summary>The attempt ended without telling anything about the provider (the client left): frees the probe slot.</summary>

@@ -13,5 +13,11 @@ internal sealed class ProviderHealthRegistry
 
     public ProviderHealthRegistry(TimeProvider time) => _time = time;
 
-    public ProviderHealth For(string provider) => _byName.GetOrAdd(provider, static (name, time) => new ProviderHealth(name, time), _time);
+    /// <summary>With a shared state: every provider's circuit is shared through it (set before the first request).</summary>
+    public State.SharedBreakers? Shared { get; set; }
+
+    public IEnumerable<ProviderHealth> All => _byName.Values;
+
+    public ProviderHealth For(string provider) =>
+        _byName.GetOrAdd(provider, static (name, registry) => new ProviderHealth(name, registry._time) { Shared = registry.Shared }, this);
 }

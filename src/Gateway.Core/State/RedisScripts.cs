@@ -100,4 +100,20 @@ internal static class RedisScripts
         redis.call('PEXPIRE', KEYS[1], 60000)
         return redis.call('ZCARD', KEYS[1])
         """;
+
+    /// <summary>
+    /// A provider-attributable opening of a provider's circuit, shared: the deadline only ever moves later (a shorter
+    /// opening never shortens a longer one), the key expires at it, and the other replicas are told at once.
+    /// KEYS: the provider's circuit key. ARGV: cooldown ms, opener, channel, provider name. Returns the ms left.
+    /// </summary>
+    public const string OpenCircuit = """
+        local left = redis.call('PTTL', KEYS[1])
+        local want = tonumber(ARGV[1])
+        if left < want then
+          redis.call('SET', KEYS[1], ARGV[2], 'PX', want)
+          left = want
+        end
+        redis.call('PUBLISH', ARGV[3], 'open|' .. ARGV[4] .. '|' .. left)
+        return left
+        """;
 }

@@ -77,6 +77,22 @@ internal sealed class SharedState : IAsyncDisposable
     /// <summary>Live replicas as the last heartbeat counted them (1 until one has): the divisor of the local share.</summary>
     public int ReplicasSeen => Volatile.Read(ref _replicasSeen);
 
+    /// <summary>The connection; null until the first connection attempt returned.</summary>
+    public ConnectionMultiplexer? Multiplexer => _redis;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Providers' circuits shared with the other replicas (set once, before traffic, by the host).</summary>
+    public SharedBreakers? Breakers { get; private set; }
+
+    /// <summary>Shares the circuits of <paramref name="registry"/>'s providers and starts their loop.</summary>
+    public void ShareCircuits(Resilience.ProviderHealthRegistry registry)
+    {
+        Breakers = new SharedBreakers(this, registry);
+        registry.Shared = Breakers;
+        _loops = Task.WhenAll(_loops, Task.Run(() => Breakers.RunAsync(_stop.Token)));
+    }
+
     /// <summary>The connection's database; null until the first connection attempt returned (requests are decided locally until then).</summary>
     public IDatabase? Database { get; private set; }
 
@@ -107,7 +123,7 @@ internal sealed class SharedState : IAsyncDisposable
             foreach (var endpoint in _redis!.GetEndPoints())
             {
                 var server = _redis.GetServer(endpoint);
-                foreach (var script in (string[])[RedisScripts.Admit, RedisScripts.Charge, RedisScripts.Heartbeat])
+                foreach (var script in (string[])[RedisScripts.Admit, RedisScripts.Charge, RedisScripts.Heartbeat, RedisScripts.OpenCircuit])
                 {
                     await server.ScriptLoadAsync(script).WaitAsync(BackgroundTimeout, Time);
                 }
@@ -251,7 +267,13 @@ internal sealed class SharedState : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        await _loops;
+        try
+        {
+            await _loops;
+        }
+        catch (OperationCanceledException)
+        {
+        }
         // What answers owe goes out once more before the process ends.
         await FlushAsync();
         if (_redis is not null)

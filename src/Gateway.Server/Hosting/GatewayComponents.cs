@@ -36,6 +36,7 @@ internal sealed class GatewayComponents : IDisposable
         }
         Overload = new OverloadGuard(Time);
         Health = new ProviderHealthRegistry(Time);
+        State?.ShareCircuits(Health);
         Completions = new CompletionQueue(CompletionQueue.DefaultCapacity, logs.CreateLogger<CompletionQueue>());
         if (config.CompletionLog is { } completionLog)
         {

@@ -25,13 +25,16 @@ internal sealed class Replicas : IAsyncDisposable
 
     /// <param name="extra">YAML after the providers: auth keys with limits, pricing, strategies.</param>
     /// <param name="shared">Wait until every replica shares its limits through Redis (false: Redis is not there yet).</param>
-    public static async Task<Replicas> StartAsync(int count, string redisUrl, Uri mock, string extra, string stateOptions = "", bool shared = true)
+    /// <param name="providers">The providers block's entries (default: one provider "mock" at <paramref name="mock"/>).</param>
+    public static async Task<Replicas> StartAsync(
+        int count, string redisUrl, Uri mock, string extra, string stateOptions = "", bool shared = true, string? providers = null)
     {
+        providers ??= $$"""  mock: { type: openai, base_url: {{mock}}, api_key: "${PROVIDER_KEY}", discover_models: false, retries: 0, timeout: 10s }""";
         var path = Path.Combine(Path.GetTempPath(), $"gateway-replicas-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(path, $$"""
             server: { host: 127.0.0.1, port: 0, drain_timeout: 2s }
             providers:
-              mock: { type: openai, base_url: {{mock}}, api_key: "${PROVIDER_KEY}", discover_models: false, retries: 0, timeout: 10s }
+            {{providers}}
             state: { backend: redis, url: "{{redisUrl}}", flush_interval: 50ms{{stateOptions}} }
             admin: { key: "${ADMIN_KEY}" }
             telemetry: { metrics: true }

@@ -61,11 +61,14 @@ public sealed class SharedLimitsTests
 
         // 3,000 a minute, a minute's burst: every answer of 1,000 tokens puts the key 20 s in debt. Four fit (the
         // fourth starts at exactly a minute of debt), the fifth finds the key over — on whichever replica it lands.
+        double tat = 0;
         for (int i = 0; i < 4; i++)
         {
             using var ok = await replicas.Gateways[i % 3].Client.SendAsync(Replicas.Chat(Chat));
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-            await WaitForAsync(async () => await TokenDebtAsync(redis) >= (i + 1) * 20 - 1, "the charge to be flushed");
+            // Each charge moves the key's TAT 20 s later (in debt, from where it was): waited for, not slept for.
+            double before = tat;
+            await WaitForAsync(async () => (tat = await TatAsync(redis)) >= before + 19.9e6, "the charge to be flushed");
         }
         using var refused = await replicas.Gateways[1].Client.SendAsync(Replicas.Chat(Chat));
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
@@ -260,18 +263,12 @@ public sealed class SharedLimitsTests
         return calls;
     }
 
-    /// <summary>Seconds of debt on the key's tpm (its TAT minus Redis's clock).</summary>
-    private static async Task<double> TokenDebtAsync(RedisProcess redis)
+    /// <summary>The key's tpm TAT (µs, Redis time); 0 before the first charge.</summary>
+    private static async Task<double> TatAsync(RedisProcess redis)
     {
         var key = (await redis.CliAsync("KEYS", "*:tpm")).Trim();
-        if (key.Length == 0)
-        {
-            return 0;
-        }
-        var tat = double.Parse((await redis.CliAsync("GET", key)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        var time = (await redis.CliAsync("TIME")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var now = double.Parse(time[0], System.Globalization.CultureInfo.InvariantCulture) * 1e6 + double.Parse(time[1], System.Globalization.CultureInfo.InvariantCulture);
-        return (tat - now) / 1e6;
+        var value = key.Length == 0 ? "" : (await redis.CliAsync("GET", key)).Trim();
+        return value.Length == 0 ? 0 : double.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task<long> LeasesAsync(RedisProcess redis)
