@@ -25,6 +25,7 @@ internal sealed class SharedState : IAsyncDisposable
     private ConnectionMultiplexer? _redis;
     private Task _loops = Task.CompletedTask;
     private long _lastRenewal;
+    private bool _translationShared;
     private int _replicasSeen = 1;
 
     private SharedState(StateConfig config, TimeProvider time, ILogger logger)
@@ -108,12 +109,60 @@ internal sealed class SharedState : IAsyncDisposable
             while (!_stop.IsCancellationRequested)
             {
                 await HeartbeatAsync();
+                if (!_translationShared && IsShared)
+                {
+                    await ShareTranslationStateAsync(_redis);
+                }
                 await Task.Delay(s_heartbeat, Time, _stop.Token);
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// Provider state kept between a conversation's turns (Anthropic's signed thinking, Gemini's thought signatures)
+    /// goes to every replica by pub/sub, so the next turn may land on any of them. Published, not stored: Redis holds
+    /// no model output, and each replica keeps what it received under translation.state_cache_entries and _ttl; a
+    /// replica that was not there when an entry was published misses it (the translation degrades as documented).
+    /// </summary>
+    private async Task ShareTranslationStateAsync(ConnectionMultiplexer redis)
+    {
+        var channel = RedisChannel.Literal(_config.KeyPrefix + "v1:translation-state");
+        var subscriber = redis.GetSubscriber();
+        var self = ReplicaId + "\n";
+        try
+        {
+            await subscriber.SubscribeAsync(channel, (_, message) =>
+            {
+                var text = message.ToString();
+                if (!text.StartsWith(self, StringComparison.Ordinal) && text.Split('\n', 3) is [_, var id, var value])
+                {
+                    Providers.Translation.SignatureCache.Shared.Accept(id, value);
+                }
+            }).WaitAsync(BackgroundTimeout, Time);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            GatewayLog.SharedStateCallFailed(_logger, "subscribe", e.GetType().Name);
+            return;
+        }
+        _translationShared = true;
+        Providers.Translation.SignatureCache.Shared.Replicate = (id, value) =>
+        {
+            try
+            {
+                if (IsShared)
+                {
+                    subscriber.Publish(channel, self + id + "\n" + value, CommandFlags.FireAndForget);
+                }
+            }
+            catch (RedisException)
+            {
+                // Not shared this time: the next turn on another replica degrades as without a state backend.
+            }
+        };
     }
 
     private async Task LoadScriptsAsync()

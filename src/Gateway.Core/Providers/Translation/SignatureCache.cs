@@ -54,7 +54,17 @@ internal sealed class SignatureCache
         }
     }
 
+    /// <summary>With a shared state: every entry this replica learns is sent to the others (see State/SharedState).</summary>
+    public Action<string, string>? Replicate { get; set; }
+
     public void Remember(string id, string signature)
+    {
+        Accept(id, signature);
+        Replicate?.Invoke(id, signature);
+    }
+
+    /// <summary>An entry another replica learned: kept like this replica's own, not sent on.</summary>
+    public void Accept(string id, string signature)
     {
         lock (_lock)
         {
