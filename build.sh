@@ -8,6 +8,7 @@
 #   ./build.sh demo                  the gateway in front of the bundled mock provider, with a streamed request shown
 #   ./build.sh bench micro [filter]  BenchmarkDotNet micro-benchmarks + the allocation budget check
 #   ./build.sh bench load            end-to-end load: direct vs YARP vs Gateway (installs wrk when missing)
+#   ./build.sh bench scaleout        the cost of sharing limits through Redis (one replica: healthy, slow, down)
 #   ./build.sh bench soak [faults]   Gateway RSS (and fds, errors) across 10 minutes of mixed (or failing) load
 #   ./build.sh bench profile         where the request path's CPU and allocations go, under load (dotnet-trace)
 #   ./build.sh clean                 remove build outputs

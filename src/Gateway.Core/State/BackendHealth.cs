@@ -26,20 +26,16 @@ internal sealed class BackendHealth
     public event Action<bool>? Changed;
 
     /// <summary>Redis is in use (the breaker is closed).</summary>
-    public bool IsUp
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return !_open;
-            }
-        }
-    }
+    public bool IsUp => !Volatile.Read(ref _open);
 
     /// <summary>Whether this call may go to Redis: always while closed; while open, one probe once <see cref="OpenFor"/> has passed.</summary>
     public bool TryCall()
     {
+        if (!Volatile.Read(ref _open))
+        {
+            // The common case, without the lock: every admitted request asks.
+            return true;
+        }
         lock (_lock)
         {
             if (!_open)
@@ -57,6 +53,10 @@ internal sealed class BackendHealth
 
     public void Succeeded()
     {
+        if (Volatile.Read(ref _consecutiveFailures) == 0 && !Volatile.Read(ref _open))
+        {
+            return;
+        }
         bool closed;
         lock (_lock)
         {

@@ -64,20 +64,41 @@ internal sealed class SharedLimits
         var config = key.Config;
         string? lease = config.MaxConcurrent is null ? null : _state.ReplicaId + ":" + requestId + ":" + Interlocked.Increment(ref _leases).ToString(System.Globalization.CultureInfo.InvariantCulture);
         long budget = config.Budget is { } b ? (long)(b.Usd * MicroUsdPerUsd) : -1;
-        RedisResult result;
+        Task<RedisResult> call;
         try
         {
-            var call = database.ScriptEvaluateAsync(RedisScripts.Admit, entry.AdmitKeys(config.Budget, time.GetUtcNow(), _state.KeyPrefix),
+            call = database.ScriptEvaluateAsync(RedisScripts.Admit, entry.AdmitKeys(config.Budget, time.GetUtcNow(), _state.KeyPrefix),
                 [config.Rpm ?? 0, config.Tpm ?? 0, config.MaxConcurrent ?? 0, lease ?? "", (long)_state.LeaseTtl.TotalMilliseconds, budget]);
-            result = await call.WaitAsync(_state.Timeout, time, cancellationToken);
-            _state.Health.Succeeded();
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (RedisException)
         {
-            // Too slow or unreachable: this request is decided locally. A booking that still lands later errs on the safe side.
             _state.Health.Failed();
             return Admission.Degraded(_state.ReplicasSeen);
         }
+        if (!call.IsCompleted)
+        {
+            try
+            {
+                // The budget's timer is disposed as soon as Redis answers (a Task.Delay would fire for every request).
+                await call.WaitAsync(_state.Timeout, time, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                // Decided below, locally; after a few of these the health breaker stops asking Redis at all.
+            }
+            catch (RedisException)
+            {
+            }
+        }
+        if (!call.IsCompletedSuccessfully)
+        {
+            // Too slow or unreachable: this request is decided locally. A booking that still lands later errs on the safe side.
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            _state.Health.Failed();
+            return Admission.Degraded(_state.ReplicasSeen);
+        }
+        _state.Health.Succeeded();
+        var result = call.Result;
         var values = (RedisResult[])result!;
         var refused = (SharedLimit)(int)values[1];
         var retryAfter = TimeSpan.FromMicroseconds((long)values[2]);
