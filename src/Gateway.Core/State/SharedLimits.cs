@@ -94,6 +94,11 @@ internal sealed class SharedLimits
         {
             // Too slow or unreachable: this request is decided locally. A booking that still lands later errs on the safe side.
             _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            if (lease is not null)
+            {
+                // Had the late call booked the lease, the next flush removes it rather than leaving the slot taken for a TTL.
+                entry.AddRelease(lease);
+            }
             _state.Health.Failed();
             return Admission.Degraded(_state.ReplicasSeen);
         }
