@@ -300,7 +300,9 @@ internal sealed class SharedState : IAsyncDisposable
             BacklogPolicy = BacklogPolicy.FailFast,
             ConnectTimeout = 2000,
             AsyncTimeout = 1000,
-            SyncTimeout = 1000,
+            // Also how long a command may wait for the connection's write lock, synchronously, on the caller's thread:
+            // no more than a request's budget.
+            SyncTimeout = (int)Math.Max(5, config.Timeout.TotalMilliseconds),
             ConnectRetry = 1,
             ReconnectRetryPolicy = new LinearRetry(500),
             ClientName = "gateway",
