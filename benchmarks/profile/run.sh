@@ -6,7 +6,8 @@
 # Markdown: benchmarks/results/<date>-<machine>-profile.md. Before the traces, an untraced 8 s run splits the
 # gateway's CPU time into user space and kernel (from /proc/PID/stat).
 #
-#   ./build.sh bench profile [workload...]   workloads: small large stream stream-anthropic (default: the first three)
+#   ./build.sh bench profile [workload...]   workloads: small large stream stream-anthropic stream-messages
+#                                            (default: the first three)
 #   Settings (environment): CONNECTIONS=64  WARMUP=40 (s)  TRACE_SECONDS=10  PORT_BASE=18200  REPORT=<path>
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,9 +38,11 @@ wait_ready "http://127.0.0.1:$MOCK_PORT/v1/models"
 taskset -c 1 "$OUT/gateway/gateway" --config "$work/gateway.yaml" > "$work/gateway.log" 2>&1 & GATEWAY_PID=$!; pids+=($GATEWAY_PID)
 wait_ready "http://127.0.0.1:$GATEWAY_PORT/healthz"
 
-run_wrk() { # body seconds -> RESULT line
+run_wrk() { # body seconds -> RESULT line (bodies named *-messages go to Anthropic's /v1/messages)
+  local path=/v1/chat/completions
+  case "$1" in *-messages) path=/v1/messages ;; esac
   BODY_FILE="$LOAD/bodies/$1.json" taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"$2s" -s "$LOAD/post.lua" \
-    "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" | grep '^RESULT'
+    "http://127.0.0.1:$GATEWAY_PORT$path" | grep '^RESULT'
 }
 
 # trace WORKLOAD PROFILE: the trace file, under load, and the requests served while it ran (wrk's rate × its length).
