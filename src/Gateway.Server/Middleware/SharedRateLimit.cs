@@ -39,7 +39,7 @@ internal sealed class SharedRateLimit
         }
         if (!admission.Allowed)
         {
-            await RefuseAsync(context, caller, admission);
+            await RefuseAsync(context, caller, admission, request.Snapshot.Ledger.Time);
             return;
         }
         var headers = context.Response.Headers;
@@ -64,13 +64,13 @@ internal sealed class SharedRateLimit
         }
     }
 
-    private static Task RefuseAsync(HttpContext context, ClientKey caller, in Admission admission)
+    private static Task RefuseAsync(HttpContext context, ClientKey caller, in Admission admission, TimeProvider time)
     {
         var config = caller.Config;
         return admission.Refused switch
         {
             SharedLimit.Budget => OpenAiErrorWriter.WriteAsync(context, GatewayError.BudgetExhausted,
-                RateLimitMiddleware.BudgetMessage(caller.Name, config.Budget!, Core.Spend.BudgetWindow.Of(config.Budget!.Period, DateTimeOffset.UtcNow).End)),
+                RateLimitMiddleware.BudgetMessage(caller.Name, config.Budget!, Core.Spend.BudgetWindow.Of(config.Budget!.Period, time.GetUtcNow()).End)),
             SharedLimit.Concurrency => OpenAiErrorWriter.WriteAsync(context, GatewayError.RateLimitExceeded,
                 $"The key '{caller.Name}' already has {config.MaxConcurrent} requests in flight.", retryAfter: TimeSpan.FromSeconds(1)),
             SharedLimit.Tokens => OpenAiErrorWriter.WriteAsync(context, GatewayError.RateLimitExceeded,

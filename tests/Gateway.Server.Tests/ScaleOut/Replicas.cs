@@ -68,6 +68,27 @@ internal sealed class Replicas : IAsyncDisposable
         return up;
     }
 
+    /// <summary>
+    /// Polls a condition every 25 ms until it holds: the state it reads lives in other processes (Redis, the replicas'
+    /// metrics), so there is no signal to wait on.
+    /// </summary>
+    public static async Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>A metric's value on one replica (the first series whose line starts with <paramref name="series"/>); 0 when absent.</summary>
+    public static async Task<double> MetricAsync(GatewayProcess gateway, string series)
+    {
+        var line = (await gateway.Client.GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(series, StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The next replica, round-robin.</summary>
     public GatewayProcess Next() => Gateways[(int)((uint)Interlocked.Increment(ref _next) % Gateways.Count)];
 

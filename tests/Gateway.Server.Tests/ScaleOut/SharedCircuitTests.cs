@@ -33,7 +33,7 @@ public sealed class SharedCircuitTests
             Assert.Equal("p2", first.Headers.GetValues("X-Gateway-Provider").Single());
         }
         Assert.Single(p1.Requests);
-        await WaitForAsync(async () => await OpenOnAsync(replicas, "p1") == 3, "every replica to see the circuit open", TimeSpan.FromSeconds(2));
+        await Replicas.WaitForAsync(async () => await OpenOnAsync(replicas, "p1") == 3, "every replica to see the circuit open", TimeSpan.FromSeconds(2));
 
         // S14: a shorter opening (another replica's 1 s cooldown) does not shorten the 3 s one.
         var key = (await redis.CliAsync("KEYS", "*{p:p1}:cb")).Trim();
@@ -50,7 +50,7 @@ public sealed class SharedCircuitTests
         Assert.Single(p1.Requests);
 
         // After it, one replica holds the probe; a burst over all three sends p1 exactly one request.
-        await WaitForAsync(async () => await OpenOnAsync(replicas, "p1") == 2, "one replica to take the probe", TimeSpan.FromSeconds(6));
+        await Replicas.WaitForAsync(async () => await OpenOnAsync(replicas, "p1") == 2, "one replica to take the probe", TimeSpan.FromSeconds(6));
         var burst = await Task.WhenAll(Enumerable.Range(0, 15).Select(async i =>
         {
             using var response = await replicas.Gateways[i % 3].Client.SendAsync(Replicas.Chat(Chat));
@@ -60,7 +60,7 @@ public sealed class SharedCircuitTests
         Assert.Equal(2, p1.Requests.Count);
 
         // The probe's success closes the circuit everywhere.
-        await WaitForAsync(async () => await OpenOnAsync(replicas, "p1") == 0, "every replica to close the circuit", TimeSpan.FromSeconds(2));
+        await Replicas.WaitForAsync(async () => await OpenOnAsync(replicas, "p1") == 0, "every replica to close the circuit", TimeSpan.FromSeconds(2));
         foreach (var gateway in replicas.Gateways)
         {
             using var response = await gateway.Client.SendAsync(Replicas.Chat(Chat));
@@ -81,13 +81,4 @@ public sealed class SharedCircuitTests
         return open;
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(25);
-        }
-    }
 }

@@ -35,6 +35,12 @@ public sealed class SharedLimitsTests
             {
                 Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
             }
+            else
+            {
+                // The key's own limits, as Redis counted them across the replicas.
+                Assert.Equal("60", response.Headers.GetValues("x-ratelimit-limit-requests").Single());
+                Assert.InRange(int.Parse(response.Headers.GetValues("x-ratelimit-remaining-requests").Single(), System.Globalization.CultureInfo.InvariantCulture), 0, 59);
+            }
             return response.StatusCode;
         }));
         int admitted = statuses.Count(s => s == HttpStatusCode.OK);
@@ -68,7 +74,7 @@ public sealed class SharedLimitsTests
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             // Each charge moves the key's TAT 20 s later (in debt, from where it was): waited for, not slept for.
             double before = tat;
-            await WaitForAsync(async () => (tat = await TatAsync(redis)) >= before + 19.9e6, "the charge to be flushed");
+            await Replicas.WaitForAsync(async () => (tat = await TatAsync(redis)) >= before + 19.9e6, "the charge to be flushed");
         }
         using var refused = await replicas.Gateways[1].Client.SendAsync(Replicas.Chat(Chat));
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
@@ -94,12 +100,12 @@ public sealed class SharedLimitsTests
         Assert.Equal(3, results.Count(s => s == HttpStatusCode.TooManyRequests));
 
         // The slots come back when the streams end (released with the next flush).
-        await WaitForAsync(async () => await LeasesAsync(redis) == 0, "the leases to be released");
+        await Replicas.WaitForAsync(async () => await LeasesAsync(redis) == 0, "the leases to be released");
         using (var again = await replicas.Gateways[2].Client.SendAsync(Replicas.Chat(Chat)))
         {
             Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         }
-        await WaitForAsync(async () => await LeasesAsync(redis) == 0, "the lease to be released");
+        await Replicas.WaitForAsync(async () => await LeasesAsync(redis) == 0, "the lease to be released");
 
         // A replica dies holding both slots: the others refuse until the leases expire (3 s), then admit again.
         const string Endless = """{"model":"mock/m","stream":true,"mock":{"chunks":200,"chunk_delay_ms":200}}""";
@@ -116,7 +122,7 @@ public sealed class SharedLimitsTests
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         }
-        await WaitForAsync(async () =>
+        await Replicas.WaitForAsync(async () =>
         {
             using var response = await replicas.Gateways[1].Client.SendAsync(Replicas.Chat(Chat));
             return response.StatusCode == HttpStatusCode.OK;
@@ -139,7 +145,7 @@ public sealed class SharedLimitsTests
             using var ok = await replicas.Gateways[i].Client.SendAsync(Replicas.Chat(Chat));
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             Assert.Equal("0.003625", ok.Headers.GetValues("x-gateway-cost-usd").Single());
-            await WaitForAsync(async () => await SpentAsync(replicas.Gateways[(i + 1) % 3]) == (i + 1) * 0.003625m, "the spend to be shared");
+            await Replicas.WaitForAsync(async () => await SpentAsync(replicas.Gateways[(i + 1) % 3]) == (i + 1) * 0.003625m, "the spend to be shared");
         }
         using var refused = await replicas.Gateways[0].Client.SendAsync(Replicas.Chat(Chat));
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
@@ -173,14 +179,14 @@ public sealed class SharedLimitsTests
                 }
             }
         }));
-        await WaitForAsync(() => Task.FromResult(Volatile.Read(ref sent) > 50), "load to start");
+        await Replicas.WaitForAsync(() => Task.FromResult(Volatile.Read(ref sent) > 50), "load to start");
         await redis.KillAsync();
-        await WaitForAsync(async () => await BackendUpAsync(replicas) == 0, "every replica to notice", TimeSpan.FromSeconds(5));
+        await Replicas.WaitForAsync(async () => await BackendUpAsync(replicas) == 0, "every replica to notice", TimeSpan.FromSeconds(5));
         int duringOutage = Volatile.Read(ref sent);
-        await WaitForAsync(() => Task.FromResult(Volatile.Read(ref sent) > duringOutage + 50), "load during the outage");
+        await Replicas.WaitForAsync(() => Task.FromResult(Volatile.Read(ref sent) > duringOutage + 50), "load during the outage");
         await redis.RestartAsync();
         var restarted = DateTime.UtcNow;
-        await WaitForAsync(async () => await BackendUpAsync(replicas) == 3, "shared mode again", TimeSpan.FromSeconds(5));
+        await Replicas.WaitForAsync(async () => await BackendUpAsync(replicas) == 3, "shared mode again", TimeSpan.FromSeconds(5));
         Assert.True((DateTime.UtcNow - restarted).TotalSeconds <= 3.5, $"shared again after {(DateTime.UtcNow - restarted).TotalSeconds:0.0} s");
         await stop.CancelAsync();
         await load;
@@ -188,6 +194,9 @@ public sealed class SharedLimitsTests
         Assert.Empty(failures);
         foreach (var gateway in replicas.Gateways)
         {
+            Assert.True(await Replicas.MetricAsync(gateway, "gateway_state_fallback_total") > 0);
+            // The heartbeats of a restarted (empty) Redis count all three again within a beat or two.
+            await Replicas.WaitForAsync(async () => await Replicas.MetricAsync(gateway, "gateway_state_replicas") == 3, "three replicas counted", TimeSpan.FromSeconds(5));
             Assert.Equal(1, Count(gateway.Output, "Redis is not answering"));
             Assert.Equal(1, Count(gateway.Output, "Redis answers; limits"));
         }
@@ -211,13 +220,13 @@ public sealed class SharedLimitsTests
         Assert.Equal(0, await BackendUpAsync(replicas));
 
         await using var redis = await RedisProcess.StartAsync(port);
-        await WaitForAsync(async () => await BackendUpAsync(replicas) == 3, "shared mode", TimeSpan.FromSeconds(5));
+        await Replicas.WaitForAsync(async () => await BackendUpAsync(replicas) == 3, "shared mode", TimeSpan.FromSeconds(5));
         foreach (var gateway in replicas.Gateways)
         {
             using var response = await gateway.Client.SendAsync(Replicas.Chat(Chat));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
-        await WaitForAsync(async () => (await redis.CliAsync("KEYS", "*")).Contains("spend", StringComparison.Ordinal), "spend to be flushed");
+        await Replicas.WaitForAsync(async () => (await redis.CliAsync("KEYS", "*")).Contains("spend", StringComparison.Ordinal), "spend to be flushed");
 
         // Every key and every value: no gateway key, provider key, key name or prompt text.
         var keys = (await redis.CliAsync("KEYS", "*")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -292,16 +301,6 @@ public sealed class SharedLimitsTests
 
     private static int Count(string text, string part) => text.Split(part).Length - 1;
 
-    /// <summary>Polls a condition every 50 ms until it holds (the state it reads lives in other processes: there is no signal to wait on).</summary>
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
-    }
 }
 
 [CollectionDefinition(nameof(ScaleOutCollection), DisableParallelization = true)]
