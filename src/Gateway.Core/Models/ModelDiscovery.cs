@@ -94,7 +94,7 @@ internal static class ModelDiscovery
             if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
                 && IsModelName(id.GetString()))
             {
-                long created = item.TryGetProperty("created", out var c) && c.TryGetInt64(out var value) ? value
+                long created = item.TryGetProperty("created", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt64(out var value) ? value
                     : item.TryGetProperty("created_at", out var at) && at.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(
                         at.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var date)
                         ? date.ToUnixTimeSeconds() : 0;

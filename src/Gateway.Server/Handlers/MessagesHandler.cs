@@ -71,6 +71,7 @@ internal sealed class MessagesHandler
             return;
         }
         using var body = original!;
+        using var pivot = openAi;
         context.Response.Headers["request-id"] = context.TraceIdentifier;
         if (AnthropicTarget(request, facts!.Model) is { } target)
         {
@@ -78,7 +79,7 @@ internal sealed class MessagesHandler
             return;
         }
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync($$"""{"input_tokens":{{Math.Max(1, openAi.Length / 4)}}}""");
+        await context.Response.WriteAsync($$"""{"input_tokens":{{Math.Max(1, openAi.WrittenCount / 4)}}}""");
     }
 
     /// <summary>The Anthropic provider and upstream model a model name routes to directly (or through an alias), if any.</summary>
@@ -153,7 +154,7 @@ internal sealed class MessagesHandler
     }
 
     /// <summary>The client's body (held: the caller disposes it), bounded like every request, and it as the OpenAI pivot; or the error to answer.</summary>
-    private static async Task<(RequestBody? Original, byte[]? Body, MessagesFacts? Facts, ProxyOutcome Error)> ReadAsync(
+    private static async Task<(RequestBody? Original, PooledBufferWriter? Body, MessagesFacts? Facts, ProxyOutcome Error)> ReadAsync(
         HttpContext context, GatewayRequest request, bool countOnly)
     {
         var limit = request.Snapshot.MaxRequestBodyBytes;

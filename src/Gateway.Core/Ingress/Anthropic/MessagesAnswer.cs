@@ -18,6 +18,10 @@ internal sealed class MessagesAnswer(MessagesFacts facts) : BodyTranslator
             return false;
         }
         var choice = choices[0];
+        if (choice.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
         choice.TryGetProperty("message", out var message);
         using var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions);
         json.WriteStartObject();
@@ -54,15 +58,20 @@ internal sealed class MessagesAnswer(MessagesFacts facts) : BodyTranslator
         {
             foreach (var call in calls.EnumerateArray())
             {
+                if (call.ValueKind != JsonValueKind.Object)
+                {
+                    continue;
+                }
                 sawTool = true;
                 call.TryGetProperty("function", out var function);
-                var name = function.ValueKind == JsonValueKind.Object && function.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
+                var name = function.ValueKind == JsonValueKind.Object && function.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
                 json.WriteStartObject();
                 json.WriteString("type", "tool_use");
-                json.WriteString("id", call.TryGetProperty("id", out var callId) ? callId.GetString() : "");
+                json.WriteString("id", call.TryGetProperty("id", out var callId) && callId.ValueKind == JsonValueKind.String ? callId.GetString() : "");
                 json.WriteString("name", facts.ToolNames is { } names && names.TryGetValue(name, out var original) ? original : name);
                 json.WritePropertyName("input");
-                WriteInput(json, function.ValueKind == JsonValueKind.Object && function.TryGetProperty("arguments", out var a) ? a.GetString() : null);
+                WriteInput(json, function.ValueKind == JsonValueKind.Object && function.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String
+                    ? a.GetString() : null);
                 json.WriteEndObject();
             }
         }
@@ -73,10 +82,9 @@ internal sealed class MessagesAnswer(MessagesFacts facts) : BodyTranslator
         long prompt = 0, completion = 0, cached = 0;
         if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
         {
-            prompt = usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt64(out var pv) ? pv : 0;
-            completion = usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt64(out var cv) ? cv : 0;
-            cached = usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object
-                && d.TryGetProperty("cached_tokens", out var ct) && ct.TryGetInt64(out var cachedValue) ? cachedValue : 0;
+            prompt = Count(usage, "prompt_tokens");
+            completion = Count(usage, "completion_tokens");
+            cached = usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object ? Count(d, "cached_tokens") : 0;
         }
         json.WriteStartObject("usage");
         json.WriteNumber("input_tokens", prompt - cached);
@@ -87,6 +95,10 @@ internal sealed class MessagesAnswer(MessagesFacts facts) : BodyTranslator
         json.WriteEndObject();
         return true;
     }
+
+    /// <summary>A token count; 0 when it is missing or not a whole number (null, a string).</summary>
+    private static long Count(JsonElement usage, string name) =>
+        usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long count) ? count : 0;
 
     /// <summary>Tool arguments as the input object; unparsable ones as {} (the client's SDK parses input).</summary>
     private static void WriteInput(Utf8JsonWriter json, string? arguments)

@@ -25,25 +25,26 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
     private readonly MessagesFacts _facts;
     private readonly NativeRequest? _native;
     private readonly string _requestId;
+    private readonly PooledBufferWriter _openAiBody;
     private readonly PipeReader _body;
-    private readonly long _length;
     private PipeWriter? _writer;
     private bool _stream;
     private int _status = 200;
 
-    public MessagesDownstream(IDownstream client, byte[] openAiBody, MessagesFacts facts, NativeRequest? native, string requestId)
+    /// <param name="openAiBody">The pivot request (owned from here: returned to the pool on <see cref="Dispose"/>).</param>
+    public MessagesDownstream(IDownstream client, PooledBufferWriter openAiBody, MessagesFacts facts, NativeRequest? native, string requestId)
     {
         _client = client;
         _facts = facts;
         _native = native;
         _requestId = requestId;
-        _body = PipeReader.Create(new ReadOnlySequence<byte>(openAiBody));
-        _length = openAiBody.Length;
+        _openAiBody = openAiBody;
+        _body = PipeReader.Create(new ReadOnlySequence<byte>(openAiBody.WrittenMemory));
     }
 
     public PipeReader RequestBody => _body;
 
-    public long? RequestContentLength => _length;
+    public long? RequestContentLength => _openAiBody.WrittenCount;
 
     public string? RequestHeader(string name) => _client.RequestHeader(name);
 
@@ -117,12 +118,14 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
     {
         (_writer as IDisposable)?.Dispose();
         _body.Complete();
+        _openAiBody.Dispose();
     }
 
     /// <summary>
     /// Takes OpenAI SSE bytes as the copy loop writes them and passes Anthropic events to the client; keepalives as
     /// Anthropic's ping. With a raw answer, the provider's whole events go first, then what the translator makes of
-    /// the gateway's own events.
+    /// the gateway's own events. The translation of one write is gathered here and handed to the client in one
+    /// write: Kestrel's response writer takes a lock for every span it hands out, and an event is written in pieces.
     /// </summary>
     private sealed class EventWriter : PipeWriter, IDisposable
     {
@@ -133,6 +136,7 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
         private readonly StreamTranslator _translator;
         private readonly IRawAnswer? _raw;
         private readonly PooledBufferWriter _pending = new(4096);
+        private readonly PooledBufferWriter _translated = new(4096);
         private SseLineFramer _framer;
 
         public EventWriter(PipeWriter client, StreamTranslator translator, IRawAnswer? raw)
@@ -140,7 +144,7 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
             _client = client;
             _translator = translator;
             _raw = raw;
-            _events = new SseEventAssembler(translator) { Output = client, CommentAs = s_ping };
+            _events = new SseEventAssembler(translator) { Output = _translated, CommentAs = s_ping };
         }
 
         public override Memory<byte> GetMemory(int sizeHint = 0) => _pending.GetMemory(sizeHint);
@@ -153,6 +157,11 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
             _raw?.DrainTo(_client);
             _framer.Feed(_pending.WrittenSpan, _events);
             _pending.Reset();
+            if (_translated.WrittenCount > 0)
+            {
+                _client.Write(_translated.WrittenSpan);
+                _translated.Reset();
+            }
         }
 
         public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => _client.FlushAsync(cancellationToken);
@@ -166,6 +175,7 @@ internal sealed class MessagesDownstream : IDownstream, IDisposable
             _framer.Dispose();
             _events.Dispose();
             _pending.Dispose();
+            _translated.Dispose();
             _translator.Dispose();
         }
     }

@@ -24,8 +24,8 @@ internal static class MessagesRequest
     private const int MaxToolName = 64;
 
     /// <param name="countOnly">A count_tokens request: no max_tokens is asked for.</param>
-    /// <returns>The OpenAI body, or the refusal (the client's 400, in Anthropic's shape).</returns>
-    public static (byte[]? Body, MessagesFacts? Facts, TranslationRefusal? Refusal) Build(ReadOnlySequence<byte> anthropic, bool countOnly = false)
+    /// <returns>The OpenAI body (pooled: the caller disposes it), or the refusal (the client's 400, in Anthropic's shape).</returns>
+    public static (PooledBufferWriter? Body, MessagesFacts? Facts, TranslationRefusal? Refusal) Build(ReadOnlySequence<byte> anthropic, bool countOnly = false)
     {
         JsonDocument document;
         try
@@ -55,10 +55,10 @@ internal static class MessagesRequest
             {
                 return (null, null, new TranslationRefusal(GatewayError.InvalidParameter, "'max_tokens' is required.", "max_tokens"));
             }
-            var dropped = new List<string>();
+            List<string>? dropped = null;
             Dictionary<string, string>? names = null;
             bool stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
-            var output = new ArrayBufferWriter<byte>((int)Math.Min(anthropic.Length + 256, 1 << 20));
+            var output = new PooledBufferWriter((int)Math.Min(anthropic.Length + 256, 1 << 20));
             using (var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions))
             {
                 json.WriteStartObject();
@@ -67,14 +67,7 @@ internal static class MessagesRequest
                 json.WriteStartArray("messages");
                 if (root.TryGetProperty("system", out var system))
                 {
-                    var text = SystemText(system);
-                    if (text.Length > 0)
-                    {
-                        json.WriteStartObject();
-                        json.WriteString("role", "system");
-                        json.WriteString("content", text);
-                        json.WriteEndObject();
-                    }
+                    WriteSystem(json, system);
                 }
                 foreach (var message in messages.EnumerateArray())
                 {
@@ -113,7 +106,7 @@ internal static class MessagesRequest
                             }
                             break;
                         case "tools":
-                            MessagesTurns.WriteTools(json, property.Value, dropped, ref names);
+                            MessagesTurns.WriteTools(json, property.Value, ref dropped, ref names);
                             break;
                         case "tool_choice":
                             WriteToolChoice(json, property.Value, names);
@@ -134,7 +127,7 @@ internal static class MessagesRequest
                             break;
                         default:
                             // thinking (not every upstream reasons), top_k, service_tier, container, mcp_servers...
-                            dropped.Add(property.Name);
+                            (dropped ??= []).Add(property.Name);
                             break;
                     }
                 }
@@ -148,18 +141,37 @@ internal static class MessagesRequest
                 }
                 json.WriteEndObject();
             }
-            var facts = new MessagesFacts(modelElement.GetString()!, names, dropped.Count == 0 ? null : string.Join(",", dropped));
-            return (output.WrittenSpan.ToArray(), facts, null);
+            var facts = new MessagesFacts(modelElement.GetString()!, names, dropped is null ? null : string.Join(",", dropped));
+            return (output, facts, null);
         }
     }
 
-    /// <summary>A system prompt as one string: blocks joined with a blank line (several system messages are refused by some servers).</summary>
+    /// <summary>A system prompt as one system message (several system messages are refused by some servers); none when empty.</summary>
+    private static void WriteSystem(Utf8JsonWriter json, JsonElement system)
+    {
+        bool plain = system.ValueKind == JsonValueKind.String;
+        var text = plain ? null : SystemText(system);
+        if (plain ? system.ValueEquals(""u8) : text!.Length == 0)
+        {
+            return;
+        }
+        json.WriteStartObject();
+        json.WriteString("role", "system");
+        json.WritePropertyName("content");
+        if (plain)
+        {
+            system.WriteTo(json);
+        }
+        else
+        {
+            json.WriteStringValue(text);
+        }
+        json.WriteEndObject();
+    }
+
+    /// <summary>System blocks as one string: their texts joined with a blank line.</summary>
     private static string SystemText(JsonElement system)
     {
-        if (system.ValueKind == JsonValueKind.String)
-        {
-            return system.GetString()!;
-        }
         if (system.ValueKind != JsonValueKind.Array)
         {
             return "";

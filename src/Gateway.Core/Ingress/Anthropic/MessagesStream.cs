@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Text.Json;
 using Gateway.Core.Providers.Translation;
 
@@ -87,22 +88,12 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
         if (!chunk.Reasoning.IsEmpty)
         {
             Open(output, Block.Thinking, -1);
-            Event(output, "content_block_delta"u8);
-            output.Write("{\"type\":\"content_block_delta\",\"index\":"u8);
-            ChunkWriter.WriteNumber(output, _nextBlock - 1);
-            output.Write(",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\""u8);
-            output.Write(chunk.Reasoning);
-            output.Write("\"}}\n\n"u8);
+            Delta(output, ",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\""u8, chunk.Reasoning);
         }
         if (!chunk.Content.IsEmpty)
         {
             Open(output, Block.Text, -1);
-            Event(output, "content_block_delta"u8);
-            output.Write("{\"type\":\"content_block_delta\",\"index\":"u8);
-            ChunkWriter.WriteNumber(output, _nextBlock - 1);
-            output.Write(",\"delta\":{\"type\":\"text_delta\",\"text\":\""u8);
-            output.Write(chunk.Content);
-            output.Write("\"}}\n\n"u8);
+            Delta(output, ",\"delta\":{\"type\":\"text_delta\",\"text\":\""u8, chunk.Content);
         }
         if (!chunk.ToolCalls.IsEmpty)
         {
@@ -211,12 +202,28 @@ internal sealed class MessagesStream(MessagesFacts facts) : StreamTranslator
         {
             return;
         }
-        Event(output, "content_block_delta"u8);
-        output.Write("{\"type\":\"content_block_delta\",\"index\":"u8);
-        ChunkWriter.WriteNumber(output, _nextBlock - 1);
-        output.Write(",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\""u8);
-        output.Write(arguments);
-        output.Write("\"}}\n\n"u8);
+        Delta(output, ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\""u8, arguments);
+    }
+
+    /// <summary>
+    /// A delta of the open block — nearly every event of a stream — written into one span: the event line, the
+    /// block's index, the delta's head, the raw (still escaped) fragment, the close.
+    /// </summary>
+    private void Delta(IBufferWriter<byte> output, ReadOnlySpan<byte> deltaHead, ReadOnlySpan<byte> fragment)
+    {
+        ReadOnlySpan<byte> head = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":"u8;
+        ReadOnlySpan<byte> tail = "\"}}\n\n"u8;
+        var span = output.GetSpan(head.Length + 11 + deltaHead.Length + fragment.Length + tail.Length);
+        head.CopyTo(span);
+        int at = head.Length;
+        Utf8Formatter.TryFormat(_nextBlock - 1, span[at..], out int digits);
+        at += digits;
+        deltaHead.CopyTo(span[at..]);
+        at += deltaHead.Length;
+        fragment.CopyTo(span[at..]);
+        at += fragment.Length;
+        tail.CopyTo(span[at..]);
+        output.Advance(at + tail.Length);
     }
 
     /// <summary>A tool call held until the finish (raw, still-escaped id, name and arguments).</summary>

@@ -227,7 +227,7 @@ internal static class MessagesTurns
     }
 
     /// <summary>Client tools as OpenAI functions (long names shortened); server tools (web search, bash...) are left out and named.</summary>
-    public static void WriteTools(Utf8JsonWriter json, JsonElement tools, List<string> dropped, ref Dictionary<string, string>? names)
+    public static void WriteTools(Utf8JsonWriter json, JsonElement tools, ref List<string>? dropped, ref Dictionary<string, string>? names)
     {
         if (tools.ValueKind != JsonValueKind.Array)
         {
@@ -240,7 +240,7 @@ internal static class MessagesTurns
             var type = RequestTranslation.TypeOf(tool);
             if (type is not (null or "custom") || !tool.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
             {
-                dropped.Add($"tools[{i++}]");
+                (dropped ??= []).Add($"tools[{i++}]");
                 continue;
             }
             i++;

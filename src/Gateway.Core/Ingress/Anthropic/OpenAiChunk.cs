@@ -3,7 +3,11 @@ using Gateway.Core.Providers.Translation;
 
 namespace Gateway.Core.Ingress.Anthropic;
 
-/// <summary>One OpenAI chat-completion chunk, read in one forward pass: choice 0's delta, its finish reason, usage, an in-band error.</summary>
+/// <summary>
+/// One OpenAI chat-completion chunk, read in one forward pass: choice 0's delta, its finish reason, usage, an in-band
+/// error. A stream's usual chunks take the <see cref="OpenAiChunkScanner"/>; the rest (usage, errors, the unusual) a
+/// <see cref="Utf8JsonReader"/>.
+/// </summary>
 internal readonly ref struct OpenAiChunk
 {
     public readonly ReadOnlySpan<byte> Id;
@@ -17,7 +21,24 @@ internal readonly ref struct OpenAiChunk
     public readonly bool HasUsage, NoChoices, IsError, Invalid;
 
     public OpenAiChunk(ReadOnlySpan<byte> json)
+        : this(json, fastPath: true)
     {
+    }
+
+    /// <param name="fastPath">False: the reader path alone (the tests hold the two side by side).</param>
+    internal OpenAiChunk(ReadOnlySpan<byte> json, bool fastPath)
+    {
+        var scanner = new OpenAiChunkScanner(json);
+        if (fastPath && scanner.TryScan())
+        {
+            Id = scanner.Id;
+            Content = scanner.Content;
+            Reasoning = scanner.Reasoning;
+            ToolCalls = scanner.ToolCalls;
+            FinishReason = scanner.FinishReason;
+            NoChoices = scanner.NoChoices;
+            return;
+        }
         var reader = new Utf8JsonReader(json);
         try
         {
@@ -53,8 +74,8 @@ internal readonly ref struct OpenAiChunk
                 }
                 else if (reader.ValueTextEquals("error"u8))
                 {
-                    IsError = true;
                     bool entered = Json.EnterObject(ref reader);
+                    IsError = entered;
                     while (entered && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         if (reader.ValueTextEquals("message"u8))
@@ -139,13 +160,11 @@ internal readonly ref struct OpenAiChunk
         {
             if (reader.ValueTextEquals("prompt_tokens"u8))
             {
-                reader.Read();
-                reader.TryGetInt64(out prompt);
+                prompt = Json.Int64(ref reader);
             }
             else if (reader.ValueTextEquals("completion_tokens"u8))
             {
-                reader.Read();
-                reader.TryGetInt64(out completion);
+                completion = Json.Int64(ref reader);
             }
             else if (reader.ValueTextEquals("prompt_tokens_details"u8))
             {
@@ -154,8 +173,7 @@ internal readonly ref struct OpenAiChunk
                 {
                     if (reader.ValueTextEquals("cached_tokens"u8))
                     {
-                        reader.Read();
-                        reader.TryGetInt64(out cached);
+                        cached = Json.Int64(ref reader);
                     }
                     else
                     {
@@ -196,8 +214,7 @@ internal readonly ref struct OpenAiToolCall
         {
             if (reader.ValueTextEquals("index"u8))
             {
-                reader.Read();
-                reader.TryGetInt32(out index);
+                index = (int)Math.Clamp(Json.Int64(ref reader), 0, int.MaxValue);
             }
             else if (reader.ValueTextEquals("id"u8))
             {

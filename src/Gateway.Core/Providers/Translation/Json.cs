@@ -18,6 +18,18 @@ internal static class Json
         return default;
     }
 
+    /// <summary>The next value as a whole number; 0 for anything else (null, a fraction, an object: skipped).</summary>
+    public static long Int64(scoped ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long value))
+        {
+            return value;
+        }
+        reader.Skip();
+        return 0;
+    }
+
     /// <summary>Reads the next value: true when it is an object (the reader is on its start), else skips it.</summary>
     public static bool EnterObject(scoped ref Utf8JsonReader reader)
     {

@@ -13,6 +13,8 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public ReadOnlySpan<byte> WrittenSpan => _array.AsSpan(0, WrittenCount);
 
+    public ReadOnlyMemory<byte> WrittenMemory => _array.AsMemory(0, WrittenCount);
+
     public void Reset() => WrittenCount = 0;
 
     public void Advance(int count) => WrittenCount += count;
