@@ -191,20 +191,27 @@ if any(t['workload'] == 'stream-messages' for t in translate):
     w("## Anthropic's entry point: /v1/messages vs /v1/chat/completions (64 connections, same gateway process)")
     w('')
     w("The same OpenAI provider stream asked for through `/v1/messages` (the request to the "
-      'OpenAI pivot, the answer to Anthropic events) and through `/v1/chat/completions` (passthrough), alternating:')
+      'OpenAI pivot, the answer to Anthropic events) and through `/v1/chat/completions` (passthrough), in mirrored '
+      'pairs (AB, BA, ...). "All runs" divides the CPU of all runs by their requests; the pair ratios compare each pair, '
+      'run back to back, and their median is what the target is judged on: one pair disturbed by the shared machine '
+      'moves the pooled ratio, not the median.')
     w('')
-    w('| round | pairs | chat completions CPU µs/req | /v1/messages CPU µs/req | ratio | errors |')
-    w('|---|---|---|---|---|---|')
+    w('| round | pairs | chat completions CPU µs/req | /v1/messages CPU µs/req | ratio, all runs | pair ratios | median pair ratio | errors |')
+    w('|---|---|---|---|---|---|---|---|')
     messages_ratios = []
     for r in sorted({t['round'] for t in translate}):
-        p = merge([t for t in translate if t['round'] == r and t['workload'] == 'stream'], ('requests', 'seconds', 'socket_errors', 'non2xx', 'cpu_ticks'), ('p50_us', 'p99_us'))
-        m = merge([t for t in translate if t['round'] == r and t['workload'] == 'stream-messages'], ('requests', 'seconds', 'socket_errors', 'non2xx', 'cpu_ticks'), ('p50_us', 'p99_us'))
+        streams = [t for t in translate if t['round'] == r and t['workload'] == 'stream']
+        messages = [t for t in translate if t['round'] == r and t['workload'] == 'stream-messages']
+        p = merge(streams, ('requests', 'seconds', 'socket_errors', 'non2xx', 'cpu_ticks'), ('p50_us', 'p99_us'))
+        m = merge(messages, ('requests', 'seconds', 'socket_errors', 'non2xx', 'cpu_ticks'), ('p50_us', 'p99_us'))
         if not p or not m:
             continue
-        ratio = cpu_us(m) / cpu_us(p)
-        messages_ratios.append(ratio)
+        pairs = [cpu_us(b) / cpu_us(a) for a, b in zip(streams, messages)]
+        median = statistics.median(pairs)
+        messages_ratios.append(median)
         errors = sum(int(x[k]) for x in (p, m) for k in ('socket_errors', 'non2xx'))
-        w(f"| {r} | {m['runs']} | {fmt(cpu_us(p))} | {fmt(cpu_us(m))} | {fmt(ratio, 3)} | {errors} |")
+        w(f"| {r} | {m['runs']} | {fmt(cpu_us(p))} | {fmt(cpu_us(m))} | {fmt(cpu_us(m) / cpu_us(p), 3)} | "
+          f"{', '.join(fmt(x, 2) for x in pairs)} | {fmt(median, 3)} | {errors} |")
     w('')
 if translate_ttft:
     w('Time to first token at 1 connection (20 chunks 5 ms apart, client-measured, ms):')
@@ -279,7 +286,7 @@ if translate and translate_ratios:
     w('- Translated (Anthropic) stream vs passthrough, CPU/request at 64 connections: ratios ' + ', '.join(fmt(x, 3) for x in translate_ratios)
       + ' (target ≤ 1.25, stretch ≤ 1.1): ' + verdict(all(x <= 1.25 for x in translate_ratios)))
 if any(t['workload'] == 'stream-messages' for t in translate):
-    w('- /v1/messages vs /v1/chat/completions over the same provider, CPU/request at 64 connections: ratios ' + ', '.join(fmt(x, 3) for x in messages_ratios)
+    w('- /v1/messages vs /v1/chat/completions over the same provider, CPU/request at 64 connections: median pair ratios ' + ', '.join(fmt(x, 3) for x in messages_ratios)
       + ' (target ≤ 1.25): ' + verdict(all(x <= 1.25 for x in messages_ratios)))
 if translate_ttft:
     w('- Translated (Anthropic) stream vs passthrough, TTFT p50 at 1 connection: differences ' + ', '.join(f'{x:+.3f} ms' for x in translate_ttft_diffs)

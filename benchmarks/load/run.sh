@@ -217,8 +217,11 @@ for round in $(seq 1 "$ROUNDS"); do
   # /v1/messages: Anthropic's entry point over the same OpenAI provider (request to the pivot, the answer to events).
   if has_phase messages; then
     run_wrk gateway stream-messages 16 3 >/dev/null
+    # Mirrored pairs (AB, BA, AB...): a drift of the machine's speed across a pair does not favour one side.
     for pair in $(seq 1 "$TRANSLATE_PAIRS"); do
-      for workload in stream stream-messages; do
+      order="stream stream-messages"
+      [ $((pair % 2)) -eq 0 ] && order="stream-messages stream"
+      for workload in $order; do
         measure "$round" "$workload" 64 gateway "$DURATION" "$TRANSLATE"
       done
     done

@@ -160,6 +160,31 @@ public sealed class MessagesEntryTests
             Assert.Equal("3", response.Headers.GetValues("retry-after").Single());
         }
     }
+
+    /// <summary>Valid JSON of the wrong shape inside (what a hostile or broken client sends): the client's 400, never a 500, and no upstream call.</summary>
+    [Theory]
+    [InlineData("""{"model":"local/gpt-4o","max_tokens":10,"messages":[1]}""")]
+    [InlineData("""{"model":"local/gpt-4o","max_tokens":10,"messages":[{"role":"user","content":"Hi"}],"system":[1,"x"]}""")]
+    [InlineData("""{"model":"local/gpt-4o","max_tokens":10,"messages":[{"role":"user","content":"Hi"}],"metadata":"user-1"}""")]
+    [InlineData("""{"model":"local/gpt-4o","max_tokens":10,"messages":[{"role":"user","content":"Hi"}],"tools":[7]}""")]
+    [InlineData("""{"model":"local/gpt-4o","max_tokens":10,"messages":[{"role":"user","content":"Hi"}],"tool_choice":"auto"}""")]
+    [InlineData("""{"model":"local/gpt-4o","max_tokens":10,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":1,"name":"f","input":{}}]}]}""")]
+    [InlineData("""{"model":"local/gpt-4o","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":5,"data":"AA=="}}]}]}""")]
+    public async Task A_request_of_the_wrong_shape_inside_is_the_clients_400(string json)
+    {
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Config("", ("local", mock.BaseUrl)));
+
+        using var response = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(body);
+        Assert.Equal("invalid_request_error", error.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.Empty(mock.Requests);
+    }
 }
 
 public sealed class AliasTests

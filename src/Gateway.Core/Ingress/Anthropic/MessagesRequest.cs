@@ -55,96 +55,131 @@ internal static class MessagesRequest
             {
                 return (null, null, new TranslationRefusal(GatewayError.InvalidParameter, "'max_tokens' is required.", "max_tokens"));
             }
-            List<string>? dropped = null;
-            Dictionary<string, string>? names = null;
-            bool stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
             var output = new PooledBufferWriter((int)Math.Min(anthropic.Length + 256, 1 << 20));
-            using (var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions))
+            try
             {
-                json.WriteStartObject();
-                json.WritePropertyName("model");
-                modelElement.WriteTo(json);
-                json.WriteStartArray("messages");
-                if (root.TryGetProperty("system", out var system))
+                List<string>? dropped = null;
+                Dictionary<string, string>? names = null;
+                bool stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
+                using (var json = new Utf8JsonWriter(output, RequestTranslation.WriterOptions))
                 {
-                    WriteSystem(json, system);
-                }
-                foreach (var message in messages.EnumerateArray())
-                {
-                    MessagesTurns.Write(json, message, ref names);
-                }
-                json.WriteEndArray();
-                if (maxTokens.ValueKind == JsonValueKind.Number)
-                {
-                    json.WritePropertyName("max_tokens");
-                    maxTokens.WriteTo(json);
-                }
-                foreach (var property in root.EnumerateObject())
-                {
-                    switch (property.Name)
+                    json.WriteStartObject();
+                    json.WritePropertyName("model");
+                    modelElement.WriteTo(json);
+                    json.WriteStartArray("messages");
+                    if (root.TryGetProperty("system", out var system))
                     {
-                        case "model":
-                        case "messages":
-                        case "system":
-                        case "max_tokens":
-                        case "stream":
-                            break;
-                        case "temperature":
-                        case "top_p":
-                            json.WritePropertyName(property.Name);
-                            property.Value.WriteTo(json);
-                            break;
-                        case "stop_sequences":
-                            json.WritePropertyName("stop");
-                            property.Value.WriteTo(json);
-                            break;
-                        case "metadata":
-                            if (property.Value.TryGetProperty("user_id", out var user) && user.ValueKind == JsonValueKind.String)
-                            {
-                                json.WritePropertyName("user");
-                                user.WriteTo(json);
-                            }
-                            break;
-                        case "tools":
-                            MessagesTurns.WriteTools(json, property.Value, ref dropped, ref names);
-                            break;
-                        case "tool_choice":
-                            WriteToolChoice(json, property.Value, names);
-                            break;
-                        case "output_config":
-                            if (property.Value.TryGetProperty("format", out var format) && format.TryGetProperty("schema", out var schema))
-                            {
-                                json.WriteStartObject("response_format");
-                                json.WriteString("type", "json_schema");
-                                json.WriteStartObject("json_schema");
-                                json.WriteString("name", "output");
-                                json.WritePropertyName("schema");
-                                schema.WriteTo(json);
-                                json.WriteBoolean("strict", true);
-                                json.WriteEndObject();
-                                json.WriteEndObject();
-                            }
-                            break;
-                        default:
-                            // thinking (not every upstream reasons), top_k, service_tier, container, mcp_servers...
-                            (dropped ??= []).Add(property.Name);
-                            break;
+                        WriteSystem(json, system);
                     }
-                }
-                if (stream)
-                {
-                    json.WriteBoolean("stream", true);
-                    // Anthropic's message_delta carries usage: always ask the upstream for it.
-                    json.WriteStartObject("stream_options");
-                    json.WriteBoolean("include_usage", true);
+                    foreach (var message in messages.EnumerateArray())
+                    {
+                        MessagesTurns.Write(json, message, ref names);
+                    }
+                    json.WriteEndArray();
+                    if (maxTokens.ValueKind == JsonValueKind.Number)
+                    {
+                        json.WritePropertyName("max_tokens");
+                        maxTokens.WriteTo(json);
+                    }
+                    foreach (var property in root.EnumerateObject())
+                    {
+                        switch (MemberOf(property))
+                        {
+                            case Member.Written:
+                                break;
+                            case Member.Temperature:
+                                json.WritePropertyName("temperature"u8);
+                                property.Value.WriteTo(json);
+                                break;
+                            case Member.TopP:
+                                json.WritePropertyName("top_p"u8);
+                                property.Value.WriteTo(json);
+                                break;
+                            case Member.StopSequences:
+                                json.WritePropertyName("stop");
+                                property.Value.WriteTo(json);
+                                break;
+                            case Member.Metadata:
+                                if (property.Value.TryGetProperty("user_id", out var user) && user.ValueKind == JsonValueKind.String)
+                                {
+                                    json.WritePropertyName("user");
+                                    user.WriteTo(json);
+                                }
+                                break;
+                            case Member.Tools:
+                                MessagesTurns.WriteTools(json, property.Value, ref dropped, ref names);
+                                break;
+                            case Member.ToolChoice:
+                                WriteToolChoice(json, property.Value, names);
+                                break;
+                            case Member.OutputConfig:
+                                if (property.Value.TryGetProperty("format", out var format) && format.TryGetProperty("schema", out var schema))
+                                {
+                                    json.WriteStartObject("response_format");
+                                    json.WriteString("type", "json_schema");
+                                    json.WriteStartObject("json_schema");
+                                    json.WriteString("name", "output");
+                                    json.WritePropertyName("schema");
+                                    schema.WriteTo(json);
+                                    json.WriteBoolean("strict", true);
+                                    json.WriteEndObject();
+                                    json.WriteEndObject();
+                                }
+                                break;
+                            default:
+                                // thinking (not every upstream reasons), top_k, service_tier, container, mcp_servers...
+                                (dropped ??= []).Add(property.Name);
+                                break;
+                        }
+                    }
+                    if (stream)
+                    {
+                        json.WriteBoolean("stream", true);
+                        // Anthropic's message_delta carries usage: always ask the upstream for it.
+                        json.WriteStartObject("stream_options");
+                        json.WriteBoolean("include_usage", true);
+                        json.WriteEndObject();
+                    }
                     json.WriteEndObject();
                 }
-                json.WriteEndObject();
+                var facts = new MessagesFacts(modelElement.GetString()!, names, dropped is null ? null : string.Join(",", dropped));
+                return (output, facts, null);
             }
-            var facts = new MessagesFacts(modelElement.GetString()!, names, dropped is null ? null : string.Join(",", dropped));
-            return (output, facts, null);
+            catch (InvalidOperationException e)
+            {
+                // A member of the wrong kind inside (a message or block that is not an object, a number for a name):
+                // the client's 400, not the gateway's 500.
+                output.Dispose();
+                return (null, null, new TranslationRefusal(GatewayError.InvalidParameter, "The request is not a valid Messages request: " + e.Message, null));
+            }
         }
     }
+
+    private enum Member
+    {
+        Other,
+        Written,
+        Temperature,
+        TopP,
+        StopSequences,
+        Metadata,
+        Tools,
+        ToolChoice,
+        OutputConfig,
+    }
+
+    /// <summary>What a top-level member is, by its UTF-8 name (a name string is made only for one that is dropped).</summary>
+    private static Member MemberOf(JsonProperty property) =>
+        property.NameEquals("model"u8) || property.NameEquals("messages"u8) || property.NameEquals("system"u8)
+            || property.NameEquals("max_tokens"u8) || property.NameEquals("stream"u8) ? Member.Written
+        : property.NameEquals("temperature"u8) ? Member.Temperature
+        : property.NameEquals("top_p"u8) ? Member.TopP
+        : property.NameEquals("stop_sequences"u8) ? Member.StopSequences
+        : property.NameEquals("metadata"u8) ? Member.Metadata
+        : property.NameEquals("tools"u8) ? Member.Tools
+        : property.NameEquals("tool_choice"u8) ? Member.ToolChoice
+        : property.NameEquals("output_config"u8) ? Member.OutputConfig
+        : Member.Other;
 
     /// <summary>A system prompt as one system message (several system messages are refused by some servers); none when empty.</summary>
     private static void WriteSystem(Utf8JsonWriter json, JsonElement system)

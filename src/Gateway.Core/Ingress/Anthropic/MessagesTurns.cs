@@ -9,9 +9,8 @@ internal static class MessagesTurns
 {
     public static void Write(Utf8JsonWriter json, JsonElement message, ref Dictionary<string, string>? names)
     {
-        var role = message.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : "user";
         message.TryGetProperty("content", out var content);
-        if (role == "assistant")
+        if (message.TryGetProperty("role", out var role) && role.ValueKind == JsonValueKind.String && role.ValueEquals("assistant"u8))
         {
             WriteAssistant(json, content, ref names);
         }
