@@ -216,7 +216,9 @@ for round in $(seq 1 "$ROUNDS"); do
   fi
   # /v1/messages: Anthropic's entry point over the same OpenAI provider (request to the pivot, the answer to events).
   if has_phase messages; then
-    run_wrk gateway stream-messages 16 3 >/dev/null
+    # Warmed like a server (the warm-up above ran only the chat path): a path run for seconds is still being
+    # recompiled, and the first pair after a short warm-up measured the JIT, not the path.
+    run_wrk gateway stream-messages 64 "$warmup" >/dev/null
     # Mirrored pairs (AB, BA, AB...): a drift of the machine's speed across a pair does not favour one side.
     for pair in $(seq 1 "$TRANSLATE_PAIRS"); do
       order="stream stream-messages"
