@@ -4,6 +4,7 @@ using System.Text;
 using Gateway.Core.Config;
 using Gateway.Core.Models;
 using Gateway.Core.Providers;
+using Gateway.Core.Providers.Translation;
 using Gateway.Core.Proxy;
 using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
@@ -33,11 +34,9 @@ public sealed class ProxyEngineTests
     }
 
     /// <summary>A body that yields its pieces, then fails as a reset connection would.</summary>
-    private sealed class BreakingStream(byte[] first) : Stream
+    private sealed class BreakingStream(byte[] first) : ReadOnlyStream
     {
         private bool _sent;
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -53,16 +52,6 @@ public sealed class ProxyEngineTests
             first.CopyTo(buffer);
             return ValueTask.FromResult(first.Length);
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static (ProxyEngine Engine, GatewaySnapshot Snapshot) Start(string providers, Func<ProviderConfig, HttpMessageHandler> handlers)

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Text;
+using Gateway.Core.Providers.Translation;
 using Gateway.Core.Proxy;
 
 namespace Gateway.Core.Tests;
@@ -173,20 +174,5 @@ public sealed class StreamCopierTests
             data.CopyTo(buffer);
             return ValueTask.FromResult(data.Length);
         }
-    }
-
-    /// <summary>The Stream members a read-only test upstream does not use.</summary>
-    private abstract class ReadOnlyStream : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

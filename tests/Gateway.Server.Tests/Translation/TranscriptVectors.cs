@@ -1,4 +1,5 @@
 using System.Text;
+using Gateway.Core.Providers.Translation;
 using Gateway.MockProvider;
 
 namespace Gateway.Server.Tests.Translation;
@@ -83,7 +84,7 @@ internal static class TranscriptVectors
     }
 
     /// <summary>An upstream body whose reads return the given pieces, one per read (a zero-byte read waits for nothing).</summary>
-    private sealed class PieceStream(IEnumerable<byte[]> pieces) : Stream
+    private sealed class PieceStream(IEnumerable<byte[]> pieces) : ReadOnlyStream
     {
         private readonly IEnumerator<byte[]> _pieces = pieces.GetEnumerator();
         private byte[] _current = [];
@@ -109,16 +110,5 @@ internal static class TranscriptVectors
             _offset += count;
             return ValueTask.FromResult(count);
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -82,9 +82,9 @@ internal sealed class MessagesAnswer(MessagesFacts facts) : BodyTranslator
         long prompt = 0, completion = 0, cached = 0;
         if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
         {
-            prompt = Count(usage, "prompt_tokens");
-            completion = Count(usage, "completion_tokens");
-            cached = usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object ? Count(d, "cached_tokens") : 0;
+            prompt = Json.Count(usage, "prompt_tokens");
+            completion = Json.Count(usage, "completion_tokens");
+            cached = usage.TryGetProperty("prompt_tokens_details", out var d) && d.ValueKind == JsonValueKind.Object ? Json.Count(d, "cached_tokens") : 0;
         }
         json.WriteStartObject("usage");
         json.WriteNumber("input_tokens", prompt - cached);
@@ -95,10 +95,6 @@ internal sealed class MessagesAnswer(MessagesFacts facts) : BodyTranslator
         json.WriteEndObject();
         return true;
     }
-
-    /// <summary>A token count; 0 when it is missing or not a whole number (null, a string).</summary>
-    private static long Count(JsonElement usage, string name) =>
-        usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long count) ? count : 0;
 
     /// <summary>Tool arguments as the input object; unparsable ones as {} (the client's SDK parses input).</summary>
     private static void WriteInput(Utf8JsonWriter json, string? arguments)

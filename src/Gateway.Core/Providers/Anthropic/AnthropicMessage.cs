@@ -113,17 +113,14 @@ internal sealed class AnthropicMessage(long created) : BodyTranslator
         {
             return new TranslatedUsage { CacheRead = 0 };
         }
-        long input = Count(usage, "input_tokens"), cacheRead = Count(usage, "cache_read_input_tokens"), cacheWrite = Count(usage, "cache_creation_input_tokens");
+        long input = Json.Count(usage, "input_tokens"), cacheRead = Json.Count(usage, "cache_read_input_tokens"), cacheWrite = Json.Count(usage, "cache_creation_input_tokens");
         return new TranslatedUsage
         {
             Prompt = input + cacheRead + cacheWrite,
-            Completion = Count(usage, "output_tokens"),
+            Completion = Json.Count(usage, "output_tokens"),
             Cached = cacheRead,
             CacheRead = cacheRead,
             CacheWrite = cacheWrite,
         };
     }
-
-    private static long Count(JsonElement usage, string name) =>
-        usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long count) ? count : 0;
 }

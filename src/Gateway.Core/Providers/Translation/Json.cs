@@ -2,7 +2,10 @@ using System.Text.Json;
 
 namespace Gateway.Core.Providers.Translation;
 
-/// <summary>The few <see cref="Utf8JsonReader"/> steps the stream translators share (one forward pass, spans of the event itself).</summary>
+/// <summary>
+/// The few <see cref="Utf8JsonReader"/> steps the stream translators share (one forward pass, spans of the event
+/// itself), and the one reading of a count the whole-answer translations share.
+/// </summary>
 internal static class Json
 {
     /// <summary>The next value's raw string contents (still escaped) as a slice of <paramref name="json"/>; empty for null and any other value (skipped).</summary>
@@ -48,4 +51,8 @@ internal static class Json
         reader.Read();
         reader.Skip();
     }
+
+    /// <summary>A whole-number member of <paramref name="obj"/>; 0 when it is missing or anything else (null, a string, a fraction).</summary>
+    public static long Count(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out long count) ? count : 0;
 }

@@ -5,10 +5,10 @@ namespace Gateway.Core.Providers.Translation;
 
 /// <summary>
 /// A provider's event stream kept as it arrives, beside its translation: each line the framer hands over is kept
-/// (ended with '\n', whatever line end the provider used) before it goes on to the translation, and whole events are handed out (never half of one, so whatever the gateway
-/// writes between them — a keepalive, its own error event — lands on an event boundary). An <c>error</c> event is not
-/// kept: the translation fails the stream there and the gateway ends it with its own error event, so the client reads
-/// one error, not two.
+/// (ended with '\n', whatever line end the provider used) before it goes on to the translation, and whole events are
+/// handed out (never half of one, so whatever the gateway writes between them — a keepalive, its own error event —
+/// lands on an event boundary). An <c>error</c> event is not kept: the translation fails the stream there and the
+/// gateway ends it with its own error event, so the client reads one error, not two.
 /// </summary>
 /// <remarks>
 /// Filled by the copy loop's reads and drained by writes to the client, which the keepalive timer makes too while
