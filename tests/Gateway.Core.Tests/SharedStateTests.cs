@@ -1,7 +1,6 @@
 using Gateway.Core.Config;
 using Gateway.Core.Config.Sections;
 using Gateway.Core.State;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Core.Tests;
 
@@ -9,38 +8,32 @@ namespace Gateway.Core.Tests;
 public sealed class SharedStateTests
 {
     [Fact]
-    public void The_health_breaker_opens_after_five_failures_lets_one_probe_through_a_second_later_and_closes_on_its_success()
+    public void The_health_breaker_opens_after_five_consecutive_failures_and_closes_on_the_next_success()
     {
-        var time = new FakeTimeProvider();
-        var health = new BackendHealth(time);
+        var health = new BackendHealth();
         var changes = new List<bool>();
         health.Changed += changes.Add;
 
         for (int i = 0; i < BackendHealth.FailuresToOpen - 1; i++)
         {
-            Assert.True(health.TryCall());
             health.Failed();
         }
         Assert.True(health.IsUp);
         health.Succeeded();
-        for (int i = 0; i < BackendHealth.FailuresToOpen; i++)
+        for (int i = 0; i < BackendHealth.FailuresToOpen - 1; i++)
         {
             health.Failed();
         }
-        Assert.False(health.IsUp);
-        Assert.False(health.TryCall());
-
-        time.Advance(BackendHealth.OpenFor);
-        Assert.True(health.TryCall());
-        Assert.False(health.TryCall());
+        Assert.True(health.IsUp);
         health.Failed();
-        Assert.False(health.TryCall());
+        Assert.False(health.IsUp);
+        // More failures while open (the heartbeat's) neither close it nor announce it again.
+        health.Failed();
+        Assert.False(health.IsUp);
 
-        time.Advance(BackendHealth.OpenFor);
-        Assert.True(health.TryCall());
         health.Succeeded();
         Assert.True(health.IsUp);
-        Assert.True(health.TryCall());
+        health.Succeeded();
         Assert.Equal([false, true], changes);
     }
 
@@ -77,7 +70,9 @@ public sealed class SharedStateTests
         Assert.Equal("gw:", state.KeyPrefix);
         Assert.Equal(TimeSpan.FromMilliseconds(100), state.FlushInterval);
         Assert.Equal(TimeSpan.FromSeconds(30), state.LeaseTtl);
+        Assert.Equal(64, state.BorrowMax);
         Assert.Equal("hunter2-pw", state.Password!.Reveal());
+        Assert.Equal(0, Parse("state: { backend: redis, url: \"redis://r\", borrow_max: 0 }").Config!.State!.BorrowMax);
         Assert.Null(Parse("state: { backend: local }").Config!.State);
     }
 
@@ -90,6 +85,8 @@ public sealed class SharedStateTests
     [InlineData("state: { backend: redis, url: \"redis://r\", timeout: 0ms }", "state.timeout: must be between")]
     [InlineData("state: { backend: redis, url: \"redis://r\", key_prefix: \"a b\" }", "state.key_prefix: up to 64")]
     [InlineData("state: { backend: redis, url: \"redis://r\", lease_ttl: 1s }", "state.lease_ttl: must be between")]
+    [InlineData("state: { backend: redis, url: \"redis://r\", borrow_max: 5000 }", "state.borrow_max: expected an integer from 0 to 1000")]
+    [InlineData("state: { backend: redis, url: \"redis://r\", borrow_max: -1 }", "state.borrow_max: expected an integer from 0 to 1000")]
     [InlineData("state: { backend: redis, url: \"redis://r\", pool: 3 }", "state.pool: unknown key")]
     public void Bad_state_sections_are_errors_that_never_echo_the_url(string yaml, string expected)
     {
@@ -97,5 +94,59 @@ public sealed class SharedStateTests
         Assert.Null(result.Config);
         Assert.Contains(result.Errors, e => e.ToString().Contains(expected, StringComparison.Ordinal));
         Assert.DoesNotContain(result.Errors, e => e.ToString().Contains("pw-secret", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(null, 0, false, 64, 0)] // a key's first call borrows nothing: most keys are not busy
+    [InlineData(0, 0, false, 64, 1)] // another request within the lifetime: the key is busy, one to start with
+    [InlineData(1, 1, false, 64, 3)] // spent before it expired: twice as many plus one
+    [InlineData(31, 31, false, 64, 63)]
+    [InlineData(63, 63, false, 64, 64)] // never past borrow_max
+    [InlineData(63, 10, true, 64, 10)] // expired with ten used: a lifetime's demand was ten
+    [InlineData(5, 0, true, 64, 0)] // nobody came: a quiet key stops borrowing
+    [InlineData(40, 12, false, 64, 12)] // closed early (the key's limits changed): what it was using
+    [InlineData(7, 7, false, 0, 0)] // borrowing off
+    public void The_next_batch_follows_the_keys_demand(int? lastCount, int lastUsed, bool lastExpired, int max, int expected) =>
+        Assert.Equal(expected, AdmissionBatch.NextSize(lastCount, lastUsed, lastExpired, max));
+
+    [Fact]
+    public void A_batch_hands_out_each_unit_once_until_it_is_spent_expired_or_closed()
+    {
+        var batch = new AdmissionBatch(3, expires: 1000, leasePrefix: "r1:req7:4", requestsLeft: 50, tokensLeft: 0);
+        Assert.Equal(1, batch.TryTake(now: 10));
+        Assert.Equal(2, batch.TryTake(now: 10));
+        Assert.Equal(0, batch.TryTake(now: 1000));
+        Assert.Equal(2, batch.Used);
+        Assert.Equal("r1:req7:4:2", batch.Lease(2));
+
+        // The first close learns how many were taken (the rest are given back by the caller); a second learns nothing.
+        Assert.Equal(2, batch.Close());
+        Assert.Equal(-1, batch.Close());
+        Assert.True(batch.IsClosed);
+        Assert.Equal(0, batch.TryTake(now: 10));
+        Assert.Equal(2, batch.Used);
+
+        var spent = new AdmissionBatch(1, 1000, null, 0, 0);
+        Assert.Equal(1, spent.TryTake(10));
+        Assert.Equal(0, spent.TryTake(10));
+        Assert.Equal(1, spent.Close());
+    }
+
+    [Fact]
+    public void Units_taken_from_many_threads_at_once_are_each_taken_once()
+    {
+        var batch = new AdmissionBatch(10_000, long.MaxValue, null, 0, 0);
+        var taken = new int[10_001];
+        Parallel.For(0, 8, _ =>
+        {
+            int unit;
+            while ((unit = batch.TryTake(0)) > 0)
+            {
+                Interlocked.Increment(ref taken[unit]);
+            }
+        });
+        Assert.Equal(0, taken[0]);
+        Assert.All(taken.AsSpan(1).ToArray(), count => Assert.Equal(1, count));
+        Assert.Equal(10_000, batch.Used);
     }
 }

@@ -316,9 +316,10 @@ internal sealed record ClientKeyConfig(
 /// <param name="Timeout">The most a request ever waits on Redis.</param>
 /// <param name="FlushInterval">How often what answers owe (tokens, spend, ended leases) is sent.</param>
 /// <param name="LeaseTtl">How long a max_concurrent slot outlives a replica that died holding it.</param>
+/// <param name="BorrowMax">The most admissions of a busy key one round trip borrows for this replica (0: every request asks Redis).</param>
 internal sealed record StateConfig(
     string Host, int Port, bool Tls, string? User, Secret? Password, int? Database, TimeSpan Timeout, string KeyPrefix, TimeSpan FlushInterval,
-    TimeSpan LeaseTtl);
+    TimeSpan LeaseTtl, int BorrowMax);
 
 /// <summary>A key's budget: at most <paramref name="Usd"/> per <paramref name="Period"/>.</summary>
 internal sealed record BudgetConfig(decimal Usd, Spend.BudgetPeriod Period);

@@ -66,6 +66,9 @@ internal static class GatewayMetrics
     public static readonly Counter<long> StateFallback = Meter.CreateCounter<long>(
         "gateway.state.fallback", "{request}", "Requests of limited keys decided by this replica's local share because Redis was not in use.");
 
+    public static readonly Counter<long> StateBorrowed = Meter.CreateCounter<long>(
+        "gateway.state.borrowed", "{request}", "Requests of limited keys admitted from a batch this replica borrowed from Redis, without a call of their own.");
+
     public static readonly Counter<long> Shed = Meter.CreateCounter<long>(
         "gateway.overload.shed", "{request}", "API requests refused with 503 overloaded, by reason (concurrency, memory).");
 

@@ -19,12 +19,15 @@ internal sealed class KeyEntry
     private readonly string _tag;
     private readonly Lock _lock = new();
     private long _tokens;
+    private long _unusedPermits;
     private decimal _microUsd;
     private List<RedisValue> _releases = [];
     private RedisKey[]? _admitKeys;
     private BudgetPeriod? _period;
     private DateTimeOffset _periodEnd;
     private RedisKey _spendKey;
+    private AdmissionBatch? _batch;
+    private int _borrowing;
 
     public KeyEntry(ClientKey key, string prefix)
     {
@@ -66,6 +69,91 @@ internal sealed class KeyEntry
     }
 
     public bool SameKey(ClientKey key) => key.Hash is { } hash && hash.AsSpan().SequenceEqual(_hash);
+
+    /// <summary>A unit of the batch this replica borrowed for the key, if one is left: 0 when none.</summary>
+    public int TryTakeBorrowed(long now, out AdmissionBatch? batch)
+    {
+        batch = Volatile.Read(ref _batch);
+        return batch?.TryTake(now) ?? 0;
+    }
+
+    /// <summary>
+    /// Called when no borrowed unit was left: whether this request asks Redis for the next batch (one request per key
+    /// at a time; the others ask for themselves only) and how many units. The spent or expired batch is closed here,
+    /// its unused units' leases released.
+    /// </summary>
+    public bool StartBorrowing(long now, int max, out int size)
+    {
+        size = 0;
+        if (max <= 0 || Interlocked.CompareExchange(ref _borrowing, 1, 0) != 0)
+        {
+            return false;
+        }
+        var last = Volatile.Read(ref _batch);
+        if (last is not null && !last.IsClosed && now < last.Expires && last.Used < last.Count)
+        {
+            // Another request installed a fresh batch after this one looked: it is not spent.
+            Volatile.Write(ref _borrowing, 0);
+            return false;
+        }
+        if (last is not null)
+        {
+            CloseBatch(last);
+        }
+        size = AdmissionBatch.NextSize(last?.Count, last?.Used ?? 0, last is not null && now >= last.Expires, max);
+        return true;
+    }
+
+    /// <summary>The borrowing request's answer: its batch (possibly of no unit: then it only times the key's demand), or null when it failed.</summary>
+    public void FinishBorrowing(AdmissionBatch? batch)
+    {
+        if (batch is not null)
+        {
+            Volatile.Write(ref _batch, batch);
+        }
+        Volatile.Write(ref _borrowing, 0);
+    }
+
+    /// <summary>Closes the batch when it expired, so its unused leases go with the next flush rather than with the TTL.</summary>
+    public void CloseExpiredBatch(long now)
+    {
+        if (Volatile.Read(ref _batch) is { } batch && now >= batch.Expires && !batch.IsClosed)
+        {
+            CloseBatch(batch);
+        }
+    }
+
+    /// <summary>The key's limits changed: what was borrowed under the old ones is not spent under the new ones.</summary>
+    public void DropBatch()
+    {
+        if (Volatile.Read(ref _batch) is { } batch)
+        {
+            CloseBatch(batch);
+        }
+    }
+
+    private void CloseBatch(AdmissionBatch batch)
+    {
+        int used = batch.Close();
+        if (used < 0 || used == batch.Count)
+        {
+            return;
+        }
+        if (Config.Rpm is not null)
+        {
+            lock (_lock)
+            {
+                _unusedPermits += batch.Count - used;
+            }
+        }
+        if (batch.LeasePrefix is not null)
+        {
+            for (int unit = used + 1; unit <= batch.Count; unit++)
+            {
+                AddRelease(batch.Lease(unit));
+            }
+        }
+    }
 
     public void Block(SharedLimit limit, long until)
     {
@@ -142,13 +230,14 @@ internal sealed class KeyEntry
     }
 
     /// <summary>Takes what is owed (whole micro-dollars; the fraction stays for the next flush).</summary>
-    public (long Tokens, long MicroUsd, List<RedisValue> Releases) Take()
+    public Owed Take()
     {
         lock (_lock)
         {
-            var taken = (_tokens, (long)decimal.Floor(_microUsd), _releases);
+            var taken = new Owed(_tokens, (long)decimal.Floor(_microUsd), _unusedPermits, _releases);
             _tokens = 0;
-            _microUsd -= taken.Item2;
+            _microUsd -= taken.MicroUsd;
+            _unusedPermits = 0;
             if (_releases.Count > 0)
             {
                 _releases = [];
@@ -158,16 +247,23 @@ internal sealed class KeyEntry
     }
 
     /// <summary>A flush that failed gives back what it took, to be sent when Redis answers again.</summary>
-    public void GiveBack(long tokens, long microUsd, List<RedisValue> releases)
+    public void GiveBack(Owed owed)
     {
         lock (_lock)
         {
-            _tokens += tokens;
-            _microUsd += microUsd;
-            if (_releases.Count + releases.Count <= MaxPendingReleases)
+            _tokens += owed.Tokens;
+            _microUsd += owed.MicroUsd;
+            _unusedPermits += owed.UnusedPermits;
+            if (_releases.Count + owed.Releases.Count <= MaxPendingReleases)
             {
-                _releases.AddRange(releases);
+                _releases.AddRange(owed.Releases);
             }
         }
+    }
+
+    /// <summary>What a key owes Redis: tokens, spend, borrowed rpm permits to give back, leases to remove.</summary>
+    public readonly record struct Owed(long Tokens, long MicroUsd, long UnusedPermits, List<RedisValue> Releases)
+    {
+        public bool IsEmpty => Tokens == 0 && MicroUsd == 0 && UnusedPermits == 0 && Releases.Count == 0;
     }
 }

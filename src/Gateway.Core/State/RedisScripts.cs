@@ -13,9 +13,12 @@ internal static class RedisScripts
     /// tokens), rpm (GCRA, burst = the limit: a fresh key may use its whole minute at once, then the steady rate),
     /// max_concurrent (a sorted set of leases scored by expiry; expired ones purged first). The rpm booking and the
     /// lease are written only once every check passed.
+    /// Borrowing: up to ARGV[7] more admissions are booked with this one (rpm permits, and leases named
+    /// "lease:1".."lease:n"), as many as leave every limit of the key less than half used — none near a limit.
     /// KEYS: rpm, tpm, leases, spend. ARGV: rpm, tpm, max_concurrent (0: none), lease member, lease ttl ms, budget
-    /// micro-USD (-1: none).
-    /// Returns {allowed, failing limit (1 rpm, 2 tpm, 3 concurrency, 4 budget), retry after µs, rpm left, tpm left}.
+    /// micro-USD (-1: none), admissions to borrow.
+    /// Returns {allowed, failing limit (1 rpm, 2 tpm, 3 concurrency, 4 budget), retry after µs, rpm left, tpm left,
+    /// admissions borrowed}.
     /// </summary>
     public const string Admit = """
         local t = redis.call('TIME')
@@ -24,45 +27,61 @@ internal static class RedisScripts
         local tpm = tonumber(ARGV[2])
         local conc = tonumber(ARGV[3])
         local budget = tonumber(ARGV[6])
+        local extra = tonumber(ARGV[7])
         local minute = 60000000
         if budget >= 0 then
           local spent = tonumber(redis.call('GET', KEYS[4]) or '0')
-          if spent >= budget then return {0, 4, 0, 0, 0} end
+          if spent >= budget then return {0, 4, 0, 0, 0, 0} end
+          if spent * 2 > budget then extra = 0 end
         end
         local tpmLeft = 0
         if tpm > 0 then
           local debt = tonumber(redis.call('GET', KEYS[2]) or '0') - now
-          if debt > minute then return {0, 2, debt - minute, 0, 0} end
+          if debt > minute then return {0, 2, debt - minute, 0, 0, 0} end
+          if debt * 2 > minute then extra = 0 end
           tpmLeft = math.floor((minute - math.max(debt, 0)) * tpm / minute)
         end
         local rpmLeft = 0
         local tat = 0
+        local interval = 0
         if rpm > 0 then
-          local interval = minute / rpm
+          interval = minute / rpm
           tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now) + interval
-          if tat - now > minute then return {0, 1, tat - now - minute, 0, 0} end
-          rpmLeft = math.floor((minute - (tat - now)) / interval)
+          if tat - now > minute then return {0, 1, tat - now - minute, 0, 0, 0} end
+          extra = math.min(extra, math.floor((minute / 2 - (tat - now)) / interval))
         end
         if conc > 0 then
           local nowMs = math.floor(now / 1000)
           redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowMs)
-          if redis.call('ZCARD', KEYS[3]) >= conc then return {0, 3, 1000000, 0, 0} end
+          local held = redis.call('ZCARD', KEYS[3])
+          if held >= conc then return {0, 3, 1000000, 0, 0, 0} end
+          extra = math.min(extra, math.floor(conc / 2) - held - 1)
           local ttl = tonumber(ARGV[5])
-          redis.call('ZADD', KEYS[3], string.format('%.0f', nowMs + ttl), ARGV[4])
+          local expiry = string.format('%.0f', nowMs + ttl)
+          local members = {expiry, ARGV[4]}
+          for i = 1, extra do
+            members[#members + 1] = expiry
+            members[#members + 1] = ARGV[4] .. ':' .. i
+          end
+          redis.call('ZADD', KEYS[3], unpack(members))
           redis.call('PEXPIRE', KEYS[3], ttl)
         end
+        extra = math.max(extra, 0)
         if rpm > 0 then
+          tat = tat + extra * interval
+          rpmLeft = math.floor((minute - (tat - now)) / interval)
           redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', math.floor((tat - now) / 1000) + 1000))
         end
-        return {1, 0, 0, rpmLeft, tpmLeft}
+        return {1, 0, 0, rpmLeft, tpmLeft, extra}
         """;
 
     /// <summary>
     /// What a replica owes for one key since its last flush: tokens move the tpm TAT (into debt if need be), spend
-    /// adds to the period's counter (kept until a week after the period ends), finished requests' leases are removed
-    /// and live ones renewed.
-    /// KEYS: tpm, spend, leases. ARGV: tokens, tpm, micro-USD, spend expires at (unix s), lease ttl ms, releases
-    /// count n, n lease members to remove, then lease members to renew.
+    /// adds to the period's counter (kept until a week after the period ends), borrowed rpm permits that expired unused
+    /// go back to the bucket (the TAT moves earlier, never before now: the key is left no better off than had they
+    /// never been borrowed), finished requests' leases are removed and live ones renewed.
+    /// KEYS: tpm, spend, leases, rpm. ARGV: tokens, tpm, micro-USD, spend expires at (unix s), lease ttl ms, permits
+    /// to give back, rpm, releases count n, n lease members to remove, then lease members to renew.
     /// </summary>
     public const string Charge = """
         local t = redis.call('TIME')
@@ -78,12 +97,22 @@ internal static class RedisScripts
           redis.call('INCRBY', KEYS[2], micro)
           redis.call('EXPIREAT', KEYS[2], ARGV[4])
         end
-        local releases = tonumber(ARGV[6])
-        for i = 7, 6 + releases do redis.call('ZREM', KEYS[3], ARGV[i]) end
+        local unused = tonumber(ARGV[6])
+        local rpm = tonumber(ARGV[7])
+        if unused > 0 and rpm > 0 then
+          local tat = tonumber(redis.call('GET', KEYS[4]) or '0') - unused * 60000000 / rpm
+          if tat > now then
+            redis.call('SET', KEYS[4], string.format('%.0f', tat), 'PX', string.format('%.0f', math.floor((tat - now) / 1000) + 1000))
+          else
+            redis.call('DEL', KEYS[4])
+          end
+        end
+        local releases = tonumber(ARGV[8])
+        for i = 9, 8 + releases do redis.call('ZREM', KEYS[3], ARGV[i]) end
         local ttl = tonumber(ARGV[5])
         local expiry = string.format('%.0f', math.floor(now / 1000) + ttl)
-        for i = 7 + releases, #ARGV do redis.call('ZADD', KEYS[3], 'XX', expiry, ARGV[i]) end
-        if #ARGV > 6 + releases then redis.call('PEXPIRE', KEYS[3], ttl) end
+        for i = 9 + releases, #ARGV do redis.call('ZADD', KEYS[3], 'XX', expiry, ARGV[i]) end
+        if #ARGV > 8 + releases then redis.call('PEXPIRE', KEYS[3], ttl) end
         return 1
         """;
 

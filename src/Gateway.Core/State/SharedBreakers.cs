@@ -45,8 +45,8 @@ internal sealed class SharedBreakers
         {
             // Like any replica's opening: this one too probes only if it wins the probe lock.
             Apply(provider, cooldown);
-            _ = db.ScriptEvaluateAsync(RedisScripts.OpenCircuit, [Circuit(provider)],
-                [(long)cooldown.TotalMilliseconds, _state.ReplicaId, _channel.ToString(), provider]).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            RedisCalls.Observe(db.ScriptEvaluateAsync(RedisScripts.OpenCircuit, [Circuit(provider)],
+                [(long)cooldown.TotalMilliseconds, _state.ReplicaId, _channel.ToString(), provider]));
         }
     }
 
@@ -57,8 +57,8 @@ internal sealed class SharedBreakers
         if (_state.IsShared && _state.Database is { } db)
         {
             var batch = db.CreateBatch();
-            _ = batch.KeyDeleteAsync([Circuit(provider), Probe(provider)]);
-            _ = batch.PublishAsync(_channel, "close|" + provider);
+            RedisCalls.Observe(batch.KeyDeleteAsync([Circuit(provider), Probe(provider)]));
+            RedisCalls.Observe(batch.PublishAsync(_channel, "close|" + provider));
             batch.Execute();
         }
     }
@@ -94,7 +94,7 @@ internal sealed class SharedBreakers
         }
         if (!_subscribed)
         {
-            await redis.GetSubscriber().SubscribeAsync(_channel, (_, message) => OnMessage(message)).WaitAsync(SharedState.BackgroundTimeout, _state.Time);
+            await redis.GetSubscriber().SubscribeAsync(_channel, (_, message) => OnMessage(message)).Within(SharedState.BackgroundTimeout, _state.Time);
             _subscribed = true;
         }
         long now = _state.Time.GetTimestamp();
@@ -110,7 +110,7 @@ internal sealed class SharedBreakers
                 _openings.TryRemove(provider, out _);
                 continue;
             }
-            bool won = await db.StringSetAsync(Probe(provider), _state.ReplicaId, s_probeLock, When.NotExists).WaitAsync(SharedState.BackgroundTimeout, _state.Time);
+            bool won = await db.StringSetAsync(Probe(provider), _state.ReplicaId, s_probeLock, When.NotExists).Within(SharedState.BackgroundTimeout, _state.Time);
             // The winner probes as an ordinary half-open circuit; the others wait for its word, or for its lock to lapse.
             health.HoldProbe(!won);
             _openings[provider] = won ? long.MaxValue : now + Ticks(s_probeLock);
@@ -129,7 +129,7 @@ internal sealed class SharedBreakers
         var batch = db.CreateBatch();
         var calls = providers.Select(p => batch.KeyTimeToLiveAsync(Circuit(p))).ToList();
         batch.Execute();
-        await Task.WhenAll(calls).WaitAsync(SharedState.BackgroundTimeout, _state.Time);
+        await Task.WhenAll(calls).Within(SharedState.BackgroundTimeout, _state.Time);
         for (int i = 0; i < providers.Count; i++)
         {
             if (calls[i].Result is { } left && left > TimeSpan.Zero)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Gateway.Core.Access;
 using Gateway.Core.Config;
+using Gateway.Core.Diagnostics;
 using StackExchange.Redis;
 
 namespace Gateway.Core.State;
@@ -52,26 +53,39 @@ internal sealed class SharedLimits
         var entry = Entry(key);
         var time = _state.Time;
         long now = time.GetTimestamp();
+        if (entry.TryTakeBorrowed(now, out var batch) is var unit and > 0)
+        {
+            // Booked in Redis already, by the request that borrowed the batch.
+            GatewayMetrics.StateBorrowed.Add(1);
+            string? borrowedLease = batch!.LeasePrefix is null ? null : batch.Lease(unit);
+            if (borrowedLease is not null)
+            {
+                _live[borrowedLease] = entry;
+            }
+            return new Admission(true, SharedLimit.None, TimeSpan.Zero, batch.RequestsLeft + batch.Count - unit, batch.TokensLeft, false, 0, borrowedLease, entry);
+        }
         if (entry.BlockedUntil > now)
         {
             // Refused a moment ago: refused again without asking Redis, until the time it gave.
             return new Admission(false, entry.BlockedBy, time.GetElapsedTime(now, entry.BlockedUntil), 0, 0, false, 0, null, entry);
         }
-        if (_state.Database is not { } database || !_state.Health.TryCall())
+        if (_state.Database is not { } database || !_state.Health.IsUp)
         {
             return Admission.Degraded(_state.ReplicasSeen);
         }
         var config = key.Config;
         string? lease = config.MaxConcurrent is null ? null : _state.ReplicaId + ":" + requestId + ":" + Interlocked.Increment(ref _leases).ToString(System.Globalization.CultureInfo.InvariantCulture);
         long budget = config.Budget is { } b ? (long)(b.Usd * MicroUsdPerUsd) : -1;
+        bool borrowing = entry.StartBorrowing(now, _state.BorrowMax, out int size);
         Task<RedisResult> call;
         try
         {
             call = database.ScriptEvaluateAsync(RedisScripts.Admit, entry.AdmitKeys(config.Budget, time.GetUtcNow(), _state.KeyPrefix),
-                [config.Rpm ?? 0, config.Tpm ?? 0, config.MaxConcurrent ?? 0, lease ?? "", (long)_state.LeaseTtl.TotalMilliseconds, budget]);
+                [config.Rpm ?? 0, config.Tpm ?? 0, config.MaxConcurrent ?? 0, lease ?? "", (long)_state.LeaseTtl.TotalMilliseconds, budget, size]);
         }
         catch (RedisException)
         {
+            Borrowed(entry, borrowing, null);
             _state.Health.Failed();
             return Admission.Degraded(_state.ReplicasSeen);
         }
@@ -93,12 +107,17 @@ internal sealed class SharedLimits
         if (!call.IsCompletedSuccessfully)
         {
             // Too slow or unreachable: this request is decided locally. A booking that still lands later errs on the safe side.
-            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            RedisCalls.Observe(call);
             if (lease is not null)
             {
-                // Had the late call booked the lease, the next flush removes it rather than leaving the slot taken for a TTL.
+                // Had the late call booked the lease (and borrowed ones), the next flush removes them rather than leaving the slots taken for a TTL.
                 entry.AddRelease(lease);
+                for (int borrowed = 1; borrowed <= size; borrowed++)
+                {
+                    entry.AddRelease(lease + ":" + borrowed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
             }
+            Borrowed(entry, borrowing, null);
             _state.Health.Failed();
             return Admission.Degraded(_state.ReplicasSeen);
         }
@@ -109,6 +128,7 @@ internal sealed class SharedLimits
         var retryAfter = TimeSpan.FromMicroseconds((long)values[2]);
         if ((int)values[0] == 0)
         {
+            Borrowed(entry, borrowing, null);
             if (refused == SharedLimit.Budget)
             {
                 // Spend only grows within a period; a few seconds let a reload that raises the budget take effect.
@@ -120,11 +140,23 @@ internal sealed class SharedLimits
             }
             return new Admission(false, refused, retryAfter, 0, 0, false, 0, null, entry);
         }
+        long requestsLeft = (long)values[3];
+        long tokensLeft = (long)values[4];
+        Borrowed(entry, borrowing, new AdmissionBatch((int)values[5], now + _state.BatchLifetime, lease, requestsLeft, tokensLeft));
         if (lease is not null)
         {
             _live[lease] = entry;
         }
-        return new Admission(true, SharedLimit.None, TimeSpan.Zero, (long)values[3], (long)values[4], false, 0, lease, entry);
+        return new Admission(true, SharedLimit.None, TimeSpan.Zero, requestsLeft + (long)values[5], tokensLeft, false, 0, lease, entry);
+    }
+
+    /// <summary>Ends this request's borrowing, if it was the one borrowing for its key.</summary>
+    private static void Borrowed(KeyEntry entry, bool borrowing, AdmissionBatch? batch)
+    {
+        if (borrowing)
+        {
+            entry.FinishBorrowing(batch);
+        }
     }
 
     /// <summary>The request ended: its lease is removed at the next flush (and expires by itself if this replica dies first).</summary>
@@ -165,7 +197,7 @@ internal sealed class SharedLimits
         try
         {
             var value = await database.StringGetAsync(entry.SpendKey(budget, _state.Time.GetUtcNow(), _state.KeyPrefix))
-                .WaitAsync(SharedState.BackgroundTimeout, _state.Time);
+                .Within(SharedState.BackgroundTimeout, _state.Time);
             return ((value.IsNull ? 0 : (long)value) + entry.PendingMicroUsd) / (decimal)MicroUsdPerUsd;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -183,7 +215,11 @@ internal sealed class SharedLimits
     {
         if (_entries.TryGetValue(key.Name, out var entry) && entry.SameKey(key))
         {
-            entry.Config = key.Config;
+            if (!ReferenceEquals(entry.Config, key.Config))
+            {
+                entry.Config = key.Config;
+                entry.DropBatch();
+            }
             return entry;
         }
         var created = new KeyEntry(key, _state.KeyPrefix);

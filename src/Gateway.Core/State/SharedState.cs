@@ -33,9 +33,11 @@ internal sealed class SharedState : IAsyncDisposable
         _config = config;
         _logger = logger;
         Time = time;
-        Health = new BackendHealth(time);
+        Health = new BackendHealth();
         ReplicaId = Environment.MachineName + "-" + Environment.ProcessId + "-" + Random.Shared.Next(1 << 20).ToString("x5", System.Globalization.CultureInfo.InvariantCulture);
         _replicas = config.KeyPrefix + "v1:replicas";
+        var lifetime = config.LeaseTtl / 3 < TimeSpan.FromSeconds(1) ? config.LeaseTtl / 3 : TimeSpan.FromSeconds(1);
+        BatchLifetime = (long)(lifetime.TotalSeconds * time.TimestampFrequency);
         Limits = new SharedLimits(this);
         Health.Changed += up =>
         {
@@ -71,6 +73,15 @@ internal sealed class SharedState : IAsyncDisposable
     public TimeSpan Timeout => _config.Timeout;
 
     public TimeSpan LeaseTtl => _config.LeaseTtl;
+
+    /// <summary>The most admissions one round trip borrows for a busy key (state.borrow_max).</summary>
+    public int BorrowMax => _config.BorrowMax;
+
+    /// <summary>
+    /// How long borrowed admissions may be spent (timestamp ticks): a second, the bound's slack, or a third of the lease
+    /// TTL if shorter, so a borrowed lease taken late is renewed before it expires in Redis.
+    /// </summary>
+    public long BatchLifetime { get; }
 
     /// <summary>Limits are shared now: connected, and the health breaker closed.</summary>
     public bool IsShared => _redis is { IsConnected: true } && Health.IsUp;
@@ -141,7 +152,7 @@ internal sealed class SharedState : IAsyncDisposable
                 {
                     Providers.Translation.SignatureCache.Shared.Accept(id, value);
                 }
-            }).WaitAsync(BackgroundTimeout, Time);
+            }).Within(BackgroundTimeout, Time);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -174,7 +185,7 @@ internal sealed class SharedState : IAsyncDisposable
                 var server = _redis.GetServer(endpoint);
                 foreach (var script in (string[])[RedisScripts.Admit, RedisScripts.Charge, RedisScripts.Heartbeat, RedisScripts.OpenCircuit])
                 {
-                    await server.ScriptLoadAsync(script).WaitAsync(BackgroundTimeout, Time);
+                    await server.ScriptLoadAsync(script).Within(BackgroundTimeout, Time);
                 }
             }
         }
@@ -188,13 +199,13 @@ internal sealed class SharedState : IAsyncDisposable
     /// <summary>Announces this replica and counts the live ones; while the health breaker is open it is the probe that closes it.</summary>
     private async Task HeartbeatAsync()
     {
-        if (Database is not { } db || !Health.TryCall())
+        if (Database is not { } db)
         {
             return;
         }
         try
         {
-            var live = (long)await db.ScriptEvaluateAsync(RedisScripts.Heartbeat, [_replicas], [ReplicaId]).WaitAsync(BackgroundTimeout, Time);
+            var live = (long)await db.ScriptEvaluateAsync(RedisScripts.Heartbeat, [_replicas], [ReplicaId]).Within(BackgroundTimeout, Time);
             Volatile.Write(ref _replicasSeen, (int)Math.Max(1, live));
             Health.Succeeded();
         }
@@ -242,51 +253,54 @@ internal sealed class SharedState : IAsyncDisposable
                 (renewals.TryGetValue(entry, out var leases) ? leases : renewals[entry] = []).Add(lease);
             }
         }
-        var sent = new List<(KeyEntry Entry, long Tokens, long MicroUsd, List<RedisValue> Releases, Task? Call)>();
+        var sent = new List<(KeyEntry Entry, KeyEntry.Owed Owed, Task? Call)>();
         try
         {
             var batch = db.CreateBatch();
             var utcNow = Time.GetUtcNow();
             foreach (var entry in Limits.Entries)
             {
-                var (tokens, microUsd, releases) = entry.Take();
+                entry.CloseExpiredBatch(now);
+                var owed = entry.Take();
                 List<RedisValue>? renewing = null;
                 renewals?.TryGetValue(entry, out renewing);
-                if (tokens == 0 && microUsd == 0 && releases.Count == 0 && renewing is null)
+                if (owed.IsEmpty && renewing is null)
                 {
                     continue;
                 }
-                sent.Add((entry, tokens, microUsd, releases, null));
+                sent.Add((entry, owed, null));
+                var releases = owed.Releases;
                 var spend = entry.Config.Budget is { } budget ? entry.SpendKey(budget, utcNow, KeyPrefix) : entry.Rpm;
-                var args = new List<RedisValue>(6 + releases.Count + (renewing?.Count ?? 0))
+                var args = new List<RedisValue>(8 + releases.Count + (renewing?.Count ?? 0))
                 {
-                    tokens, entry.Config.Tpm ?? 0, microUsd, entry.SpendExpiry, (long)LeaseTtl.TotalMilliseconds, releases.Count,
+                    owed.Tokens, entry.Config.Tpm ?? 0, owed.MicroUsd, entry.SpendExpiry, (long)LeaseTtl.TotalMilliseconds, owed.UnusedPermits,
+                    entry.Config.Rpm ?? 0, releases.Count,
                 };
                 args.AddRange(releases);
                 if (renewing is not null)
                 {
                     args.AddRange(renewing);
                 }
-                sent[^1] = sent[^1] with { Call = batch.ScriptEvaluateAsync(RedisScripts.Charge, [entry.Tpm, spend, entry.Leases], [.. args]) };
+                sent[^1] = sent[^1] with { Call = batch.ScriptEvaluateAsync(RedisScripts.Charge, [entry.Tpm, spend, entry.Leases, entry.Rpm], [.. args]) };
             }
             if (sent.Count == 0)
             {
                 return;
             }
             batch.Execute();
-            await Task.WhenAll(sent.Select(s => s.Call!)).WaitAsync(BackgroundTimeout, Time);
+            await Task.WhenAll(sent.Select(s => s.Call!)).Within(BackgroundTimeout, Time);
             Health.Succeeded();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Health.Failed();
             GatewayLog.SharedStateCallFailed(_logger, "flush", e.GetType().Name);
-            foreach (var (entry, tokens, microUsd, releases, call) in sent)
+            foreach (var (entry, owed, call) in sent)
             {
                 // Owed again unless the call is under way (it may land; nothing is sent twice).
                 if (call is null || call.IsFaulted)
                 {
-                    entry.GiveBack(tokens, microUsd, releases);
+                    entry.GiveBack(owed);
                 }
             }
         }

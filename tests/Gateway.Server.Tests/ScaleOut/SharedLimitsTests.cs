@@ -24,10 +24,11 @@ public sealed class SharedLimitsTests
     {
         await using var redis = await RedisProcess.StartAsync();
         await using var mock = await MockProviderServer.StartAsync();
-        await using var replicas = await Replicas.StartAsync(3, redis.Url, mock.BaseUrl, Key("rpm: 60"), Roomy);
+        await using var replicas = await Replicas.StartAsync(3, redis.Url, mock.BaseUrl, Key("rpm: 60"), Roomy + ", borrow_max: 0");
 
         // A burst of 150 at once: the key's whole minute (60, its burst) is admitted across all three, no more
-        // (give or take the one-per-second refill while the burst is under way).
+        // (give or take the one-per-second refill while the burst is under way). Without borrowing, every admission is
+        // decided in Redis: exact (BorrowedAdmissionTests hold the bounds with it).
         var statuses = await Task.WhenAll(Enumerable.Range(0, 150).Select(async _ =>
         {
             using var response = await replicas.Next().Client.SendAsync(Replicas.Chat(Chat));
@@ -258,7 +259,7 @@ public sealed class SharedLimitsTests
                 .Replace("@T", promptTokens.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal),
         })]);
 
-    private static async Task<long> EvalCallsAsync(RedisProcess redis)
+    internal static async Task<long> EvalCallsAsync(RedisProcess redis)
     {
         var stats = await redis.CliAsync("INFO", "commandstats");
         long calls = 0;
@@ -280,7 +281,7 @@ public sealed class SharedLimitsTests
         return value.Length == 0 ? 0 : double.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static async Task<long> LeasesAsync(RedisProcess redis)
+    internal static async Task<long> LeasesAsync(RedisProcess redis)
     {
         var key = (await redis.CliAsync("KEYS", "*:conc")).Trim();
         return key.Length == 0 ? 0 : long.Parse((await redis.CliAsync("ZCARD", key)).Trim(), System.Globalization.CultureInfo.InvariantCulture);

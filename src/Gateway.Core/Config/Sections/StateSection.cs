@@ -3,6 +3,9 @@ namespace Gateway.Core.Config.Sections;
 /// <summary><c>state</c>: where replicas share limits, budgets and spend (Redis), or nothing (per process).</summary>
 internal static class StateSection
 {
+    /// <summary>Enough that a replica serving thousands of requests a second for one key asks Redis for few of them.</summary>
+    internal const int DefaultBorrowMax = 64;
+
     internal static StateConfig? ReadState(YamlMappingReader? state)
     {
         if (state is null)
@@ -21,6 +24,7 @@ internal static class StateSection
         var prefix = state.String("key_prefix") ?? "gw:";
         var flush = state.Duration("flush_interval", TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(10)) ?? TimeSpan.FromMilliseconds(100);
         var leaseTtl = state.Duration("lease_ttl", TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10)) ?? TimeSpan.FromSeconds(30);
+        var borrowMax = (int)(state.Integer("borrow_max", 0, 1000) ?? DefaultBorrowMax);
         if (prefix.Length > 64 || !prefix.All(c => char.IsAsciiLetterOrDigit(c) || c is ':' or '_' or '-' or '.'))
         {
             state.Error("key_prefix", state.Take("key_prefix"), "up to 64 letters, digits, ':', '_', '-' and '.'");
@@ -44,7 +48,7 @@ internal static class StateSection
             }
             else if (Parse(url) is { } parsed)
             {
-                config = parsed with { Timeout = timeout, KeyPrefix = prefix, FlushInterval = flush, LeaseTtl = leaseTtl };
+                config = parsed with { Timeout = timeout, KeyPrefix = prefix, FlushInterval = flush, LeaseTtl = leaseTtl, BorrowMax = borrowMax };
             }
             else
             {
@@ -83,6 +87,6 @@ internal static class StateSection
             password = info.Length == 2 && info[1].Length > 0 ? new Secret(Uri.UnescapeDataString(info[1])) : null;
         }
         return new StateConfig(uri.Host, uri.IsDefaultPort ? 6379 : uri.Port, uri.Scheme == "rediss", user, password, database,
-            TimeSpan.FromMilliseconds(5), "gw:", TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30));
+            TimeSpan.FromMilliseconds(5), "gw:", TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30), DefaultBorrowMax);
     }
 }
