@@ -8,7 +8,7 @@ job=()
 for arg in "$@"; do
   case "$arg" in
     --short) job=(--job short) ;;
-    --hot-path) filters+=('*RequestInspection*' '*RouteLookup*' '*CopyLoop*' '*SseStream*' '*TranslationBenchmarks*' '*SpendBenchmarks*') ;;
+    --hot-path) filters+=('*RequestInspection*' '*RouteLookup*' '*CopyLoop*' '*SseStream*' '*TranslationBenchmarks*' '*SpendBenchmarks*' '*SharedAdmission*') ;;
     *) filters+=("$arg") ;;
   esac
 done

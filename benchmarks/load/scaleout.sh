@@ -6,6 +6,8 @@
 #   gw-redis-rtt     the same Redis behind tcp-delay: +0.25 ms each way (about a same-zone network)
 #   gw-redis-down    Redis configured but not running (the degraded path once the health breaker is open)
 #   gw-redis-reject  the key far over its rpm: refused from the negative cache
+#   gw-redis-exact   as gw-redis with borrow_max: 0 (every admission a round trip: the cost borrowing saves)
+#   gw-control       a second gw-local: the difference two identical gateways show is this machine's resolution
 # This machine's speed drifts by tens of percent between runs minutes apart, so each variant is measured TOGETHER
 # with gw-local: both gateways on CPU 1, loaded at the same time by two wrk on CPU 0 (with the mock, redis-server
 # and tcp-delay), PAIRS times per level; the drift hits both alike and each one's CPU per request over the same
@@ -13,7 +15,7 @@
 # commandstats. Quote the differences within one run, never one absolute number.
 #
 # Settings (environment): DURATION=8 (s per level)  WARMUP=20 (s per gateway pair)  PAIRS=3  LEVELS="1 64"
-#   PORT_BASE=18200  VARIANTS="gw-redis gw-redis-rtt gw-redis-down gw-redis-reject"
+#   PORT_BASE=18200  VARIANTS="gw-redis gw-redis-exact gw-redis-rtt gw-redis-down gw-redis-reject gw-control"
 #   REPORT=benchmarks/results/<date>-<machine>-scaleout.md
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,11 +52,13 @@ config() { # variant port -> gateway config
     # The shared path itself is measured with a roomy budget: here Redis shares CPU 0 with the two load generators and
     # the mock, all saturated, and misses the default 5 ms often enough that the replica would run degraded instead.
     gw-redis) state="state: { backend: redis, url: \"redis://127.0.0.1:$REDIS_PORT\", timeout: 100ms }" ;;
+    gw-redis-exact) state="state: { backend: redis, url: \"redis://127.0.0.1:$REDIS_PORT\", timeout: 100ms, borrow_max: 0 }" ;;
     gw-redis-rtt) state="state: { backend: redis, url: \"redis://127.0.0.1:$DELAY_PORT\", timeout: 100ms }" ;;
     gw-redis-down) state="state: { backend: redis, url: \"redis://127.0.0.1:$DOWN_PORT\" }" ;;
     gw-redis-reject) state="state: { backend: redis, url: \"redis://127.0.0.1:$REDIS_PORT\" }"; rpm=1 ;;
   esac
-  bench_config "$work/$1.yaml" "$2" "$MOCK_PORT" "" \
+  # Metrics on for every variant alike: the gateway's own counts tell borrowed and locally decided admissions apart.
+  bench_config "$work/$1.yaml" "$2" "$MOCK_PORT" "{ metrics: true, traces: false }" \
     "auth: { keys: [ { name: bench, key: \"$KEY\", rpm: $rpm, tpm: 1000000000000, max_concurrent: 100000 } ] }
 $state"
 }
@@ -62,25 +66,27 @@ $state"
 # Commands the gateway sends (scripts and their loads): INFO commandstats also counts every command a script runs inside.
 redis_calls() { redis-cli -p "$REDIS_PORT" INFO commandstats | awk -F'calls=' '/^cmdstat_(evalsha|eval|script\|load):/ {split($2, a, ","); n += a[1]} END {print n + 0}'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# A counter of the gateway on port $1 (0 before its first count).
+counter() { curl -s "http://127.0.0.1:$1/metrics" | awk -v name="$2" 'index($0, name) == 1 {v = $NF} END {print v + 0}'; }
 TICK=$(getconf CLK_TCK)
 
 RESULTS="$work/scaleout.tsv"
-printf 'round\tvariant\tconnections\trequests\tseconds\tnon2xx\tp50_us\tp99_us\tcpu_ticks\ttick_hz\tredis_calls\n' > "$RESULTS"
+printf 'round\tvariant\tconnections\trequests\tseconds\tnon2xx\tp50_us\tp99_us\tcpu_ticks\ttick_hz\tredis_calls\tborrowed\tfallback\n' > "$RESULTS"
 
 load() { # port connections seconds file
   BODY_FILE="$LOAD/bodies/small.json" taskset -c 0 wrk -t1 -c"$2" -d"$3s" --latency -s "$LOAD/post.lua" \
     "http://127.0.0.1:$1/v1/chat/completions" | grep '^RESULT' > "$4"
 }
 
-record() { # label variant connections ticks calls file
+record() { # label variant connections ticks calls file borrowed fallback
   eval "$(sed 's/^RESULT //' "$6")"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$requests" \
-    "$(awk "BEGIN {print $duration_us / 1e6}")" "$non2xx" "$p50_us" "$p99_us" "$4" "$TICK" "$5" >> "$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$requests" \
+    "$(awk "BEGIN {print $duration_us / 1e6}")" "$non2xx" "$p50_us" "$p99_us" "$4" "$TICK" "$5" "${7:-0}" "${8:-0}" >> "$RESULTS"
   printf '  %-6s %-16s c=%-3s %8s req  non2xx %7s  p50 %6s us  p99 %7s us  cpu %4s ticks  redis %7s calls\n' \
     "$1" "$2" "$3" "$requests" "$non2xx" "$p50_us" "$p99_us" "$4" "$5"
 }
 
-for variant in ${VARIANTS:-gw-redis gw-redis-rtt gw-redis-down gw-redis-reject}; do
+for variant in ${VARIANTS:-gw-redis gw-redis-exact gw-redis-rtt gw-redis-down gw-redis-reject gw-control}; do
   config gw-local "$LOCAL_PORT"
   config "$variant" "$GATEWAY_PORT"
   taskset -c 1 "$OUT/gateway/gateway" --config "$work/gw-local.yaml" > "$work/local-$variant.log" 2>&1 & local_pid=$!; pids+=($local_pid)
@@ -92,13 +98,18 @@ for variant in ${VARIANTS:-gw-redis gw-redis-rtt gw-redis-down gw-redis-reject};
   wait "$a" "$b"
   for connections in $LEVELS; do
     for pair in $(seq 1 "$PAIRS"); do
+      borrowed_before=$(counter "$GATEWAY_PORT" gateway_state_borrowed_total); fallback_before=$(counter "$GATEWAY_PORT" gateway_state_fallback_total)
       local_before=$(cpu_ticks "$local_pid"); shared_before=$(cpu_ticks "$shared_pid"); calls_before=$(redis_calls)
       load "$LOCAL_PORT" "$connections" "$DURATION" "$work/run-local" & a=$!
       load "$GATEWAY_PORT" "$connections" "$DURATION" "$work/run-shared" & b=$!
       wait "$a" "$b"
       local_after=$(cpu_ticks "$local_pid"); shared_after=$(cpu_ticks "$shared_pid"); calls_after=$(redis_calls)
       record "$variant.$pair" gw-local "$connections" "$((local_after - local_before))" 0 "$work/run-local"
-      record "$variant.$pair" "$variant" "$connections" "$((shared_after - shared_before))" "$((calls_after - calls_before))" "$work/run-shared"
+      # Read after the CPU (a scrape costs CPU) and after the exporter's 300 ms cache has lapsed.
+      sleep 0.4
+      borrowed=$(( $(counter "$GATEWAY_PORT" gateway_state_borrowed_total) - borrowed_before ))
+      fallback=$(( $(counter "$GATEWAY_PORT" gateway_state_fallback_total) - fallback_before ))
+      record "$variant.$pair" "$variant" "$connections" "$((shared_after - shared_before))" "$((calls_after - calls_before))" "$work/run-shared" "$borrowed" "$fallback"
     done
   done
   kill "$local_pid" "$shared_pid"; wait "$local_pid" "$shared_pid" 2>/dev/null || true

@@ -77,85 +77,100 @@ internal sealed class SharedLimits
         string? lease = config.MaxConcurrent is null ? null : _state.ReplicaId + ":" + requestId + ":" + Interlocked.Increment(ref _leases).ToString(System.Globalization.CultureInfo.InvariantCulture);
         long budget = config.Budget is { } b ? (long)(b.Usd * MicroUsdPerUsd) : -1;
         bool borrowing = entry.StartBorrowing(now, _state.BorrowMax, out int size);
-        Task<RedisResult> call;
+        AdmissionBatch? granted = null;
         try
         {
-            call = database.ScriptEvaluateAsync(RedisScripts.Admit, entry.AdmitKeys(config.Budget, time.GetUtcNow(), _state.KeyPrefix),
-                [config.Rpm ?? 0, config.Tpm ?? 0, config.MaxConcurrent ?? 0, lease ?? "", (long)_state.LeaseTtl.TotalMilliseconds, budget, size]);
-        }
-        catch (RedisException)
-        {
-            Borrowed(entry, borrowing, null);
-            _state.Health.Failed();
-            return Admission.Degraded(_state.ReplicasSeen);
-        }
-        if (!call.IsCompleted)
-        {
+            Task<RedisResult> call;
             try
             {
-                // The budget's timer is disposed as soon as Redis answers (a Task.Delay would fire for every request).
-                await call.WaitAsync(_state.Timeout, time, cancellationToken);
-            }
-            catch (TimeoutException)
-            {
-                // Decided below, locally; after a few of these the health breaker stops asking Redis at all.
+                call = database.ScriptEvaluateAsync(RedisScripts.Admit, entry.AdmitKeys(config.Budget, time.GetUtcNow(), _state.KeyPrefix),
+                    [config.Rpm ?? 0, config.Tpm ?? 0, config.MaxConcurrent ?? 0, lease ?? "", (long)_state.LeaseTtl.TotalMilliseconds, budget, size]);
             }
             catch (RedisException)
             {
+                _state.Health.Failed();
+                return Admission.Degraded(_state.ReplicasSeen);
             }
-        }
-        if (!call.IsCompletedSuccessfully)
-        {
-            // Too slow or unreachable: this request is decided locally. A booking that still lands later errs on the safe side.
-            RedisCalls.Observe(call);
-            if (lease is not null)
+            if (!call.IsCompleted)
             {
-                // Had the late call booked the lease (and borrowed ones), the next flush removes them rather than leaving the slots taken for a TTL.
-                entry.AddRelease(lease);
-                for (int borrowed = 1; borrowed <= size; borrowed++)
+                try
                 {
-                    entry.AddRelease(lease + ":" + borrowed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    // The budget's timer is disposed as soon as Redis answers (a Task.Delay would fire for every request).
+                    await call.WaitAsync(_state.Timeout, time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    // Decided below, locally; after a few of these the health breaker stops asking Redis at all.
+                }
+                catch (RedisException)
+                {
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client left: nothing to decide, but the call may still book.
+                    RedisCalls.Observe(call);
+                    ReleaseLate(entry, lease, size);
+                    throw;
                 }
             }
-            Borrowed(entry, borrowing, null);
-            _state.Health.Failed();
-            return Admission.Degraded(_state.ReplicasSeen);
-        }
-        _state.Health.Succeeded();
-        var result = call.Result;
-        var values = (RedisResult[])result!;
-        var refused = (SharedLimit)(int)values[1];
-        var retryAfter = TimeSpan.FromMicroseconds((long)values[2]);
-        if ((int)values[0] == 0)
-        {
-            Borrowed(entry, borrowing, null);
-            if (refused == SharedLimit.Budget)
+            if (!call.IsCompletedSuccessfully)
             {
-                // Spend only grows within a period; a few seconds let a reload that raises the budget take effect.
-                retryAfter = TimeSpan.FromSeconds(5);
+                // Too slow or unreachable: this request is decided locally. A booking that still lands later errs on the safe side.
+                RedisCalls.Observe(call);
+                ReleaseLate(entry, lease, size);
+                _state.Health.Failed();
+                return Admission.Degraded(_state.ReplicasSeen);
             }
-            if (refused != SharedLimit.Concurrency)
+            _state.Health.Succeeded();
+            var values = (RedisResult[])call.Result!;
+            var refused = (SharedLimit)(int)values[1];
+            var retryAfter = TimeSpan.FromMicroseconds((long)values[2]);
+            if ((int)values[0] == 0)
             {
-                entry.Block(refused, now + (long)(retryAfter.TotalSeconds * time.TimestampFrequency));
+                if (refused == SharedLimit.Budget)
+                {
+                    // Spend only grows within a period; a few seconds let a reload that raises the budget take effect.
+                    retryAfter = TimeSpan.FromSeconds(5);
+                }
+                if (refused != SharedLimit.Concurrency)
+                {
+                    entry.Block(refused, now + (long)(retryAfter.TotalSeconds * time.TimestampFrequency));
+                }
+                return new Admission(false, refused, retryAfter, 0, 0, false, 0, null, entry);
             }
-            return new Admission(false, refused, retryAfter, 0, 0, false, 0, null, entry);
+            long requestsLeft = (long)values[3];
+            long tokensLeft = (long)values[4];
+            granted = new AdmissionBatch((int)values[5], now + _state.BatchLifetime, lease, requestsLeft, tokensLeft);
+            if (lease is not null)
+            {
+                _live[lease] = entry;
+            }
+            return new Admission(true, SharedLimit.None, TimeSpan.Zero, requestsLeft + granted.Count, tokensLeft, false, 0, lease, entry);
         }
-        long requestsLeft = (long)values[3];
-        long tokensLeft = (long)values[4];
-        Borrowed(entry, borrowing, new AdmissionBatch((int)values[5], now + _state.BatchLifetime, lease, requestsLeft, tokensLeft));
-        if (lease is not null)
+        finally
         {
-            _live[lease] = entry;
+            if (borrowing)
+            {
+                // Whatever happened, the key's next request may borrow again (with no batch: none was granted).
+                entry.FinishBorrowing(granted);
+            }
         }
-        return new Admission(true, SharedLimit.None, TimeSpan.Zero, requestsLeft + (long)values[5], tokensLeft, false, 0, lease, entry);
     }
 
-    /// <summary>Ends this request's borrowing, if it was the one borrowing for its key.</summary>
-    private static void Borrowed(KeyEntry entry, bool borrowing, AdmissionBatch? batch)
+    /// <summary>
+    /// A call whose answer this request will not use may still land and book: its lease (and the borrowed ones it
+    /// asked for) are removed with the next flush rather than holding slots for a lease TTL.
+    /// </summary>
+    private static void ReleaseLate(KeyEntry entry, string? lease, int size)
     {
-        if (borrowing)
+        if (lease is null)
         {
-            entry.FinishBorrowing(batch);
+            return;
+        }
+        entry.AddRelease(lease);
+        for (int unit = 1; unit <= size; unit++)
+        {
+            entry.AddRelease(lease + ":" + unit.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 

@@ -121,6 +121,43 @@ public sealed class BorrowedAdmissionTests
         await Replicas.WaitForAsync(async () => await SharedLimitsTests.LeasesAsync(redis) == 0, "the lease to be released");
     }
 
+    [Fact]
+    public async Task A_client_that_leaves_during_its_admission_leaks_no_lease_and_does_not_stop_borrowing()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await using var proxy = new DelayProxy(redis.Port);
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var replicas = await Replicas.StartAsync(1, proxy.Url, mock.BaseUrl, Key("max_concurrent: 100"), ", timeout: 1s");
+        var gateway = replicas.Gateways[0];
+
+        // Redis answers in 0.6 s; the client gives up after 0.15 s, while its admission (the key's first: the
+        // borrowing one) is under way. The script still runs and books the lease.
+        proxy.Delay = TimeSpan.FromMilliseconds(300);
+        using (var leaving = new CancellationTokenSource(TimeSpan.FromMilliseconds(150)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gateway.Client.SendAsync(Replicas.Chat(Chat), leaving.Token));
+        }
+        proxy.Delay = TimeSpan.Zero;
+        // The release follows the late call on the same connection, so once Redis has run a ZREM, it ran the booking first.
+        await Replicas.WaitForAsync(async () => await CommandCallsAsync(redis, "zrem") > 0, "the late booking's lease to be released");
+        Assert.Equal(0, await SharedLimitsTests.LeasesAsync(redis));
+
+        // The key still borrows: the leaving request did not keep its borrowing to itself.
+        for (int i = 0; i < 10; i++)
+        {
+            using var response = await gateway.Client.SendAsync(Replicas.Chat(Chat));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        await Replicas.WaitForAsync(async () => await Replicas.MetricAsync(gateway, "gateway_state_borrowed_total") > 0, "a borrowed admission");
+    }
+
+    /// <summary>How many times Redis ran a command, scripts' inner calls included (INFO commandstats).</summary>
+    private static async Task<long> CommandCallsAsync(RedisProcess redis, string command)
+    {
+        var line = (await redis.CliAsync("INFO", "commandstats")).Split('\n').FirstOrDefault(l => l.StartsWith("cmdstat_" + command + ":", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split("calls=")[1].Split(',')[0], CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The key's rpm TAT (µs, Redis time).</summary>
     private static async Task<double> RpmTatAsync(RedisProcess redis)
     {
