@@ -36,7 +36,7 @@ public class SharedAdmissionBenchmarks
         foreach (var entry in _borrowing.Limits.Entries)
         {
             // As a borrowing request installs it, with more units than any run takes.
-            entry.FinishBorrowing(new AdmissionBatch(int.MaxValue, long.MaxValue, null, 500_000, 500_000_000));
+            entry.Borrowed.FinishBorrowing(new AdmissionBatch(int.MaxValue, 0, long.MaxValue, null, 500_000, 500_000_000));
         }
     }
 

@@ -112,7 +112,7 @@ public sealed class SharedStateTests
     [Fact]
     public void A_batch_hands_out_each_unit_once_until_it_is_spent_expired_or_closed()
     {
-        var batch = new AdmissionBatch(3, expires: 1000, leasePrefix: "r1:req7:4", requestsLeft: 50, tokensLeft: 0);
+        var batch = new AdmissionBatch(3, granted: 0, expires: 1000, leasePrefix: "r1:req7:4", requestsLeft: 50, tokensLeft: 0);
         Assert.Equal(1, batch.TryTake(now: 10));
         Assert.Equal(2, batch.TryTake(now: 10));
         Assert.Equal(0, batch.TryTake(now: 1000));
@@ -126,7 +126,7 @@ public sealed class SharedStateTests
         Assert.Equal(0, batch.TryTake(now: 10));
         Assert.Equal(2, batch.Used);
 
-        var spent = new AdmissionBatch(1, 1000, null, 0, 0);
+        var spent = new AdmissionBatch(1, 0, 1000, null, 0, 0);
         Assert.Equal(1, spent.TryTake(10));
         Assert.Equal(0, spent.TryTake(10));
         Assert.Equal(1, spent.Close());
@@ -135,7 +135,7 @@ public sealed class SharedStateTests
     [Fact]
     public void Units_taken_from_many_threads_at_once_are_each_taken_once()
     {
-        var batch = new AdmissionBatch(10_000, long.MaxValue, null, 0, 0);
+        var batch = new AdmissionBatch(10_000, 0, long.MaxValue, null, 0, 0);
         var taken = new int[10_001];
         Parallel.For(0, 8, _ =>
         {
@@ -148,5 +148,49 @@ public sealed class SharedStateTests
         Assert.Equal(0, taken[0]);
         Assert.All(taken.AsSpan(1).ToArray(), count => Assert.Equal(1, count));
         Assert.Equal(10_000, batch.Used);
+    }
+
+    [Theory]
+    [InlineData(64, 100, 1000, 64, 64)] // half spent in a tenth of its lifetime, at the most already
+    [InlineData(15, 100, 1000, 64, 31)] // half spent in a tenth: it would run out early, twice as many plus one
+    [InlineData(15, 600, 1000, 64, 15)] // half spent past half its lifetime: as many
+    [InlineData(1, 0, 1000, 64, 3)]
+    public void A_refill_follows_how_fast_half_a_batch_was_spent(int count, long halfSpentAt, long lifetime, int max, int expected) =>
+        Assert.Equal(expected, AdmissionBatch.RefillSize(new AdmissionBatch(count, 0, lifetime, null, 0, 0), halfSpentAt, max));
+
+    [Fact]
+    public void A_refill_is_spent_after_the_current_batch_and_unused_units_are_given_back_once()
+    {
+        var returned = new List<(int Count, int Used)>();
+        var borrowed = new BorrowedAdmissions(batch => returned.Add((batch.Count, batch.Used)));
+
+        // The first request borrows (nothing for a key's first call), the next ones grow the batch.
+        Assert.True(borrowed.StartBorrowing(now: 0, max: 64, out int size));
+        Assert.Equal(0, size);
+        Assert.False(borrowed.StartBorrowing(0, 64, out _)); // one request borrows at a time
+        borrowed.FinishBorrowing(new AdmissionBatch(4, 0, 1000, null, 0, 0));
+        Assert.Equal(1, borrowed.TryTake(10, out var current));
+
+        // The taker of the middle unit starts the refill; nobody else does, and nobody borrows while it runs.
+        Assert.False(borrowed.StartRefill(current!, 1, 10, 64, out _));
+        Assert.Equal(2, borrowed.TryTake(10, out _));
+        Assert.True(borrowed.StartRefill(current!, 2, 10, 64, out int refill));
+        Assert.Equal(9, refill);
+        Assert.False(borrowed.StartBorrowing(10, 64, out _));
+        borrowed.FinishRefill(new AdmissionBatch(9, 10, 1010, null, 0, 0), now: 20);
+
+        // The current batch first, then the refill.
+        Assert.Equal(3, borrowed.TryTake(30, out var batch));
+        Assert.Same(current, batch);
+        Assert.Equal(4, borrowed.TryTake(30, out _));
+        Assert.Equal(1, borrowed.TryTake(30, out var next));
+        Assert.NotSame(current, next);
+        Assert.Empty(returned); // the first batch was spent: nothing to give back
+
+        // Expired with units left: given back once (the flusher and a reload may both close it).
+        borrowed.CloseExpired(now: 2000);
+        borrowed.Drop();
+        Assert.Equal([(9, 1)], returned);
+        Assert.Equal(0, borrowed.TryTake(30, out _));
     }
 }

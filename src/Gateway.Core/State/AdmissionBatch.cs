@@ -13,9 +13,10 @@ internal sealed class AdmissionBatch
     // Units taken so far; once closed, -1 - the units taken before the close (so the count survives the close).
     private int _taken;
 
-    public AdmissionBatch(int count, long expires, string? leasePrefix, long requestsLeft, long tokensLeft)
+    public AdmissionBatch(int count, long granted, long expires, string? leasePrefix, long requestsLeft, long tokensLeft)
     {
         Count = count;
+        Granted = granted;
         Expires = expires;
         LeasePrefix = leasePrefix;
         RequestsLeft = requestsLeft;
@@ -23,6 +24,12 @@ internal sealed class AdmissionBatch
     }
 
     public int Count { get; }
+
+    /// <summary>When the call that borrowed it was sent (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    public long Granted { get; }
+
+    /// <summary>The unit whose taker asks for the next batch in the background: the middle one.</summary>
+    public int RefillAt => (Count + 1) / 2;
 
     /// <summary>No unit is taken from this timestamp on (<see cref="TimeProvider.GetTimestamp"/>).</summary>
     public long Expires { get; }
@@ -106,5 +113,16 @@ internal sealed class AdmissionBatch
             return (int)Math.Min(max, 2L * count + 1);
         }
         return Math.Min(max, lastUsed);
+    }
+
+    /// <summary>
+    /// How many units the refill asks for when half of <paramref name="batch"/> is spent (a pure function): twice as
+    /// many plus one if that took less than half its lifetime (it would run out before it expires), else as many.
+    /// </summary>
+    public static int RefillSize(AdmissionBatch batch, long now, int max)
+    {
+        long lifetime = batch.Expires - batch.Granted;
+        bool fast = (now - batch.Granted) * 2 < lifetime;
+        return (int)Math.Min(max, fast ? (2L * batch.Count) + 1 : batch.Count);
     }
 }

@@ -26,8 +26,6 @@ internal sealed class KeyEntry
     private BudgetPeriod? _period;
     private DateTimeOffset _periodEnd;
     private RedisKey _spendKey;
-    private AdmissionBatch? _batch;
-    private int _borrowing;
 
     public KeyEntry(ClientKey key, string prefix)
     {
@@ -38,7 +36,11 @@ internal sealed class KeyEntry
         Tpm = _tag + "tpm";
         Leases = _tag + "conc";
         Config = key.Config;
+        Borrowed = new BorrowedAdmissions(ReturnUnused);
     }
+
+    /// <summary>The admissions this replica borrowed for the key.</summary>
+    public BorrowedAdmissions Borrowed { get; }
 
     /// <summary>The key's id in Redis: base64url of the first 12 bytes of the SHA-256 of its value.</summary>
     public string Id { get; }
@@ -70,75 +72,10 @@ internal sealed class KeyEntry
 
     public bool SameKey(ClientKey key) => key.Hash is { } hash && hash.AsSpan().SequenceEqual(_hash);
 
-    /// <summary>A unit of the batch this replica borrowed for the key, if one is left: 0 when none.</summary>
-    public int TryTakeBorrowed(long now, out AdmissionBatch? batch)
+    /// <summary>A closed batch's units that were never taken: their permits go back to the bucket, their leases are removed.</summary>
+    private void ReturnUnused(AdmissionBatch batch)
     {
-        batch = Volatile.Read(ref _batch);
-        return batch?.TryTake(now) ?? 0;
-    }
-
-    /// <summary>
-    /// Called when no borrowed unit was left: whether this request asks Redis for the next batch (one request per key
-    /// at a time; the others ask for themselves only) and how many units. The spent or expired batch is closed here,
-    /// its unused units' leases released.
-    /// </summary>
-    public bool StartBorrowing(long now, int max, out int size)
-    {
-        size = 0;
-        if (max <= 0 || Interlocked.CompareExchange(ref _borrowing, 1, 0) != 0)
-        {
-            return false;
-        }
-        var last = Volatile.Read(ref _batch);
-        if (last is not null && !last.IsClosed && now < last.Expires && last.Used < last.Count)
-        {
-            // Another request installed a fresh batch after this one looked: it is not spent.
-            Volatile.Write(ref _borrowing, 0);
-            return false;
-        }
-        if (last is not null)
-        {
-            CloseBatch(last);
-        }
-        size = AdmissionBatch.NextSize(last?.Count, last?.Used ?? 0, last is not null && now >= last.Expires, max);
-        return true;
-    }
-
-    /// <summary>The borrowing request's answer: its batch (possibly of no unit: then it only times the key's demand), or null when it failed.</summary>
-    public void FinishBorrowing(AdmissionBatch? batch)
-    {
-        if (batch is not null)
-        {
-            Volatile.Write(ref _batch, batch);
-        }
-        Volatile.Write(ref _borrowing, 0);
-    }
-
-    /// <summary>Closes the batch when it expired, so its unused leases go with the next flush rather than with the TTL.</summary>
-    public void CloseExpiredBatch(long now)
-    {
-        if (Volatile.Read(ref _batch) is { } batch && now >= batch.Expires && !batch.IsClosed)
-        {
-            CloseBatch(batch);
-        }
-    }
-
-    /// <summary>The key's limits changed: what was borrowed under the old ones is not spent under the new ones.</summary>
-    public void DropBatch()
-    {
-        if (Volatile.Read(ref _batch) is { } batch)
-        {
-            CloseBatch(batch);
-        }
-    }
-
-    private void CloseBatch(AdmissionBatch batch)
-    {
-        int used = batch.Close();
-        if (used < 0 || used == batch.Count)
-        {
-            return;
-        }
+        int used = batch.Used;
         if (Config.Rpm is not null)
         {
             lock (_lock)

@@ -22,10 +22,13 @@ internal static class RedisCalls
     /// <summary>Marks a call's failure, whenever it comes, as seen.</summary>
     public static void Observe(Task call)
     {
-        if (!call.IsCompleted)
+        if (call.IsCompleted)
         {
-            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            // A client that fails fast (no connection) hands back a task that failed already.
+            _ = call.Exception;
+            return;
         }
+        _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 }

@@ -14,9 +14,10 @@ internal static class RedisScripts
     /// max_concurrent (a sorted set of leases scored by expiry; expired ones purged first). The rpm booking and the
     /// lease are written only once every check passed.
     /// Borrowing: up to ARGV[7] more admissions are booked with this one (rpm permits, and leases named
-    /// "lease:1".."lease:n"), as many as leave every limit of the key less than half used — none near a limit.
+    /// "lease:1".."lease:n"), as many as leave every limit of the key less than half used — none near a limit. A
+    /// refill (ARGV[8] 0) books only those: no admission of its own, no lease named "lease".
     /// KEYS: rpm, tpm, leases, spend. ARGV: rpm, tpm, max_concurrent (0: none), lease member, lease ttl ms, budget
-    /// micro-USD (-1: none), admissions to borrow.
+    /// micro-USD (-1: none), admissions to borrow, 1 when the call admits a request of its own.
     /// Returns {allowed, failing limit (1 rpm, 2 tpm, 3 concurrency, 4 budget), retry after µs, rpm left, tpm left,
     /// admissions borrowed}.
     /// </summary>
@@ -28,6 +29,7 @@ internal static class RedisScripts
         local conc = tonumber(ARGV[3])
         local budget = tonumber(ARGV[6])
         local extra = tonumber(ARGV[7])
+        local own = tonumber(ARGV[8])
         local minute = 60000000
         if budget >= 0 then
           local spent = tonumber(redis.call('GET', KEYS[4]) or '0')
@@ -46,31 +48,36 @@ internal static class RedisScripts
         local interval = 0
         if rpm > 0 then
           interval = minute / rpm
-          tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now) + interval
-          if tat - now > minute then return {0, 1, tat - now - minute, 0, 0, 0} end
+          tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now) + own * interval
+          if own == 1 and tat - now > minute then return {0, 1, tat - now - minute, 0, 0, 0} end
           extra = math.min(extra, math.floor((minute / 2 - (tat - now)) / interval))
         end
         if conc > 0 then
           local nowMs = math.floor(now / 1000)
           redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowMs)
           local held = redis.call('ZCARD', KEYS[3])
-          if held >= conc then return {0, 3, 1000000, 0, 0, 0} end
-          extra = math.min(extra, math.floor(conc / 2) - held - 1)
+          if own == 1 and held >= conc then return {0, 3, 1000000, 0, 0, 0} end
+          extra = math.min(extra, math.floor(conc / 2) - held - own)
           local ttl = tonumber(ARGV[5])
           local expiry = string.format('%.0f', nowMs + ttl)
-          local members = {expiry, ARGV[4]}
+          local members = {}
+          if own == 1 then members = {expiry, ARGV[4]} end
           for i = 1, extra do
             members[#members + 1] = expiry
             members[#members + 1] = ARGV[4] .. ':' .. i
           end
-          redis.call('ZADD', KEYS[3], unpack(members))
-          redis.call('PEXPIRE', KEYS[3], ttl)
+          if #members > 0 then
+            redis.call('ZADD', KEYS[3], unpack(members))
+            redis.call('PEXPIRE', KEYS[3], ttl)
+          end
         end
         extra = math.max(extra, 0)
         if rpm > 0 then
           tat = tat + extra * interval
           rpmLeft = math.floor((minute - (tat - now)) / interval)
-          redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', math.floor((tat - now) / 1000) + 1000))
+          if own + extra > 0 then
+            redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', math.floor((tat - now) / 1000) + 1000))
+          end
         end
         return {1, 0, 0, rpmLeft, tpmLeft, extra}
         """;

@@ -53,10 +53,14 @@ internal sealed class SharedLimits
         var entry = Entry(key);
         var time = _state.Time;
         long now = time.GetTimestamp();
-        if (entry.TryTakeBorrowed(now, out var batch) is var unit and > 0)
+        if (entry.Borrowed.TryTake(now, out var batch) is var unit and > 0)
         {
             // Booked in Redis already, by the request that borrowed the batch.
             GatewayMetrics.StateBorrowed.Add(1);
+            if (entry.Borrowed.StartRefill(batch!, unit, now, _state.BorrowMax, out int refill))
+            {
+                _ = RefillAsync(entry, key.Config, refill, now);
+            }
             string? borrowedLease = batch!.LeasePrefix is null ? null : batch.Lease(unit);
             if (borrowedLease is not null)
             {
@@ -74,17 +78,15 @@ internal sealed class SharedLimits
             return Admission.Degraded(_state.ReplicasSeen);
         }
         var config = key.Config;
-        string? lease = config.MaxConcurrent is null ? null : _state.ReplicaId + ":" + requestId + ":" + Interlocked.Increment(ref _leases).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        long budget = config.Budget is { } b ? (long)(b.Usd * MicroUsdPerUsd) : -1;
-        bool borrowing = entry.StartBorrowing(now, _state.BorrowMax, out int size);
+        string? lease = config.MaxConcurrent is null ? null : LeaseName(requestId);
+        bool borrowing = entry.Borrowed.StartBorrowing(now, _state.BorrowMax, out int size);
         AdmissionBatch? granted = null;
         try
         {
             Task<RedisResult> call;
             try
             {
-                call = database.ScriptEvaluateAsync(RedisScripts.Admit, entry.AdmitKeys(config.Budget, time.GetUtcNow(), _state.KeyPrefix),
-                    [config.Rpm ?? 0, config.Tpm ?? 0, config.MaxConcurrent ?? 0, lease ?? "", (long)_state.LeaseTtl.TotalMilliseconds, budget, size]);
+                call = SendAdmit(database, entry, config, lease, size, forThisRequest: true);
             }
             catch (RedisException)
             {
@@ -109,7 +111,7 @@ internal sealed class SharedLimits
                 {
                     // The client left: nothing to decide, but the call may still book.
                     RedisCalls.Observe(call);
-                    ReleaseLate(entry, lease, size);
+                    ReleaseLate(entry, lease, size, forThisRequest: true);
                     throw;
                 }
             }
@@ -117,7 +119,7 @@ internal sealed class SharedLimits
             {
                 // Too slow or unreachable: this request is decided locally. A booking that still lands later errs on the safe side.
                 RedisCalls.Observe(call);
-                ReleaseLate(entry, lease, size);
+                ReleaseLate(entry, lease, size, forThisRequest: true);
                 _state.Health.Failed();
                 return Admission.Degraded(_state.ReplicasSeen);
             }
@@ -140,7 +142,7 @@ internal sealed class SharedLimits
             }
             long requestsLeft = (long)values[3];
             long tokensLeft = (long)values[4];
-            granted = new AdmissionBatch((int)values[5], now + _state.BatchLifetime, lease, requestsLeft, tokensLeft);
+            granted = new AdmissionBatch((int)values[5], now, now + _state.BatchLifetime, lease, requestsLeft, tokensLeft);
             if (lease is not null)
             {
                 _live[lease] = entry;
@@ -152,22 +154,78 @@ internal sealed class SharedLimits
             if (borrowing)
             {
                 // Whatever happened, the key's next request may borrow again (with no batch: none was granted).
-                entry.FinishBorrowing(granted);
+                entry.Borrowed.FinishBorrowing(granted);
             }
         }
     }
 
     /// <summary>
+    /// Half a busy key's batch is spent: the next one is borrowed in the background, booking no request of its own, so
+    /// the key's requests go on finding units instead of each asking Redis once the batch runs out. Never throws.
+    /// </summary>
+    private async Task RefillAsync(KeyEntry entry, ClientKeyConfig config, int size, long now)
+    {
+        AdmissionBatch? granted = null;
+        string? prefix = config.MaxConcurrent is null ? null : LeaseName("refill");
+        try
+        {
+            if (_state.Database is not { } database || !_state.Health.IsUp)
+            {
+                return;
+            }
+            var call = SendAdmit(database, entry, config, prefix, size, forThisRequest: false);
+            try
+            {
+                await call.Within(_state.Timeout, _state.Time);
+            }
+            catch (Exception e) when (e is TimeoutException or RedisException)
+            {
+                ReleaseLate(entry, prefix, size, forThisRequest: false);
+                _state.Health.Failed();
+                return;
+            }
+            _state.Health.Succeeded();
+            var values = (RedisResult[])call.Result!;
+            if ((int)values[0] == 1)
+            {
+                granted = new AdmissionBatch((int)values[5], now, now + _state.BatchLifetime, prefix, (long)values[3], (long)values[4]);
+            }
+        }
+        catch (RedisException)
+        {
+            _state.Health.Failed();
+        }
+        finally
+        {
+            entry.Borrowed.FinishRefill(granted, _state.Time.GetTimestamp());
+        }
+    }
+
+    /// <summary>The admission script for a key: this request's admission (unless a refill) and up to <paramref name="borrow"/> more.</summary>
+    private Task<RedisResult> SendAdmit(IDatabase database, KeyEntry entry, ClientKeyConfig config, string? lease, int borrow, bool forThisRequest)
+    {
+        long budget = config.Budget is { } b ? (long)(b.Usd * MicroUsdPerUsd) : -1;
+        return database.ScriptEvaluateAsync(RedisScripts.Admit, entry.AdmitKeys(config.Budget, _state.Time.GetUtcNow(), _state.KeyPrefix),
+            [config.Rpm ?? 0, config.Tpm ?? 0, config.MaxConcurrent ?? 0, lease ?? "", (long)_state.LeaseTtl.TotalMilliseconds, budget, borrow, forThisRequest ? 1 : 0]);
+    }
+
+    private string LeaseName(string requestId) =>
+        _state.ReplicaId + ":" + requestId + ":" + Interlocked.Increment(ref _leases).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
     /// A call whose answer this request will not use may still land and book: its lease (and the borrowed ones it
     /// asked for) are removed with the next flush rather than holding slots for a lease TTL.
     /// </summary>
-    private static void ReleaseLate(KeyEntry entry, string? lease, int size)
+    private static void ReleaseLate(KeyEntry entry, string? lease, int size, bool forThisRequest)
     {
         if (lease is null)
         {
             return;
         }
-        entry.AddRelease(lease);
+        if (forThisRequest)
+        {
+            entry.AddRelease(lease);
+        }
         for (int unit = 1; unit <= size; unit++)
         {
             entry.AddRelease(lease + ":" + unit.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -228,17 +286,31 @@ internal sealed class SharedLimits
 
     private KeyEntry Entry(ClientKey key)
     {
-        if (_entries.TryGetValue(key.Name, out var entry) && entry.SameKey(key))
+        while (true)
         {
+            if (!_entries.TryGetValue(key.Name, out var entry))
+            {
+                // Added once: a key's first requests arrive together, and an entry that lost the race would keep what
+                // they owe (ended leases, tokens, spend) where the flusher never looks.
+                var created = new KeyEntry(key, _state.KeyPrefix);
+                if (_entries.TryAdd(key.Name, created))
+                {
+                    return created;
+                }
+                continue;
+            }
+            if (!entry.SameKey(key))
+            {
+                // The name now holds another key (a reload changed its value): its state starts afresh.
+                _entries.TryUpdate(key.Name, new KeyEntry(key, _state.KeyPrefix), entry);
+                continue;
+            }
             if (!ReferenceEquals(entry.Config, key.Config))
             {
                 entry.Config = key.Config;
-                entry.DropBatch();
+                entry.Borrowed.Drop();
             }
             return entry;
         }
-        var created = new KeyEntry(key, _state.KeyPrefix);
-        _entries[key.Name] = created;
-        return created;
     }
 }

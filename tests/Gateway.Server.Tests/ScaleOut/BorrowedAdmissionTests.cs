@@ -52,15 +52,44 @@ public sealed class BorrowedAdmissionTests
         Assert.Equal(admitted, mock.Requests.Count);
         // Most of the first half was borrowed, none of the second: only half the bucket is ever lent.
         Assert.InRange(borrowed, 45, 59);
-        // So Redis saw a handful of calls for the first half, one per admission for the second, one for the refusal
-        // (and the heartbeat, once a second).
-        Assert.InRange(calls, admitted - borrowed + 1, admitted - borrowed + 2 + Math.Ceiling(elapsed.TotalSeconds));
+        // So Redis saw a handful of calls for the first half (the borrowing ones and the refills), one per admission for
+        // the second, one for the refusal (and the heartbeat, once a second).
+        Assert.InRange(calls, admitted - borrowed + 1, admitted - borrowed + 10 + Math.Ceiling(elapsed.TotalSeconds));
         // What the client is told stays true: the count it has left only falls (but for the refill).
         for (int i = 1; i < remaining.Count; i++)
         {
             Assert.True(remaining[i] <= remaining[i - 1] + 2, $"remaining went from {remaining[i - 1]} to {remaining[i]}");
         }
         Assert.InRange(remaining[^1], 0, 2);
+    }
+
+    [Fact]
+    public async Task Under_concurrent_load_the_next_batch_is_borrowed_before_the_current_one_runs_out()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await using var mock = await MockProviderServer.StartAsync();
+        await using var replicas = await Replicas.StartAsync(1, redis.Url, mock.BaseUrl, Key("rpm: 1000000, max_concurrent: 100000"), ", timeout: 250ms");
+        var gateway = replicas.Gateways[0];
+
+        // Sixteen clients at once: when a batch runs out, sixteen requests would each ask Redis; the refill, asked for
+        // in the background at half a batch, is there before that.
+        long callsBefore = await SharedLimitsTests.EvalCallsAsync(redis);
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                using var response = await gateway.Client.SendAsync(Replicas.Chat(Chat));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        }));
+        long calls = await SharedLimitsTests.EvalCallsAsync(redis) - callsBefore;
+        double borrowed = 0;
+        await Replicas.WaitForAsync(async () => (borrowed = await Replicas.MetricAsync(gateway, "gateway_state_borrowed_total")) > 0, "the borrowed count");
+        Assert.True(borrowed >= 0.85 * 800, $"{borrowed} of 800 admissions borrowed");
+        // The admissions' own calls and the refills, the flushes of leases and the heartbeat: a small share of 800.
+        Assert.True(calls <= 0.15 * 800, $"{calls} script calls for 800 requests");
+        // Every lease comes back (the requests' own, and the unused borrowed ones once their batch expires).
+        await Replicas.WaitForAsync(async () => await SharedLimitsTests.LeasesAsync(redis) == 0, "every lease to be released", TimeSpan.FromSeconds(5));
     }
 
     [Fact]
