@@ -14,7 +14,11 @@
 # seconds gives the difference. CPU per request from /proc/PID/stat; Redis commands per request from INFO
 # commandstats. Quote the differences within one run, never one absolute number.
 #
-# Settings (environment): DURATION=8 (s per level)  WARMUP=20 (s per gateway pair)  PAIRS=3  LEVELS="1 64"
+# MODE=alternate instead runs the two in turn, each alone on CPU 1, mirrored per pair (local-variant, variant-local):
+# the drift is shared less well, but neither process's threads take CPU from the other's (a variant with more busy
+# threads wins more of a shared core, which "together" counts as its cost).
+#
+# Settings (environment): DURATION=8 (s per level)  WARMUP=20 (s per gateway pair)  PAIRS=3  LEVELS="1 64"  MODE=together
 #   PORT_BASE=18200  VARIANTS="gw-redis gw-redis-exact gw-redis-rtt gw-redis-down gw-redis-reject gw-control"
 #   REPORT=benchmarks/results/<date>-<machine>-scaleout.md
 set -euo pipefail
@@ -22,6 +26,7 @@ cd "$(dirname "$0")/../.."
 DURATION="${DURATION:-8}"
 WARMUP="${WARMUP:-20}"
 PAIRS="${PAIRS:-3}"
+MODE="${MODE:-together}"
 LEVELS="${LEVELS:-1 64}"
 PORT_BASE="${PORT_BASE:-18200}"
 MOCK_PORT=$((PORT_BASE + 1)); GATEWAY_PORT=$((PORT_BASE + 2)); LOCAL_PORT=$((PORT_BASE + 6)); REDIS_PORT=$((PORT_BASE + 3)); DELAY_PORT=$((PORT_BASE + 4)); DOWN_PORT=$((PORT_BASE + 5))
@@ -98,6 +103,29 @@ for variant in ${VARIANTS:-gw-redis gw-redis-exact gw-redis-rtt gw-redis-down gw
   wait "$a" "$b"
   for connections in $LEVELS; do
     for pair in $(seq 1 "$PAIRS"); do
+      if [ "$MODE" = alternate ]; then
+        # Each gateway alone on CPU 1 in turn, mirrored (local then variant, variant then local): the variant's own
+        # threads (the Redis client, the flusher) cannot take CPU from the baseline's, nor the other way round.
+        for order in a b; do
+          for side in $([ "$order" = a ] && echo "local shared" || echo "shared local"); do
+            if [ "$side" = local ]; then
+              before=$(cpu_ticks "$local_pid")
+              load "$LOCAL_PORT" "$connections" "$DURATION" "$work/run-local"
+              record "$variant.$pair$order" gw-local "$connections" "$(( $(cpu_ticks "$local_pid") - before ))" 0 "$work/run-local"
+            else
+              borrowed_before=$(counter "$GATEWAY_PORT" gateway_state_borrowed_total); fallback_before=$(counter "$GATEWAY_PORT" gateway_state_fallback_total)
+              before=$(cpu_ticks "$shared_pid"); calls_before=$(redis_calls)
+              load "$GATEWAY_PORT" "$connections" "$DURATION" "$work/run-shared"
+              ticks=$(( $(cpu_ticks "$shared_pid") - before )); calls=$(( $(redis_calls) - calls_before ))
+              sleep 0.4
+              borrowed=$(( $(counter "$GATEWAY_PORT" gateway_state_borrowed_total) - borrowed_before ))
+              fallback=$(( $(counter "$GATEWAY_PORT" gateway_state_fallback_total) - fallback_before ))
+              record "$variant.$pair$order" "$variant" "$connections" "$ticks" "$calls" "$work/run-shared" "$borrowed" "$fallback"
+            fi
+          done
+        done
+        continue
+      fi
       borrowed_before=$(counter "$GATEWAY_PORT" gateway_state_borrowed_total); fallback_before=$(counter "$GATEWAY_PORT" gateway_state_fallback_total)
       local_before=$(cpu_ticks "$local_pid"); shared_before=$(cpu_ticks "$shared_pid"); calls_before=$(redis_calls)
       load "$LOCAL_PORT" "$connections" "$DURATION" "$work/run-local" & a=$!
@@ -117,5 +145,5 @@ done
 
 machine="$(hostname -s 2>/dev/null || echo machine)"
 report="${REPORT:-benchmarks/results/$(date +%Y-%m-%d)-$machine-scaleout.md}"
-python3 "$LOAD/scaleout_report.py" "$RESULTS" "$DURATION" "$WARMUP" "$PAIRS" > "$report"
+python3 "$LOAD/scaleout_report.py" "$RESULTS" "$DURATION" "$WARMUP" "$PAIRS" "$MODE" > "$report"
 echo "bench: report written to $report"

@@ -4,6 +4,7 @@ the variant. Differences are the median of the pairs; throughput and latency are
 import csv, datetime, os, platform, statistics, sys
 
 results, duration, warmup, pairs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+mode = sys.argv[5] if len(sys.argv) > 5 else "together"
 rows = list(csv.DictReader(open(results), delimiter="\t"))
 variants = ["gw-redis", "gw-redis-exact", "gw-redis-rtt", "gw-redis-down", "gw-redis-reject", "gw-control"]
 levels = sorted({int(r["connections"]) for r in rows})
@@ -26,9 +27,13 @@ def runs(variant, connections):
 
 print(f"# Scale-out benchmark: one replica, limits shared through Redis ({datetime.date.today()})")
 print()
-print(f"Machine: {platform.node()}, {os.cpu_count()} CPUs. Each variant ran **together** with gw-local: both gateways on "
-      f"CPU 1, loaded at the same time by two wrk on CPU 0 (with the mock, redis-server and tcp-delay), {pairs} pairs "
-      f"of {duration} s per level after {warmup} s of warm-up; a fresh pair of processes per variant. Small "
+how = (f"Each variant ran **together** with gw-local: both gateways on CPU 1, loaded at the same time by two wrk on CPU 0 "
+       f"(with the mock, redis-server and tcp-delay), {pairs} pairs of {duration} s per level")
+if mode == "alternate":
+    how = (f"Each variant ran **in turn** with gw-local, each gateway alone on CPU 1 and loaded by one wrk on CPU 0 (with the "
+           f"mock, redis-server and tcp-delay), {pairs} mirrored pairs (local then variant, variant then local: "
+           f"{2 * int(pairs)} pairs) of {duration} s per level")
+print(f"Machine: {platform.node()}, {os.cpu_count()} CPUs. {how} after {warmup} s of warm-up; a fresh pair of processes per variant. Small "
       "non-streamed requests, one gateway key with rpm, tpm and max_concurrent (never refused except in "
       "gw-redis-reject); metrics on in every gateway. Columns are medians over the pairs; Δ is the variant minus "
       "gw-local in the same pair. CPU per request at 1 connection is mostly the idle process's spinning (the thread pool "
