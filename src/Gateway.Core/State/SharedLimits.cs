@@ -142,12 +142,16 @@ internal sealed class SharedLimits
             }
             long requestsLeft = (long)values[3];
             long tokensLeft = (long)values[4];
-            granted = new AdmissionBatch((int)values[5], now, now + _state.BatchLifetime, lease, requestsLeft, tokensLeft);
+            int lent = (int)values[5];
+            if (borrowing)
+            {
+                granted = new AdmissionBatch(lent, now, now + _state.BatchLifetime, lease, requestsLeft, tokensLeft);
+            }
             if (lease is not null)
             {
                 _live[lease] = entry;
             }
-            return new Admission(true, SharedLimit.None, TimeSpan.Zero, requestsLeft + granted.Count, tokensLeft, false, 0, lease, entry);
+            return new Admission(true, SharedLimit.None, TimeSpan.Zero, requestsLeft + lent, tokensLeft, false, 0, lease, entry);
         }
         finally
         {
