@@ -73,6 +73,14 @@ redis_calls() { redis-cli -p "$REDIS_PORT" INFO commandstats | awk -F'calls=' '/
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # A counter of the gateway on port $1 (0 before its first count).
 counter() { curl -s "http://127.0.0.1:$1/metrics" | awk -v name="$2" 'index($0, name) == 1 {v = $NF} END {print v + 0}'; }
+# The variant's admissions by source, before a run and (into $borrowed and $fallback) after it; the exporter caches a
+# scrape for 300 ms, so the second read waits that out (after the CPU was read: a scrape costs CPU).
+admissions_before() { borrowed_before=$(counter "$GATEWAY_PORT" gateway_state_borrowed_total); fallback_before=$(counter "$GATEWAY_PORT" gateway_state_fallback_total); }
+admissions_after() {
+  sleep 0.4
+  borrowed=$(( $(counter "$GATEWAY_PORT" gateway_state_borrowed_total) - borrowed_before ))
+  fallback=$(( $(counter "$GATEWAY_PORT" gateway_state_fallback_total) - fallback_before ))
+}
 TICK=$(getconf CLK_TCK)
 
 RESULTS="$work/scaleout.tsv"
@@ -113,30 +121,25 @@ for variant in ${VARIANTS:-gw-redis gw-redis-exact gw-redis-rtt gw-redis-down gw
               load "$LOCAL_PORT" "$connections" "$DURATION" "$work/run-local"
               record "$variant.$pair$order" gw-local "$connections" "$(( $(cpu_ticks "$local_pid") - before ))" 0 "$work/run-local"
             else
-              borrowed_before=$(counter "$GATEWAY_PORT" gateway_state_borrowed_total); fallback_before=$(counter "$GATEWAY_PORT" gateway_state_fallback_total)
+              admissions_before
               before=$(cpu_ticks "$shared_pid"); calls_before=$(redis_calls)
               load "$GATEWAY_PORT" "$connections" "$DURATION" "$work/run-shared"
               ticks=$(( $(cpu_ticks "$shared_pid") - before )); calls=$(( $(redis_calls) - calls_before ))
-              sleep 0.4
-              borrowed=$(( $(counter "$GATEWAY_PORT" gateway_state_borrowed_total) - borrowed_before ))
-              fallback=$(( $(counter "$GATEWAY_PORT" gateway_state_fallback_total) - fallback_before ))
+              admissions_after
               record "$variant.$pair$order" "$variant" "$connections" "$ticks" "$calls" "$work/run-shared" "$borrowed" "$fallback"
             fi
           done
         done
         continue
       fi
-      borrowed_before=$(counter "$GATEWAY_PORT" gateway_state_borrowed_total); fallback_before=$(counter "$GATEWAY_PORT" gateway_state_fallback_total)
+      admissions_before
       local_before=$(cpu_ticks "$local_pid"); shared_before=$(cpu_ticks "$shared_pid"); calls_before=$(redis_calls)
       load "$LOCAL_PORT" "$connections" "$DURATION" "$work/run-local" & a=$!
       load "$GATEWAY_PORT" "$connections" "$DURATION" "$work/run-shared" & b=$!
       wait "$a" "$b"
       local_after=$(cpu_ticks "$local_pid"); shared_after=$(cpu_ticks "$shared_pid"); calls_after=$(redis_calls)
       record "$variant.$pair" gw-local "$connections" "$((local_after - local_before))" 0 "$work/run-local"
-      # Read after the CPU (a scrape costs CPU) and after the exporter's 300 ms cache has lapsed.
-      sleep 0.4
-      borrowed=$(( $(counter "$GATEWAY_PORT" gateway_state_borrowed_total) - borrowed_before ))
-      fallback=$(( $(counter "$GATEWAY_PORT" gateway_state_fallback_total) - fallback_before ))
+      admissions_after
       record "$variant.$pair" "$variant" "$connections" "$((shared_after - shared_before))" "$((calls_after - calls_before))" "$work/run-shared" "$borrowed" "$fallback"
     done
   done

@@ -25,7 +25,7 @@ public sealed class BorrowedAdmissionTests
         await using var replicas = await Replicas.StartAsync(1, redis.Url, mock.BaseUrl, Key("rpm: 120"), ", timeout: 250ms");
         var gateway = replicas.Gateways[0];
 
-        long callsBefore = await SharedLimitsTests.EvalCallsAsync(redis);
+        long callsBefore = await redis.ScriptCallsAsync();
         var watch = Stopwatch.StartNew();
         int admitted = 0;
         var remaining = new List<int>();
@@ -41,7 +41,7 @@ public sealed class BorrowedAdmissionTests
             remaining.Add(int.Parse(response.Headers.GetValues("x-ratelimit-remaining-requests").Single(), CultureInfo.InvariantCulture));
         }
         var elapsed = watch.Elapsed;
-        long calls = await SharedLimitsTests.EvalCallsAsync(redis) - callsBefore;
+        long calls = await redis.ScriptCallsAsync() - callsBefore;
         // The exporter caches a scrape for a moment: the count is read once it shows.
         double borrowed = 0;
         await Replicas.WaitForAsync(async () => (borrowed = await Replicas.MetricAsync(gateway, "gateway_state_borrowed_total")) > 0, "the borrowed count");
@@ -73,7 +73,7 @@ public sealed class BorrowedAdmissionTests
 
         // Sixteen clients at once: when a batch runs out, sixteen requests would each ask Redis; the refill, asked for
         // in the background at half a batch, is there before that.
-        long callsBefore = await SharedLimitsTests.EvalCallsAsync(redis);
+        long callsBefore = await redis.ScriptCallsAsync();
         await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
         {
             for (int i = 0; i < 50; i++)
@@ -82,14 +82,14 @@ public sealed class BorrowedAdmissionTests
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
         }));
-        long calls = await SharedLimitsTests.EvalCallsAsync(redis) - callsBefore;
+        long calls = await redis.ScriptCallsAsync() - callsBefore;
         double borrowed = 0;
         await Replicas.WaitForAsync(async () => (borrowed = await Replicas.MetricAsync(gateway, "gateway_state_borrowed_total")) > 0, "the borrowed count");
         Assert.True(borrowed >= 0.88 * 800, $"{borrowed} of 800 admissions borrowed");
         // The admissions' own calls and the refills, the flushes of leases and the heartbeat: a small share of 800.
         Assert.True(calls <= 0.15 * 800, $"{calls} script calls for 800 requests");
         // Every lease comes back (the requests' own, and the unused borrowed ones once their batch expires).
-        await Replicas.WaitForAsync(async () => await SharedLimitsTests.LeasesAsync(redis) == 0, "every lease to be released", TimeSpan.FromSeconds(5));
+        await Replicas.WaitForAsync(async () => await redis.LeasesAsync() == 0, "every lease to be released", TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -107,12 +107,12 @@ public sealed class BorrowedAdmissionTests
             using var response = await gateway.Client.SendAsync(Replicas.Chat(Chat));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
-        double tat = await RpmTatAsync(redis);
-        await Replicas.WaitForAsync(async () => await SharedLimitsTests.LeasesAsync(redis) == 1, "the two ended requests' leases to be released");
+        double tat = await redis.TatAsync("rpm");
+        await Replicas.WaitForAsync(async () => await redis.LeasesAsync() == 1, "the two ended requests' leases to be released");
 
         // Nobody comes for it: a second later the flusher gives back the permit (one second of the key's TAT) and the lease.
-        await Replicas.WaitForAsync(async () => await RpmTatAsync(redis) <= tat - 999_000, "the unused permit to be given back", TimeSpan.FromSeconds(5));
-        await Replicas.WaitForAsync(async () => await SharedLimitsTests.LeasesAsync(redis) == 0, "the unused lease to be released", TimeSpan.FromSeconds(5));
+        await Replicas.WaitForAsync(async () => await redis.TatAsync("rpm") <= tat - 999_000, "the unused permit to be given back", TimeSpan.FromSeconds(5));
+        await Replicas.WaitForAsync(async () => await redis.LeasesAsync() == 0, "the unused lease to be released", TimeSpan.FromSeconds(5));
         Assert.Equal(0, await Replicas.MetricAsync(gateway, "gateway_state_borrowed_total"));
     }
 
@@ -142,12 +142,12 @@ public sealed class BorrowedAdmissionTests
         {
             if (started.Elapsed > TimeSpan.FromSeconds(2.5) && !sawLeaseLate)
             {
-                sawLeaseLate = await SharedLimitsTests.LeasesAsync(redis) == 1;
+                sawLeaseLate = await redis.LeasesAsync() == 1;
                 Assert.True(sawLeaseLate, "the borrowed lease expired while its request ran");
             }
         }
         Assert.True(sawLeaseLate, "the stream ended before the lease TTL passed");
-        await Replicas.WaitForAsync(async () => await SharedLimitsTests.LeasesAsync(redis) == 0, "the lease to be released");
+        await Replicas.WaitForAsync(async () => await redis.LeasesAsync() == 0, "the lease to be released");
     }
 
     [Fact]
@@ -168,8 +168,8 @@ public sealed class BorrowedAdmissionTests
         }
         proxy.Delay = TimeSpan.Zero;
         // The release follows the late call on the same connection, so once Redis has run a ZREM, it ran the booking first.
-        await Replicas.WaitForAsync(async () => await CommandCallsAsync(redis, "zrem") > 0, "the late booking's lease to be released");
-        Assert.Equal(0, await SharedLimitsTests.LeasesAsync(redis));
+        await Replicas.WaitForAsync(async () => await redis.CallsAsync("zrem") > 0, "the late booking's lease to be released");
+        Assert.Equal(0, await redis.LeasesAsync());
 
         // The key still borrows: the leaving request did not keep its borrowing to itself.
         for (int i = 0; i < 10; i++)
@@ -178,20 +178,5 @@ public sealed class BorrowedAdmissionTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
         await Replicas.WaitForAsync(async () => await Replicas.MetricAsync(gateway, "gateway_state_borrowed_total") > 0, "a borrowed admission");
-    }
-
-    /// <summary>How many times Redis ran a command, scripts' inner calls included (INFO commandstats).</summary>
-    private static async Task<long> CommandCallsAsync(RedisProcess redis, string command)
-    {
-        var line = (await redis.CliAsync("INFO", "commandstats")).Split('\n').FirstOrDefault(l => l.StartsWith("cmdstat_" + command + ":", StringComparison.Ordinal));
-        return line is null ? 0 : long.Parse(line.Split("calls=")[1].Split(',')[0], CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>The key's rpm TAT (µs, Redis time).</summary>
-    private static async Task<double> RpmTatAsync(RedisProcess redis)
-    {
-        var key = (await redis.CliAsync("KEYS", "*:rpm")).Trim();
-        var value = key.Length == 0 ? "" : (await redis.CliAsync("GET", key)).Trim();
-        return value.Length == 0 ? 0 : double.Parse(value, CultureInfo.InvariantCulture);
     }
 }

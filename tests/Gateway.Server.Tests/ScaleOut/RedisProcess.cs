@@ -89,6 +89,41 @@ internal sealed class RedisProcess : IAsyncDisposable
         return output;
     }
 
+    /// <summary>How many times Redis ran these commands (INFO commandstats: a script's inner calls count too).</summary>
+    public async Task<long> CallsAsync(params string[] commands)
+    {
+        long calls = 0;
+        foreach (var line in (await CliAsync("INFO", "commandstats")).Split('\n'))
+        {
+            foreach (var command in commands)
+            {
+                if (line.StartsWith("cmdstat_" + command + ":", StringComparison.Ordinal))
+                {
+                    calls += long.Parse(line.Split("calls=")[1].Split(',')[0], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        return calls;
+    }
+
+    /// <summary>Script calls, the gateway's admissions among them (with its flushes and heartbeats).</summary>
+    public Task<long> ScriptCallsAsync() => CallsAsync("evalsha", "eval");
+
+    /// <summary>The gateway key's GCRA TAT for a limit ("rpm", "tpm"), µs of Redis time; 0 while it has none.</summary>
+    public async Task<double> TatAsync(string limit)
+    {
+        var key = (await CliAsync("KEYS", "*:" + limit)).Trim();
+        var value = key.Length == 0 ? "" : (await CliAsync("GET", key)).Trim();
+        return value.Length == 0 ? 0 : double.Parse(value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The max_concurrent leases the gateway key holds.</summary>
+    public async Task<long> LeasesAsync()
+    {
+        var key = (await CliAsync("KEYS", "*:conc")).Trim();
+        return key.Length == 0 ? 0 : long.Parse((await CliAsync("ZCARD", key)).Trim(), CultureInfo.InvariantCulture);
+    }
+
     private async Task<bool> PingAsync()
     {
         try

@@ -50,12 +50,12 @@ public sealed class SharedLimitsTests
         Assert.Equal(admitted, mock.Requests.Count);
 
         // Over its limit, the key is refused from each replica's negative cache: not one script call per request.
-        long before = await EvalCallsAsync(redis);
+        long before = await redis.ScriptCallsAsync();
         for (int i = 0; i < 60; i++)
         {
             using var refused = await replicas.Next().Client.SendAsync(Replicas.Chat(Chat));
         }
-        Assert.True(await EvalCallsAsync(redis) - before <= 12, $"{await EvalCallsAsync(redis) - before} script calls for 60 refused requests");
+        Assert.True(await redis.ScriptCallsAsync() - before <= 12, $"{await redis.ScriptCallsAsync() - before} script calls for 60 refused requests");
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class SharedLimitsTests
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             // Each charge moves the key's TAT 20 s later (in debt, from where it was): waited for, not slept for.
             double before = tat;
-            await Replicas.WaitForAsync(async () => (tat = await TatAsync(redis)) >= before + 19.9e6, "the charge to be flushed");
+            await Replicas.WaitForAsync(async () => (tat = await redis.TatAsync("tpm")) >= before + 19.9e6, "the charge to be flushed");
         }
         using var refused = await replicas.Gateways[1].Client.SendAsync(Replicas.Chat(Chat));
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
@@ -101,12 +101,12 @@ public sealed class SharedLimitsTests
         Assert.Equal(3, results.Count(s => s == HttpStatusCode.TooManyRequests));
 
         // The slots come back when the streams end (released with the next flush).
-        await Replicas.WaitForAsync(async () => await LeasesAsync(redis) == 0, "the leases to be released");
+        await Replicas.WaitForAsync(async () => await redis.LeasesAsync() == 0, "the leases to be released");
         using (var again = await replicas.Gateways[2].Client.SendAsync(Replicas.Chat(Chat)))
         {
             Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         }
-        await Replicas.WaitForAsync(async () => await LeasesAsync(redis) == 0, "the lease to be released");
+        await Replicas.WaitForAsync(async () => await redis.LeasesAsync() == 0, "the lease to be released");
 
         // A replica dies holding both slots: the others refuse until the leases expire (3 s), then admit again.
         const string Endless = """{"model":"mock/m","stream":true,"mock":{"chunks":200,"chunk_delay_ms":200}}""";
@@ -258,34 +258,6 @@ public sealed class SharedLimitsTests
                 .Replace("@P", (promptTokens - 150).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                 .Replace("@T", promptTokens.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal),
         })]);
-
-    internal static async Task<long> EvalCallsAsync(RedisProcess redis)
-    {
-        var stats = await redis.CliAsync("INFO", "commandstats");
-        long calls = 0;
-        foreach (var line in stats.Split('\n'))
-        {
-            if (line.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal) || line.StartsWith("cmdstat_eval:", StringComparison.Ordinal))
-            {
-                calls += long.Parse(line.Split("calls=")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-        return calls;
-    }
-
-    /// <summary>The key's tpm TAT (µs, Redis time); 0 before the first charge.</summary>
-    private static async Task<double> TatAsync(RedisProcess redis)
-    {
-        var key = (await redis.CliAsync("KEYS", "*:tpm")).Trim();
-        var value = key.Length == 0 ? "" : (await redis.CliAsync("GET", key)).Trim();
-        return value.Length == 0 ? 0 : double.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    internal static async Task<long> LeasesAsync(RedisProcess redis)
-    {
-        var key = (await redis.CliAsync("KEYS", "*:conc")).Trim();
-        return key.Length == 0 ? 0 : long.Parse((await redis.CliAsync("ZCARD", key)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-    }
 
     private static async Task<decimal> SpentAsync(GatewayProcess gateway)
     {
