@@ -34,20 +34,30 @@ publish_exe() { # project output-dir
 }
 
 # The short job measures allocations in one iteration per benchmark: a one-off allocation elsewhere in the process
-# (a runtime buffer, tiered compilation) can land in it, over 256 operations of the 1 MB body once made 468 B/op.
-# An over-budget benchmark is therefore measured once more, alone; a real allocation on the hot path fails twice.
+# (a runtime buffer, tiered compilation) can land in it, over 256 operations of the 1 MB body once made 468 B/op,
+# and on a loaded machine a few B/op land on whichever slow case (1 MB, 64 KB in segments) is unlucky. An
+# over-budget benchmark is therefore measured once more, alone; a real allocation on the hot path is over budget in
+# the same case both times, noise in a different one.
+over_cases() { # log -> the over-budget cases, "Class.Method (param=value)", parameters that do not apply left out
+  sed -nE 's/^OVER BUDGET +([^:]+):.*/\1/p' "$1" | sed -E 's/[A-Za-z]+=\?(, )?//g; s/, \)/)/; s/ \(\)//' | sort -u
+}
 check_allocations() {
-  local over=() status
+  local over=() twice status
   benchmarks/Gateway.Benchmarks/run.sh --hot-path --short > artifacts/allocation-check.log 2>&1 && status=0 || status=$?
   grep -E '^(ok|OVER)' artifacts/allocation-check.log || true
   [ "$status" = 0 ] && return 0
   mapfile -t over < <(sed -nE 's/^OVER BUDGET +([A-Za-z]+\.[A-Za-z]+) .*/*\1*/p' artifacts/allocation-check.log | sort -u)
   [ ${#over[@]} -gt 0 ] || return 1
+  cp artifacts/allocation-check.log artifacts/allocation-check-first.log
   echo "build.sh: over budget once, measuring again: ${over[*]}"
   ALLOCATION_CHECK_PARTIAL=1 benchmarks/Gateway.Benchmarks/run.sh "${over[@]}" --short > artifacts/allocation-check.log 2>&1 \
     && status=0 || status=$?
   grep -E '^(ok|OVER)' artifacts/allocation-check.log || true
-  return "$status"
+  [ "$status" = 0 ] && return 0
+  twice=$(comm -12 <(over_cases artifacts/allocation-check-first.log) <(over_cases artifacts/allocation-check.log))
+  [ -n "$twice" ] && { echo "build.sh: over budget twice: $twice"; return 1; }
+  grep -q '^OVER' artifacts/allocation-check.log || return "$status"
+  echo "build.sh: over budget in a different case each time (noise, not an allocation on the hot path)"
 }
 
 cmd="${1:-build}"
