@@ -21,8 +21,9 @@ internal static class StreamRescue
         RequestContext request, UpstreamAttempt first, bool continuable, ResponseTracking? tracking, UsageTap? usage)
     {
         var outcome = await RelayChainAsync(request, first, continuable, tracking, usage);
-        tracking?.Complete(ResponseRelay.EndOf(outcome), request.Exchange.BytesOut);
+        // Settled before the response hooks are told the answer ended: the completion record they write reads the cost.
         Spend.SpendSettlement.Settle(request, usage);
+        tracking?.Complete(ResponseRelay.EndOf(outcome), request.Exchange.BytesOut);
         return outcome;
     }
 
