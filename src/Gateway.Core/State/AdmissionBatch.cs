@@ -54,6 +54,9 @@ internal sealed class AdmissionBatch
 
     public bool IsClosed => Volatile.Read(ref _taken) < 0;
 
+    /// <summary>No unit will be taken any more: closed, expired or all taken.</summary>
+    public bool IsSpent(long now) => IsClosed || now >= Expires || Used >= Count;
+
     /// <summary>The next unit (1-based), or 0 when the batch is spent, closed or expired.</summary>
     public int TryTake(long now)
     {
@@ -95,7 +98,10 @@ internal sealed class AdmissionBatch
         }
     }
 
-    public string Lease(int unit) => LeasePrefix + ":" + unit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string Lease(int unit) => UnitLease(LeasePrefix!, unit);
+
+    /// <summary>The lease of a borrowed unit, named as the admission script names it ("prefix:unit").</summary>
+    public static string UnitLease(string prefix, int unit) => prefix + ":" + unit.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// How many units the next borrowing asks for (a pure function): none for a key's first call; twice as many plus

@@ -50,7 +50,7 @@ internal sealed class BorrowedAdmissions
             return false;
         }
         var last = Volatile.Read(ref _current);
-        if (last is not null && !last.IsClosed && now < last.Expires && last.Used < last.Count)
+        if (last is not null && !last.IsSpent(now))
         {
             // A batch was installed after this request looked: it is not spent.
             Volatile.Write(ref _borrowing, 0);
@@ -97,7 +97,7 @@ internal sealed class BorrowedAdmissions
         if (batch is not null)
         {
             var current = Volatile.Read(ref _current);
-            if (current is null || current.IsClosed || now >= current.Expires || current.Used >= current.Count)
+            if (current is null || current.IsSpent(now))
             {
                 Close(Interlocked.Exchange(ref _current, batch));
             }

@@ -232,7 +232,7 @@ internal sealed class SharedLimits
         }
         for (int unit = 1; unit <= size; unit++)
         {
-            entry.AddRelease(lease + ":" + unit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            entry.AddRelease(AdmissionBatch.UnitLease(lease, unit));
         }
     }
 

@@ -206,13 +206,14 @@ internal sealed class SharedState : IAsyncDisposable
     /// <summary>Announces this replica and counts the live ones; while the health breaker is open it is the probe that closes it.</summary>
     private async Task HeartbeatAsync()
     {
-        if (Database is not { } db || _redis is not { IsConnected: true })
+        if (Database is not { } db)
+        {
+            return;
+        }
+        if (_redis is not { IsConnected: true })
         {
             // No connection: the client reconnects by itself (then this runs at once), and a call now could only fail.
-            if (Health.IsUp && Database is not null)
-            {
-                Health.Failed();
-            }
+            Health.Failed();
             return;
         }
         try
